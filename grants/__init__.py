@@ -1,0 +1,60 @@
+"""公益创投管理平台 — the application factory."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask, g, request, session
+from flask_login import current_user
+
+from config import BASE_DIR, Config
+from grants.extensions import babel, csrf, db, login_manager, migrate
+
+
+def _select_locale() -> str:
+    lang = session.get("lang")
+    if lang in ("zh_CN", "en"):
+        return lang
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:
+        return current_user.locale
+    return "zh_CN"
+
+
+def create_app(config_class: type = Config) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+    )
+    app.config.from_object(config_class)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(BASE_DIR / "grants" / "translations"))
+    os.makedirs(app.config["UPLOAD_DIR"], exist_ok=True)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        os.makedirs(os.path.dirname(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]) or ".", exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: "Asia/Shanghai")
+
+    from grants import models  # noqa: F401  (register every table with SQLAlchemy)
+    from grants.core.web import register_web_helpers
+
+    register_web_helpers(app)
+
+    from grants.accounts import bp as accounts_bp
+    from grants.admin import bp as admin_bp
+    from grants.core.views import bp as core_bp
+    from grants.main import bp as main_bp
+    from grants.organizations import bp as organizations_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(core_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(organizations_bp)
+
+    from grants.cli import register_cli
+
+    register_cli(app)
+    return app

@@ -1,0 +1,99 @@
+"""Users and their roles."""
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from grants.core.timeutil import UTCDateTime, now
+from grants.extensions import db
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OFFICER = "officer"
+    APPLICANT = "applicant"
+    EXPERT = "expert"
+    EVALUATOR = "evaluator"
+    FINANCE = "finance"
+    AUDITOR = "auditor"
+
+
+ROLE_LABELS = {
+    Role.ADMIN: _l("系统管理员"),
+    Role.OFFICER: _l("项目主管"),
+    Role.APPLICANT: _l("申报单位"),
+    Role.EXPERT: _l("评审专家"),
+    Role.EVALUATOR: _l("评估人员"),
+    Role.FINANCE: _l("财务人员"),
+    Role.AUDITOR: _l("监督审计"),
+}
+# Roles that belong to a host unit and see its subtree.
+UNIT_ROLES = {Role.OFFICER, Role.FINANCE, Role.AUDITOR}
+STAFF_ROLES = {Role.ADMIN, Role.OFFICER, Role.EXPERT, Role.EVALUATOR, Role.FINANCE, Role.AUDITOR}
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(50), unique=True)
+    mobile: Mapped[str | None] = mapped_column(sa.String(20), unique=True)
+    email: Mapped[str | None] = mapped_column(sa.String(120))
+    display_name: Mapped[str] = mapped_column(sa.String(50))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    is_active_account: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(sa.Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    host_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("host_unit.id"), index=True)
+    # Affiliation (employer) of experts and evaluators, used for conflict checks later.
+    affiliation: Mapped[str | None] = mapped_column(sa.String(120))
+    locale: Mapped[str | None] = mapped_column(sa.String(10))
+    must_change_password: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    roles: Mapped[list["UserRole"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+    host_unit = relationship("HostUnit", lazy="joined")
+    membership = relationship("OrganizationMember", back_populates="user", uselist=False, lazy="selectin")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.is_active_account
+
+    @property
+    def role_names(self) -> set[str]:
+        return {r.role for r in self.roles}
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.role_names & set(roles))
+
+    @property
+    def organization(self):
+        return self.membership.organization if self.membership else None
+
+    def is_locked(self, at: dt.datetime | None = None) -> bool:
+        return self.locked_until is not None and self.locked_until > (at or now())
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_role"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(sa.String(20), index=True)
+    user: Mapped[User] = relationship(back_populates="roles")
+
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "role"),
+        sa.CheckConstraint(
+            "role IN ('admin','officer','applicant','expert','evaluator','finance','auditor')", name="role_known"
+        ),
+    )

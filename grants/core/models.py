@@ -1,0 +1,59 @@
+"""Cross-cutting tables: the audit chain, uploaded files and admin-entered holidays."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from grants.core.timeutil import UTCDateTime, now
+from grants.extensions import db
+
+
+class AuditLog(db.Model):
+    """Append-only record of every state change; each row's hash chains to the previous row."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    actor_name: Mapped[str] = mapped_column(sa.String(100), default="系统")
+    action: Mapped[str] = mapped_column(sa.String(80), index=True)
+    object_type: Mapped[str] = mapped_column(sa.String(50))
+    object_id: Mapped[str] = mapped_column(sa.String(50))
+    before: Mapped[Any | None] = mapped_column(sa.JSON)
+    after: Mapped[Any | None] = mapped_column(sa.JSON)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+
+    __table_args__ = (sa.Index("ix_audit_log_object", "object_type", "object_id"),)
+
+
+class StoredFile(db.Model):
+    """An uploaded file kept under UPLOAD_DIR with a random name; served only after a permission check."""
+
+    __tablename__ = "stored_file"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stored_name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    original_name: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    extension: Mapped[str] = mapped_column(sa.String(10))
+    size: Mapped[int] = mapped_column(sa.Integer)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    # Which organisation the file belongs to, so permission checks can scope it.
+    organization_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organization.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+
+    __table_args__ = (sa.CheckConstraint("size > 0", name="size_positive"),)
+
+
+class Holiday(db.Model):
+    """A public holiday (is_workday False) or make-up working day (调休, is_workday True) entered by an
+    admin, for years that chinese_calendar does not know yet or to correct it."""
+
+    __tablename__ = "holiday"
+    day: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    is_workday: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    name: Mapped[str] = mapped_column(sa.String(50), default="")

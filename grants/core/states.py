@@ -1,0 +1,67 @@
+"""Transition tables: each workflow is {(state, action): (new_state, roles)} and one transition()
+moves an object, refusing illegal moves and recording the change in the audit log."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Iterable
+
+from flask_babel import gettext as _
+
+
+class IllegalTransition(Exception):
+    """An action that the object's current state or the actor's roles do not allow."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    table: dict[tuple[StrEnum, str], tuple[StrEnum, frozenset[str]]]
+    state_labels: dict = field(default_factory=dict)
+    action_labels: dict = field(default_factory=dict)
+    state_attr: str = "status"
+
+    def state_label(self, state) -> str:
+        return str(self.state_labels.get(str(state), state))
+
+    def action_label(self, action: str) -> str:
+        return str(self.action_labels.get(action, action))
+
+    def allowed_actions(self, state: StrEnum, roles: Iterable[str] | None = None) -> list[str]:
+        roles = set(roles) if roles is not None else None
+        return [
+            action
+            for (from_state, action), (_target, allowed) in self.table.items()
+            if from_state == state and (roles is None or roles & allowed)
+        ]
+
+    def target(self, state: StrEnum, action: str) -> StrEnum | None:
+        entry = self.table.get((state, action))
+        return entry[0] if entry else None
+
+    def transition(self, obj, action: str, actor, *, roles: Iterable[str] | None = None,
+                   detail: dict | None = None) -> StrEnum:
+        """Apply `action` to `obj`, checking the table and the actor's roles; audit it.
+
+        `roles` defaults to the actor's roles; the system (scheduler) passes roles={'system'}.
+        """
+        from grants.core.audit import record  # late import: audit imports models
+
+        current = getattr(obj, self.state_attr)
+        entry = self.table.get((current, action))
+        if entry is None:
+            raise IllegalTransition(
+                _("当前状态“%(state)s”下不能执行“%(action)s”", state=self.state_label(current),
+                  action=self.action_label(action)))
+        new_state, allowed = entry
+        actor_roles = set(roles) if roles is not None else set(getattr(actor, "role_names", ()) or ())
+        if not actor_roles & allowed:
+            raise IllegalTransition(_("您的角色无权执行“%(action)s”", action=self.action_label(action)))
+        setattr(obj, self.state_attr, new_state)
+        record(actor, f"{self.name}.{action}", obj,
+               before={self.state_attr: str(current)}, after={self.state_attr: str(new_state), **(detail or {})})
+        return new_state

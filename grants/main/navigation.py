@@ -1,0 +1,35 @@
+"""The navigation bar: each role sees the entries it may use. Later domains add their entries here."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+
+from grants.accounts.models import Role
+
+
+@dataclass
+class NavItem:
+    label: str
+    endpoint: str
+    icon: str = ""
+
+
+def nav_items(user) -> list[NavItem]:
+    items: list[NavItem] = [NavItem(_l("工作台"), "main.index", "house")]
+    if user.organization is not None:
+        items.append(NavItem(_l("本组织"), "organizations.mine", "building"))
+    if user.has_role(Role.OFFICER, Role.AUDITOR, Role.FINANCE):
+        items.append(NavItem(_l("社会组织"), "organizations.index", "people"))
+    if user.has_role(Role.OFFICER, Role.AUDITOR):
+        items.append(NavItem(_l("审计日志"), "core.audit_log", "journal-text"))
+    if user.has_role(Role.ADMIN):
+        items.append(NavItem(_l("用户管理"), "admin.users", "person-gear"))
+        items.append(NavItem(_l("主办单位"), "admin.units", "diagram-3"))
+        items.append(NavItem(_l("节假日"), "admin.holidays", "calendar3"))
+    return items
+
+
+def href(item: NavItem) -> str:
+    return url_for(item.endpoint)

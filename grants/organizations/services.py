@@ -1,0 +1,229 @@
+"""Organisations register, officers verify them; host units form the bureau tree."""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from stdnum.cn import uscc as uscc_std
+
+from grants.accounts.models import Role
+from grants.accounts.services import AccountError, create_user
+from grants.core.audit import record
+from grants.core.states import Workflow
+from grants.core.timeutil import now
+from grants.extensions import db
+from grants.organizations.models import (
+    CHILD_LEVEL, ORG_STATUS_LABELS, HostUnit, Invitation, LegalForm, Organization, OrganizationMember,
+    OrgStatus, UnitLevel,
+)
+
+INVITATION_DAYS = 7
+
+ORG_WORKFLOW = Workflow(
+    "organization",
+    {
+        (OrgStatus.PENDING, "verify"): (OrgStatus.VERIFIED, frozenset({Role.OFFICER})),
+        (OrgStatus.VERIFIED, "suspend"): (OrgStatus.SUSPENDED, frozenset({Role.OFFICER})),
+        (OrgStatus.SUSPENDED, "reinstate"): (OrgStatus.VERIFIED, frozenset({Role.OFFICER})),
+        (OrgStatus.PENDING, "reject"): (OrgStatus.SUSPENDED, frozenset({Role.OFFICER})),
+    },
+    state_labels=ORG_STATUS_LABELS,
+    action_labels={"verify": _l("认证通过"), "suspend": _l("暂停"), "reinstate": _l("恢复"), "reject": _l("不予认证")},
+)
+
+
+class OrganizationError(ValueError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+# --- host units --------------------------------------------------------------
+
+def unit_subtree_ids(unit_id: int | None) -> set[int]:
+    """The unit and every unit below it (one query; the tree is small)."""
+    if unit_id is None:
+        return set()
+    rows = db.session.execute(sa.select(HostUnit.id, HostUnit.parent_id)).all()
+    children: dict[int | None, list[int]] = {}
+    for uid, parent in rows:
+        children.setdefault(parent, []).append(uid)
+    result, stack = set(), [unit_id]
+    while stack:
+        uid = stack.pop()
+        if uid in result:
+            continue
+        result.add(uid)
+        stack.extend(children.get(uid, []))
+    return result
+
+
+def create_host_unit(*, name: str, short_name: str, level: str, parent: HostUnit | None,
+                     region_name: str = "", actor=None) -> HostUnit:
+    """Add a bureau or street office under its parent (city → district → street)."""
+    level = UnitLevel(level)
+    if parent is None and level != UnitLevel.CITY:
+        raise OrganizationError(_("区县和街道单位必须有上级单位"), "parent_id")
+    if parent is not None and CHILD_LEVEL.get(UnitLevel(parent.level)) != level:
+        raise OrganizationError(_("上级单位层级不匹配：市级之下为区县，区县之下为街道"), "parent_id")
+    if db.session.scalar(sa.select(HostUnit.id).where(HostUnit.name == name.strip())):
+        raise OrganizationError(_("单位名称已存在"), "name")
+    unit = HostUnit(name=name.strip(), short_name=short_name.strip() or name.strip(), level=level,
+                    parent=parent, region_name=region_name.strip())
+    db.session.add(unit)
+    record(actor, "host_unit.create", unit, after={"name": unit.name, "level": str(level),
+                                                   "parent_id": parent.id if parent else None})
+    return unit
+
+
+# --- organisations -------------------------------------------------------------
+
+def normalise_uscc(value: str | None) -> str | None:
+    value = (value or "").strip().upper()
+    return value or None
+
+
+def validate_identity(legal_form: str, uscc: str | None, filing_number: str | None,
+                      filing_office: str | None, exclude_id: int | None = None) -> None:
+    """Registered organisations need a valid 统一社会信用代码; filed ones a filing number and street office."""
+    if legal_form == LegalForm.FILED_COMMUNITY:
+        if not (filing_number or "").strip():
+            raise OrganizationError(_("备案的社区社会组织须填写备案编号"), "filing_number")
+        if not (filing_office or "").strip():
+            raise OrganizationError(_("请填写备案的街道（乡镇）"), "filing_office")
+        if uscc and not uscc_std.is_valid(uscc):
+            raise OrganizationError(_("统一社会信用代码校验不通过，请核对"), "uscc")
+    else:
+        if not uscc:
+            raise OrganizationError(_("登记的社会组织必须填写统一社会信用代码"), "uscc")
+        if not uscc_std.is_valid(uscc):
+            raise OrganizationError(_("统一社会信用代码校验不通过（18 位，末位为校验码），请核对"), "uscc")
+    if uscc:
+        q = sa.select(Organization.id).where(Organization.uscc == uscc)
+        if exclude_id:
+            q = q.where(Organization.id != exclude_id)
+        if db.session.scalar(q):
+            raise OrganizationError(_("该统一社会信用代码已注册，请联系本组织管理员邀请您加入"), "uscc")
+
+
+PROFILE_FIELDS = (
+    "legal_form", "uscc", "filing_number", "filing_office", "registered_on", "registration_authority",
+    "rating", "annual_inspection", "district", "street", "community", "address", "business_scope",
+    "contact_name", "contact_phone", "contact_email", "bank_account_name", "bank_name", "bank_account_number",
+)
+
+
+def register_organization(*, profile: dict, name: str, admin_username: str, admin_name: str,
+                          admin_password: str, admin_mobile: str | None) -> Organization:
+    """Self-registration: the organisation (pending verification) and its first user, its administrator."""
+    name = name.strip()
+    if db.session.scalar(sa.select(Organization.id).where(Organization.name == name)):
+        raise OrganizationError(_("该组织名称已注册"), "name")
+    profile = dict(profile)
+    profile["uscc"] = normalise_uscc(profile.get("uscc"))
+    validate_identity(profile["legal_form"], profile["uscc"], profile.get("filing_number"),
+                      profile.get("filing_office"))
+    try:
+        user = create_user(username=admin_username, display_name=admin_name, password=admin_password,
+                           mobile=admin_mobile, roles={Role.APPLICANT})
+    except AccountError as exc:
+        raise OrganizationError(exc.message, exc.field or "admin_username") from exc
+    org = Organization(name=name, status=OrgStatus.PENDING, **{k: profile.get(k) for k in PROFILE_FIELDS
+                                                               if k in profile})
+    org.filing_number = (org.filing_number or "").strip() or None
+    db.session.add(org)
+    db.session.add(OrganizationMember(organization=org, user=user, is_admin=True))
+    record(user, "organization.register", org, after={"name": name, "legal_form": profile["legal_form"],
+                                                      "uscc": profile["uscc"]})
+    return org
+
+
+def update_profile(org: Organization, profile: dict, actor) -> None:
+    """The organisation's administrator edits its profile; identity changes send it back to review."""
+    profile = dict(profile)
+    profile["uscc"] = normalise_uscc(profile.get("uscc"))
+    validate_identity(profile["legal_form"], profile["uscc"], profile.get("filing_number"),
+                      profile.get("filing_office"), exclude_id=org.id)
+    before = {k: getattr(org, k) for k in PROFILE_FIELDS}
+    for key in PROFILE_FIELDS:
+        if key in profile:
+            setattr(org, key, profile[key])
+    org.filing_number = (org.filing_number or "").strip() or None
+    after = {k: getattr(org, k) for k in PROFILE_FIELDS}
+    changed = {k for k in PROFILE_FIELDS if before[k] != after[k]}
+    if not changed:
+        return
+    record(actor, "organization.update", org, before={k: before[k] for k in changed},
+           after={k: after[k] for k in changed})
+    # A verified identity that changes must be checked again by an officer.
+    if org.status == OrgStatus.VERIFIED and changed & {"legal_form", "uscc", "filing_number"}:
+        org.status = OrgStatus.PENDING
+        record(actor, "organization.reverify", org, before={"status": "verified"}, after={"status": "pending"})
+
+
+def change_status(org: Organization, action: str, actor, reason: str = "") -> None:
+    """verify / suspend / reinstate / reject, by an officer."""
+    if action in ("suspend", "reject") and not reason.strip():
+        raise OrganizationError(_("请填写原因"), "reason")
+    ORG_WORKFLOW.transition(org, action, actor, detail={"reason": reason.strip()} if reason else None)
+    org.status_reason = reason.strip()
+    if action in ("verify", "reinstate"):
+        org.verified_at = now()
+
+
+def set_blacklist(org: Organization, blacklisted: bool, reason: str, actor) -> None:
+    """Flag (or clear) 活动异常名录 / 严重违法失信名单; a reason is required to flag."""
+    if blacklisted and not reason.strip():
+        raise OrganizationError(_("列入名单须填写原因"), "reason")
+    before = {"blacklisted": org.blacklisted, "reason": org.blacklist_reason}
+    org.blacklisted = blacklisted
+    org.blacklist_reason = reason.strip() if blacklisted else ""
+    record(actor, "organization.blacklist" if blacklisted else "organization.unblacklist", org,
+           before=before, after={"blacklisted": blacklisted, "reason": org.blacklist_reason})
+
+
+def invite_member(org: Organization, invitee_name: str, actor) -> Invitation:
+    """The organisation's administrator invites a colleague; the link is valid for 7 days."""
+    inv = Invitation(organization=org, token=secrets.token_urlsafe(24), invitee_name=invitee_name.strip(),
+                     invited_by_id=actor.id, expires_at=now() + dt.timedelta(days=INVITATION_DAYS))
+    db.session.add(inv)
+    record(actor, "organization.invite", org, after={"invitee": inv.invitee_name})
+    return inv
+
+
+def find_open_invitation(token: str) -> Invitation | None:
+    inv = db.session.scalar(sa.select(Invitation).where(Invitation.token == token))
+    if inv is None or inv.accepted_at is not None or inv.expires_at < now():
+        return None
+    return inv
+
+
+def accept_invitation(inv: Invitation, *, username: str, display_name: str, password: str,
+                      mobile: str | None):
+    """The invited colleague creates an account and becomes a member (applicant role)."""
+    try:
+        user = create_user(username=username, display_name=display_name, password=password, mobile=mobile,
+                           roles={Role.APPLICANT})
+    except AccountError as exc:
+        raise OrganizationError(exc.message, exc.field or "username") from exc
+    db.session.add(OrganizationMember(organization=inv.organization, user=user, is_admin=False))
+    inv.accepted_at = now()
+    db.session.flush()
+    inv.accepted_user_id = user.id
+    record(user, "organization.join", inv.organization, after={"user": user.username})
+    return user
+
+
+def set_member_admin(member: OrganizationMember, is_admin: bool, actor) -> None:
+    """Make a member an administrator of the organisation (or not); one administrator must remain."""
+    if not is_admin:
+        admins = [m for m in member.organization.members if m.is_admin]
+        if len(admins) <= 1 and member.is_admin:
+            raise OrganizationError(_("组织至少需要保留一名管理员"))
+    member.is_admin = is_admin
+    record(actor, "organization.member_admin", member.organization,
+           after={"user_id": member.user_id, "is_admin": is_admin})

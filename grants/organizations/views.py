@@ -1,0 +1,215 @@
+"""Organisation self-registration, profile, members; officers' list and verification."""
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user
+
+from grants.core.states import IllegalTransition
+from grants.core.web import ensure, get_or_404, paginate
+from grants.extensions import db
+from grants.organizations import bp
+from grants.organizations import permissions as perm
+from grants.organizations.forms import InviteForm, JoinForm, OrgFilterForm, ProfileForm, ReasonForm, RegistrationForm
+from grants.organizations.models import Organization, OrganizationMember
+from grants.organizations.services import (
+    ORG_WORKFLOW, OrganizationError, accept_invitation, change_status, find_open_invitation, invite_member,
+    register_organization, set_blacklist, set_member_admin, update_profile,
+)
+
+
+def _attach(form, exc: OrganizationError) -> None:
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [exc.message]
+    else:
+        flash(exc.message, "danger")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """An organisation registers itself and its first user (its administrator)."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        try:
+            org = register_organization(
+                profile=form.profile(), name=form.name.data, admin_username=form.admin_username.data,
+                admin_name=form.admin_name.data, admin_password=form.password.data,
+                admin_mobile=form.admin_mobile.data)
+        except OrganizationError as exc:
+            db.session.rollback()
+            _attach(form, exc)
+        else:
+            db.session.commit()
+            login_user(org.members[0].user)
+            flash(_("注册成功。组织信息已提交民政部门审核，认证通过后即可申报项目。"), "success")
+            return redirect(url_for("organizations.mine"))
+    return render_template("organizations/register.html", form=form)
+
+
+@bp.route("/org")
+@login_required
+def mine():
+    """The current user's own organisation."""
+    org = current_user.organization
+    if org is None:
+        abort(404)
+    return redirect(url_for("organizations.detail", org_id=org.id))
+
+
+@bp.route("/organizations/<int:org_id>")
+@login_required
+def detail(org_id: int):
+    org = get_or_404(Organization, org_id)
+    ensure(perm.can_view_organization(current_user, org))
+    members = db.session.scalars(
+        sa.select(OrganizationMember).where(OrganizationMember.organization_id == org.id)
+        .order_by(OrganizationMember.id)).all()
+    return render_template(
+        "organizations/detail.html", org=org, members=members, reason_form=ReasonForm(),
+        invite_form=InviteForm(), actions=ORG_WORKFLOW.allowed_actions(org.status, current_user.role_names),
+        workflow=ORG_WORKFLOW, can_edit=perm.can_edit_organization(current_user, org),
+        can_manage_members=perm.can_manage_members(current_user, org),
+        can_verify=perm.can_verify_organization(current_user, org),
+        invitations=[i for i in org_invitations(org)] if perm.can_manage_members(current_user, org) else [],
+    )
+
+
+def org_invitations(org):
+    from grants.organizations.models import Invitation
+
+    return db.session.scalars(sa.select(Invitation).where(Invitation.organization_id == org.id,
+                                                          Invitation.accepted_at.is_(None))
+                              .order_by(Invitation.id.desc())).all()
+
+
+@bp.route("/organizations/<int:org_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(org_id: int):
+    org = get_or_404(Organization, org_id)
+    ensure(perm.can_edit_organization(current_user, org))
+    form = ProfileForm(obj=org)
+    if form.validate_on_submit():
+        try:
+            update_profile(org, form.profile(), current_user)
+        except OrganizationError as exc:
+            db.session.rollback()
+            _attach(form, exc)
+        else:
+            db.session.commit()
+            flash(_("组织信息已保存"), "success")
+            return redirect(url_for("organizations.detail", org_id=org.id))
+    return render_template("organizations/edit.html", form=form, org=org)
+
+
+@bp.route("/organizations/<int:org_id>/invite", methods=["POST"])
+@login_required
+def invite(org_id: int):
+    org = get_or_404(Organization, org_id)
+    ensure(perm.can_manage_members(current_user, org))
+    form = InviteForm()
+    if form.validate_on_submit():
+        inv = invite_member(org, form.invitee_name.data, current_user)
+        db.session.commit()
+        link = url_for("organizations.join", token=inv.token, _external=True)
+        flash(_("邀请已生成，请将链接发给 %(name)s（7 天内有效）：%(link)s", name=inv.invitee_name, link=link),
+              "success")
+    else:
+        flash(_("请填写被邀请人姓名"), "danger")
+    return redirect(url_for("organizations.detail", org_id=org.id))
+
+
+@bp.route("/organizations/<int:org_id>/members/<int:member_id>/admin", methods=["POST"])
+@login_required
+def member_admin(org_id: int, member_id: int):
+    org = get_or_404(Organization, org_id)
+    ensure(perm.can_manage_members(current_user, org))
+    member = get_or_404(OrganizationMember, member_id)
+    if member.organization_id != org.id:
+        abort(404)
+    try:
+        set_member_admin(member, request.form.get("is_admin") == "1", current_user)
+    except OrganizationError as exc:
+        flash(exc.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("成员权限已更新"), "success")
+    return redirect(url_for("organizations.detail", org_id=org.id))
+
+
+@bp.route("/join/<token>", methods=["GET", "POST"])
+def join(token: str):
+    """A colleague accepts an invitation and creates their account."""
+    inv = find_open_invitation(token)
+    if inv is None:
+        return render_template("errors/error.html", code=404, title=_("邀请无效"),
+                               message=_("邀请链接无效、已使用或已过期，请联系本组织管理员重新邀请。")), 404
+    form = JoinForm(display_name=inv.invitee_name) if request.method == "GET" else JoinForm()
+    if form.validate_on_submit():
+        try:
+            user = accept_invitation(inv, username=form.username.data, display_name=form.display_name.data,
+                                     password=form.password.data, mobile=form.mobile.data)
+        except OrganizationError as exc:
+            db.session.rollback()
+            _attach(form, exc)
+        else:
+            db.session.commit()
+            login_user(user)
+            flash(_("已加入 %(org)s", org=inv.organization.name), "success")
+            return redirect(url_for("main.index"))
+    return render_template("organizations/join.html", form=form, inv=inv)
+
+
+@bp.route("/organizations")
+@login_required
+def index():
+    ensure(perm.can_list_organizations(current_user))
+    form = OrgFilterForm(request.args)
+    stmt = sa.select(Organization)
+    if form.q.data:
+        like = f"%{form.q.data.strip()}%"
+        stmt = stmt.where(sa.or_(Organization.name.like(like), Organization.uscc.like(like)))
+    if form.status.data:
+        stmt = stmt.where(Organization.status == form.status.data)
+    if form.legal_form.data:
+        stmt = stmt.where(Organization.legal_form == form.legal_form.data)
+    if form.district.data:
+        stmt = stmt.where(Organization.district == form.district.data.strip())
+    page = paginate(stmt.order_by(Organization.status != "pending", Organization.created_at.desc(),
+                                  Organization.id.desc()))
+    return render_template("organizations/index.html", page=page, form=form)
+
+
+@bp.route("/organizations/<int:org_id>/status", methods=["POST"])
+@login_required
+def status(org_id: int):
+    org = get_or_404(Organization, org_id)
+    ensure(perm.can_verify_organization(current_user, org))
+    action = request.form.get("action", "")
+    try:
+        change_status(org, action, current_user, request.form.get("reason", ""))
+    except (OrganizationError, IllegalTransition) as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("已%(action)s：%(org)s", action=ORG_WORKFLOW.action_label(action), org=org.name), "success")
+    return redirect(url_for("organizations.detail", org_id=org.id))
+
+
+@bp.route("/organizations/<int:org_id>/blacklist", methods=["POST"])
+@login_required
+def blacklist(org_id: int):
+    org = get_or_404(Organization, org_id)
+    ensure(perm.can_verify_organization(current_user, org))
+    flag = request.form.get("blacklisted") == "1"
+    try:
+        set_blacklist(org, flag, request.form.get("reason", ""), current_user)
+    except OrganizationError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("已列入活动异常/失信名单") if flag else _("已移出名单"), "success")
+    return redirect(url_for("organizations.detail", org_id=org.id))
