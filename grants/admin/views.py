@@ -15,6 +15,7 @@ from grants.accounts.permissions import can_manage_settings, can_manage_users
 from grants.accounts.services import AccountError, create_user, reset_password, unlock_user, update_user
 from grants.admin import bp
 from grants.core.audit import record
+from grants.core.forms import choices
 from grants.core.models import Holiday
 from grants.core.web import ensure, get_or_404, paginate
 from grants.extensions import db
@@ -24,14 +25,14 @@ from grants.organizations.services import OrganizationError, create_host_unit
 
 def _unit_choices():
     units = db.session.scalars(sa.select(HostUnit).order_by(HostUnit.level, HostUnit.id)).all()
-    return [(0, _("（无）"))] + [(u.id, f"{u.name}（{u.level_label}）") for u in units]
+    return choices([(0, _("（无）"))] + [(u.id, f"{u.name}（{u.level_label}）") for u in units])
 
 
 def _user_form(**kwargs) -> UserForm:
     form = UserForm(**kwargs)
     form.host_unit_id.choices = _unit_choices()
     # Applicant is not assigned here: it comes with membership of an organisation.
-    form.roles.choices = [(str(r), ROLE_LABELS[r]) for r in Role if r != Role.APPLICANT]
+    form.roles.choices = choices((str(r), ROLE_LABELS[r]) for r in Role if r != Role.APPLICANT)
     return form
 
 
@@ -135,7 +136,7 @@ def user_unlock(user_id: int):
 class UnitForm(FlaskForm):
     name = StringField(_l("单位名称"), validators=[DataRequired(), Length(max=100)])
     short_name = StringField(_l("简称"), validators=[Optional(), Length(max=50)])
-    level = SelectField(_l("层级"), choices=[(str(k), v) for k, v in UNIT_LEVEL_LABELS.items()])
+    level = SelectField(_l("层级"), choices=choices((str(k), v) for k, v in UNIT_LEVEL_LABELS.items()))
     parent_id = SelectField(_l("上级单位"), coerce=int)
     region_name = StringField(_l("辖区名称（如“鼓楼区”）"), validators=[Optional(), Length(max=50)])
 

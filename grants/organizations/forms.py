@@ -3,21 +3,22 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
+from grants.core.forms import choices
 from grants.organizations.models import INSPECTION_RESULTS, LEGAL_FORM_LABELS, RATINGS
 
 _mobile = Regexp(r"^1[3-9]\d{9}$", message=_l("请输入 11 位手机号"))
 
 
 class ProfileForm(FlaskForm):
-    legal_form = SelectField(_l("组织类型"), choices=[(str(k), v) for k, v in LEGAL_FORM_LABELS.items()])
+    legal_form = SelectField(_l("组织类型"), choices=choices((str(k), v) for k, v in LEGAL_FORM_LABELS.items()))
     uscc = StringField(_l("统一社会信用代码"), validators=[Optional(), Length(min=18, max=18,
                                                                           message=_l("统一社会信用代码为 18 位"))])
     filing_number = StringField(_l("备案编号"), validators=[Optional(), Length(max=50)])
     filing_office = StringField(_l("备案街道（乡镇）"), validators=[Optional(), Length(max=100)])
     registered_on = DateField(_l("登记/备案日期"), validators=[DataRequired(_l("请填写登记或备案日期"))])
     registration_authority = StringField(_l("登记管理机关"), validators=[Optional(), Length(max=100)])
-    rating = SelectField(_l("评估等级"), coerce=int, choices=RATINGS)
-    annual_inspection = SelectField(_l("最近年检（年报）结果"), choices=INSPECTION_RESULTS)
+    rating = SelectField(_l("评估等级"), coerce=int, choices=choices(RATINGS))
+    annual_inspection = SelectField(_l("最近年检（年报）结果"), choices=choices(INSPECTION_RESULTS))
     district = StringField(_l("所在区县"), validators=[DataRequired(_l("请填写所在区县")), Length(max=50)])
     street = StringField(_l("所在街道（乡镇）"), validators=[DataRequired(_l("请填写所在街道")), Length(max=50)])
     community = StringField(_l("所在社区（村）"), validators=[Optional(), Length(max=50)])
@@ -76,10 +77,9 @@ class OrgFilterForm(FlaskForm):
         csrf = False
 
     q = StringField(_l("名称或信用代码"), validators=[Optional()])
-    status = SelectField(_l("状态"), choices=[("", _l("全部状态")), ("pending", _l("待审核")),
-                                            ("verified", _l("已认证")), ("suspended", _l("已暂停"))],
+    status = SelectField(_l("状态"), choices=choices([("", _l("全部状态")), ("pending", _l("待审核")),
+                                            ("verified", _l("已认证")), ("suspended", _l("已暂停"))]),
                          validators=[Optional()])
-    legal_form = SelectField(_l("组织类型"), choices=[("", _l("全部类型"))] + [(str(k), v) for k, v in
-                                                                            LEGAL_FORM_LABELS.items()],
+    legal_form = SelectField(_l("组织类型"), choices=choices([("", _l("全部类型"))] + [(str(k), v) for k, v in LEGAL_FORM_LABELS.items()]),
                              validators=[Optional()])
     district = StringField(_l("区县"), validators=[Optional()])

@@ -1,0 +1,76 @@
+"""Browser tests: the app served from a thread, driven by Playwright in Debian's Chromium.
+
+Screenshots go to test-results/screens/ (look at them). Without Chromium the tests skip locally
+with a hint; in CI (CI=true) they fail instead.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import skip_or_fail
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+SCREENS = Path(__file__).resolve().parents[2] / "test-results" / "screens"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not os.path.exists(CHROMIUM):
+        skip_or_fail("Chromium not found: `apt-get install chromium` (make test installs it) or set CHROMIUM_PATH")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM,
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync"]}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "locale": "zh-CN", "timezone_id": "Asia/Shanghai",
+            "viewport": {"width": 1280, "height": 860}}
+
+
+@pytest.fixture()
+def live_server(app, db):
+    """The app on 127.0.0.1:<free port>, sharing the test database; yields its base URL."""
+    app.config["WTF_CSRF_ENABLED"] = True  # real forms carry real tokens
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        app.config["WTF_CSRF_ENABLED"] = False
+
+
+@pytest.fixture()
+def screenshot():
+    """screenshot(page, 'name') saves test-results/screens/name.png (full page)."""
+    SCREENS.mkdir(parents=True, exist_ok=True)
+
+    def _shot(page, name: str, full_page: bool = True) -> Path:
+        path = SCREENS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+    return _shot
+
+
+def login(page, base_url: str, username: str, password: str) -> None:
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=login]", username)
+    page.fill("input[name=password]", password)
+    page.click("#login-submit")
+    page.wait_for_load_state("networkidle")

@@ -1,0 +1,120 @@
+"""Deny by default, proven: every endpoint in app.url_map is requested as anonymous and as each role,
+with URL parameters pointing at objects that belong to someone else. Anything outside PUBLIC that
+answers 2xx to a user not listed in ALLOWED fails the test, and so does an endpoint nobody classified.
+
+When you add an endpoint, add it to PUBLIC or ALLOWED, and teach `url_args` its parameters.
+"""
+from __future__ import annotations
+
+import pytest
+
+from grants.accounts.models import Role
+from tests import factories
+
+ROLES = [str(r) for r in Role]
+
+# Reachable without log-in (for anyone).
+PUBLIC = {
+    "static", "main.index", "main.healthz", "main.set_language",
+    "accounts.login", "organizations.register", "organizations.join",
+}
+
+# endpoint → roles that may get a 2xx answer when the URL names ANOTHER organisation's objects.
+# Applicants appear only where the object is not organisation-private.
+ALLOWED: dict[str, set[str]] = {
+    "accounts.logout": set(ROLES),
+    "accounts.password": set(ROLES),
+    "main.workbench": set(ROLES),
+    "organizations.mine": {"applicant"},  # redirects a member to their own organisation
+    "organizations.detail": {"officer", "auditor", "finance"},
+    "organizations.edit": set(),
+    "organizations.invite": set(),
+    "organizations.member_admin": set(),
+    "organizations.index": {"officer", "auditor", "finance"},
+    "organizations.status": {"officer"},
+    "organizations.blacklist": {"officer"},
+    "core.audit_log": {"officer", "auditor"},
+    "core.download": {"officer", "auditor"},
+    "admin.users": {"admin"},
+    "admin.user_new": {"admin"},
+    "admin.user_edit": {"admin"},
+    "admin.user_reset_password": {"admin"},
+    "admin.user_unlock": {"admin"},
+    "admin.units": {"admin"},
+    "admin.holidays": {"admin"},
+    "admin.holiday_delete": {"admin"},
+}
+
+
+@pytest.fixture()
+def world(app, db):
+    """Objects owned by an organisation none of the test users belongs to."""
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from grants.core.models import Holiday
+    from grants.core.storage import save_upload
+    from grants.organizations.services import invite_member
+
+    other = factories.organization(name="别家组织")
+    other_admin = factories.member(other)
+    other_member = factories.member(other, is_admin=False)
+    inv = invite_member(other, "新同事", other_admin)
+    import datetime as dt
+
+    db.session.add(Holiday(day=dt.date(2027, 1, 1), is_workday=False, name="元旦"))
+    with app.test_request_context():
+        stored = save_upload(FileStorage(io.BytesIO(b"%PDF-1.4 test"), "x.pdf"), allowed=("pdf",),
+                             organization_id=other.id, uploader=other_admin)
+    db.session.commit()
+    return {
+        "org_id": other.id, "member_id": other_member.membership.id, "user_id": other_admin.id,
+        "file_id": stored.id, "token": inv.token, "day": "2027-01-01", "code": "en",
+    }
+
+
+def url_args(rule, world) -> dict:
+    """Fill each URL parameter with another organisation's object (or a harmless value)."""
+    return {arg: world[arg] if arg in world else 1 for arg in rule.arguments}
+
+
+def _endpoints(app):
+    return sorted((r for r in app.url_map.iter_rules()), key=lambda r: r.endpoint)
+
+
+def test_every_endpoint_is_classified(app):
+    unclassified = {r.endpoint for r in app.url_map.iter_rules()} - PUBLIC - set(ALLOWED)
+    assert not unclassified, f"classify these endpoints in PUBLIC or ALLOWED: {sorted(unclassified)}"
+
+
+def _requests(app, world):
+    for rule in _endpoints(app):
+        if rule.endpoint in PUBLIC or rule.endpoint == "static":
+            continue
+        path = rule.build(url_args(rule, world), append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, path
+
+
+def test_anonymous_is_sent_to_login(app, client, world):
+    for endpoint, method, path in _requests(app, world):
+        resp = client.open(path, method=method)
+        resp.close()
+        assert resp.status_code in (302, 401, 403, 404), f"{method} {path} ({endpoint}) → {resp.status_code}"
+        if resp.status_code == 302:
+            assert "/login" in resp.headers["Location"], f"{method} {path} redirects to {resp.headers['Location']}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_roles_get_only_what_they_may(app, client, login_as, world, role):
+    login_as(role)
+    for endpoint, method, path in _requests(app, world):
+        if endpoint == "accounts.logout":
+            continue  # would end the session for the rest of the walk
+        resp = client.open(path, method=method)
+        resp.close()  # file downloads stream from an open file
+        assert resp.status_code < 500, f"{method} {path} ({endpoint}) as {role} → {resp.status_code}"
+        if role not in ALLOWED[endpoint]:
+            assert resp.status_code in (403, 404, 405), \
+                f"{method} {path} ({endpoint}) as {role} → {resp.status_code}, expected a refusal"
