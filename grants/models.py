@@ -1,4 +1,5 @@
 """Imports every domain's models so SQLAlchemy and Alembic see the whole schema."""
 from grants.accounts.models import *  # noqa: F401,F403
+from grants.calls.models import *  # noqa: F401,F403
 from grants.core.models import *  # noqa: F401,F403
 from grants.organizations.models import *  # noqa: F401,F403

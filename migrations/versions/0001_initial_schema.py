@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 14:16:16.989080
+Create Date: 2026-11-23 14:22:30.082875
 
 """
 from alembic import op
@@ -84,6 +84,76 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_organization_legal_form'), ['legal_form'], unique=False)
         batch_op.create_index(batch_op.f('ix_organization_status'), ['status'], unique=False)
 
+    op.create_table('call',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('host_unit_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('level', sa.String(length=10), nullable=False),
+    sa.Column('operator_organization_id', sa.Integer(), nullable=True),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('open_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('close_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('review_start_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('review_end_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('notice_working_days', sa.Integer(), nullable=False),
+    sa.Column('project_start_on', sa.Date(), nullable=True),
+    sa.Column('project_end_on', sa.Date(), nullable=True),
+    sa.Column('min_grant_fen', sa.Integer(), nullable=False),
+    sa.Column('max_grant_fen', sa.Integer(), nullable=False),
+    sa.Column('min_own_funding_pct', sa.Integer(), nullable=False),
+    sa.Column('max_applications_per_org', sa.Integer(), nullable=False),
+    sa.Column('filed_org_max_grant_fen', sa.Integer(), nullable=True),
+    sa.Column('filed_org_max_applications', sa.Integer(), nullable=True),
+    sa.Column('max_personnel_pct', sa.Integer(), nullable=True),
+    sa.Column('max_management_pct', sa.Integer(), nullable=True),
+    sa.Column('require_verified', sa.Boolean(), nullable=False),
+    sa.Column('allowed_legal_forms', sa.JSON(), nullable=False),
+    sa.Column('min_years_registered', sa.Integer(), nullable=False),
+    sa.Column('min_rating', sa.Integer(), nullable=False),
+    sa.Column('exclude_blacklisted', sa.Boolean(), nullable=False),
+    sa.Column('exclude_failed_previous', sa.Boolean(), nullable=False),
+    sa.Column('previous_call_id', sa.Integer(), nullable=True),
+    sa.Column('reviewers_per_application', sa.Integer(), nullable=False),
+    sa.Column('show_other_scores', sa.Boolean(), nullable=False),
+    sa.Column('blind_review', sa.Boolean(), nullable=False),
+    sa.Column('aggregation', sa.String(length=20), nullable=False),
+    sa.Column('pitch_enabled', sa.Boolean(), nullable=False),
+    sa.Column('pitch_weight_pct', sa.Integer(), nullable=False),
+    sa.Column('pitch_shortlist_size', sa.Integer(), nullable=True),
+    sa.Column('contract_terms', sa.Text(), nullable=False),
+    sa.Column('created_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('published_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("aggregation IN ('mean','trimmed_mean')", name=op.f('ck_call_aggregation_known')),
+    sa.CheckConstraint("level IN ('city','district','street')", name=op.f('ck_call_level_known')),
+    sa.CheckConstraint("status = 'draft' OR (open_at IS NOT NULL AND close_at IS NOT NULL)", name=op.f('ck_call_published_has_dates')),
+    sa.CheckConstraint("status IN ('draft','published','reviewing','notice','finalized','archived')", name=op.f('ck_call_status_known')),
+    sa.CheckConstraint('filed_org_max_applications IS NULL OR filed_org_max_applications >= 1', name=op.f('ck_call_filed_max_apps_positive')),
+    sa.CheckConstraint('filed_org_max_grant_fen IS NULL OR filed_org_max_grant_fen > 0', name=op.f('ck_call_filed_cap_positive')),
+    sa.CheckConstraint('max_applications_per_org >= 1', name=op.f('ck_call_max_apps_positive')),
+    sa.CheckConstraint('max_management_pct IS NULL OR (max_management_pct BETWEEN 0 AND 100)', name=op.f('ck_call_management_pct_range')),
+    sa.CheckConstraint('max_personnel_pct IS NULL OR (max_personnel_pct BETWEEN 0 AND 100)', name=op.f('ck_call_personnel_pct_range')),
+    sa.CheckConstraint('min_grant_fen >= 0 AND max_grant_fen >= 0', name=op.f('ck_call_grant_nonneg')),
+    sa.CheckConstraint('min_own_funding_pct IS NULL OR (min_own_funding_pct BETWEEN 0 AND 100)', name=op.f('ck_call_own_pct_range')),
+    sa.CheckConstraint('min_rating BETWEEN 0 AND 5', name=op.f('ck_call_min_rating_range')),
+    sa.CheckConstraint('min_years_registered >= 0', name=op.f('ck_call_min_years_nonneg')),
+    sa.CheckConstraint('notice_working_days >= 1', name=op.f('ck_call_notice_days_positive')),
+    sa.CheckConstraint('pitch_shortlist_size IS NULL OR pitch_shortlist_size >= 1', name=op.f('ck_call_shortlist_positive')),
+    sa.CheckConstraint('pitch_weight_pct IS NULL OR (pitch_weight_pct BETWEEN 0 AND 100)', name=op.f('ck_call_pitch_pct_range')),
+    sa.CheckConstraint('reviewers_per_application >= 1', name=op.f('ck_call_reviewers_positive')),
+    sa.ForeignKeyConstraint(['host_unit_id'], ['host_unit.id'], name=op.f('fk_call_host_unit_id_host_unit')),
+    sa.ForeignKeyConstraint(['operator_organization_id'], ['organization.id'], name=op.f('fk_call_operator_organization_id_organization')),
+    sa.ForeignKeyConstraint(['previous_call_id'], ['call.id'], name=op.f('fk_call_previous_call_id_call')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call'))
+    )
+    with op.batch_alter_table('call', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_call_host_unit_id'), ['host_unit_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_operator_organization_id'), ['operator_organization_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_previous_call_id'), ['previous_call_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_year'), ['year'], unique=False)
+
     op.create_table('user',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=50), nullable=False),
@@ -108,6 +178,20 @@ def upgrade():
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_host_unit_id'), ['host_unit_id'], unique=False)
 
+    op.create_table('attachment_requirement',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('required', sa.Boolean(), nullable=False),
+    sa.Column('allowed_types', sa.JSON(), nullable=False),
+    sa.Column('sort', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_attachment_requirement_call_id_call'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attachment_requirement')),
+    sa.UniqueConstraint('call_id', 'name', name='uq_attachment_requirement_name')
+    )
+    with op.batch_alter_table('attachment_requirement', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attachment_requirement_call_id'), ['call_id'], unique=False)
+
     op.create_table('audit_log',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
@@ -129,6 +213,34 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_log_actor_id'), ['actor_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
         batch_op.create_index('ix_audit_log_object', ['object_type', 'object_id'], unique=False)
+
+    op.create_table('call_category',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=50), nullable=False),
+    sa.Column('quota_fen', sa.Integer(), nullable=True),
+    sa.Column('sort', sa.Integer(), nullable=False),
+    sa.CheckConstraint('quota_fen IS NULL OR quota_fen > 0', name=op.f('ck_call_category_quota_positive')),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_call_category_call_id_call'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_category')),
+    sa.UniqueConstraint('call_id', 'name', name='uq_call_category_name')
+    )
+    with op.batch_alter_table('call_category', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_call_category_call_id'), ['call_id'], unique=False)
+
+    op.create_table('call_funding_source',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.CheckConstraint("kind IN ('welfare_lottery','fiscal_matching','social','charity','other')", name=op.f('ck_call_funding_source_kind_known')),
+    sa.CheckConstraint('amount_fen > 0', name=op.f('ck_call_funding_source_amount_positive')),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_call_funding_source_call_id_call'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_funding_source'))
+    )
+    with op.batch_alter_table('call_funding_source', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_call_funding_source_call_id'), ['call_id'], unique=False)
 
     op.create_table('invitation',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -163,6 +275,40 @@ def upgrade():
     with op.batch_alter_table('organization_member', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_organization_member_organization_id'), ['organization_id'], unique=False)
 
+    op.create_table('rubric_criterion',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('stage', sa.String(length=10), nullable=False),
+    sa.Column('name', sa.String(length=50), nullable=False),
+    sa.Column('description', sa.String(length=500), nullable=False),
+    sa.Column('max_points', sa.Integer(), nullable=False),
+    sa.Column('sort', sa.Integer(), nullable=False),
+    sa.CheckConstraint("stage IN ('written','pitch')", name=op.f('ck_rubric_criterion_stage_known')),
+    sa.CheckConstraint('max_points > 0 AND max_points <= 100', name=op.f('ck_rubric_criterion_points_range')),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_rubric_criterion_call_id_call'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rubric_criterion')),
+    sa.UniqueConstraint('call_id', 'stage', 'name', name='uq_rubric_criterion_stage_name')
+    )
+    with op.batch_alter_table('rubric_criterion', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rubric_criterion_call_id'), ['call_id'], unique=False)
+
+    op.create_table('score_band',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('min_score', sa.Integer(), nullable=False),
+    sa.Column('grade', sa.String(length=20), nullable=False),
+    sa.Column('payment_pct', sa.Integer(), nullable=False),
+    sa.Column('rectification', sa.Boolean(), nullable=False),
+    sa.CheckConstraint("grade IN ('excellent','good','pass','fail')", name=op.f('ck_score_band_grade_known')),
+    sa.CheckConstraint('min_score BETWEEN 0 AND 100', name=op.f('ck_score_band_min_score_range')),
+    sa.CheckConstraint('payment_pct BETWEEN 0 AND 100', name=op.f('ck_score_band_payment_pct_range')),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_score_band_call_id_call'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_score_band')),
+    sa.UniqueConstraint('call_id', 'min_score', name='uq_score_band_min_score')
+    )
+    with op.batch_alter_table('score_band', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_score_band_call_id'), ['call_id'], unique=False)
+
     op.create_table('stored_file',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('stored_name', sa.String(length=64), nullable=False),
@@ -183,6 +329,23 @@ def upgrade():
     with op.batch_alter_table('stored_file', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_stored_file_organization_id'), ['organization_id'], unique=False)
 
+    op.create_table('tranche_template',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=50), nullable=False),
+    sa.Column('percent', sa.Integer(), nullable=False),
+    sa.Column('trigger', sa.String(length=30), nullable=False),
+    sa.CheckConstraint("trigger IN ('signing','midterm_assessment','final_assessment')", name=op.f('ck_tranche_template_trigger_known')),
+    sa.CheckConstraint('percent > 0 AND percent <= 100', name=op.f('ck_tranche_template_percent_range')),
+    sa.CheckConstraint('seq >= 1', name=op.f('ck_tranche_template_seq_positive')),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_tranche_template_call_id_call'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tranche_template')),
+    sa.UniqueConstraint('call_id', 'seq', name='uq_tranche_template_seq')
+    )
+    with op.batch_alter_table('tranche_template', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tranche_template_call_id'), ['call_id'], unique=False)
+
     op.create_table('user_role',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -196,20 +359,50 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_user_role_role'), ['role'], unique=False)
         batch_op.create_index(batch_op.f('ix_user_role_user_id'), ['user_id'], unique=False)
 
+    op.create_table('call_document',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('stored_file_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_call_document_call_id_call'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['stored_file_id'], ['stored_file.id'], name=op.f('fk_call_document_stored_file_id_stored_file')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_document'))
+    )
+    with op.batch_alter_table('call_document', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_call_document_call_id'), ['call_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_document_stored_file_id'), ['stored_file_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('call_document', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_call_document_stored_file_id'))
+        batch_op.drop_index(batch_op.f('ix_call_document_call_id'))
+
+    op.drop_table('call_document')
     with op.batch_alter_table('user_role', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_role_user_id'))
         batch_op.drop_index(batch_op.f('ix_user_role_role'))
 
     op.drop_table('user_role')
+    with op.batch_alter_table('tranche_template', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tranche_template_call_id'))
+
+    op.drop_table('tranche_template')
     with op.batch_alter_table('stored_file', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_stored_file_organization_id'))
 
     op.drop_table('stored_file')
+    with op.batch_alter_table('score_band', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_score_band_call_id'))
+
+    op.drop_table('score_band')
+    with op.batch_alter_table('rubric_criterion', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rubric_criterion_call_id'))
+
+    op.drop_table('rubric_criterion')
     with op.batch_alter_table('organization_member', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_organization_member_organization_id'))
 
@@ -218,6 +411,14 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_invitation_organization_id'))
 
     op.drop_table('invitation')
+    with op.batch_alter_table('call_funding_source', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_call_funding_source_call_id'))
+
+    op.drop_table('call_funding_source')
+    with op.batch_alter_table('call_category', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_call_category_call_id'))
+
+    op.drop_table('call_category')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_log_object')
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
@@ -225,10 +426,22 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_audit_log_action'))
 
     op.drop_table('audit_log')
+    with op.batch_alter_table('attachment_requirement', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attachment_requirement_call_id'))
+
+    op.drop_table('attachment_requirement')
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_host_unit_id'))
 
     op.drop_table('user')
+    with op.batch_alter_table('call', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_call_year'))
+        batch_op.drop_index(batch_op.f('ix_call_status'))
+        batch_op.drop_index(batch_op.f('ix_call_previous_call_id'))
+        batch_op.drop_index(batch_op.f('ix_call_operator_organization_id'))
+        batch_op.drop_index(batch_op.f('ix_call_host_unit_id'))
+
+    op.drop_table('call')
     with op.batch_alter_table('organization', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_organization_status'))
         batch_op.drop_index(batch_op.f('ix_organization_legal_form'))

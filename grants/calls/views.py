@@ -1,0 +1,1 @@
+"""Officer pages for calls and the public call pages."""
