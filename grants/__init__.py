@@ -44,6 +44,7 @@ def create_app(config_class: type = Config) -> Flask:
 
     from grants.accounts import bp as accounts_bp
     from grants.admin import bp as admin_bp
+    from grants.applications import bp as applications_bp
     from grants.core.views import bp as core_bp
     from grants.main import bp as main_bp
     from grants.organizations import bp as organizations_bp
@@ -53,6 +54,7 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(organizations_bp)
+    app.register_blueprint(applications_bp)
 
     from grants.cli import register_cli
 

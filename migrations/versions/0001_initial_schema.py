@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 14:22:30.082875
+Create Date: 2026-11-23 14:24:35.921948
 
 """
 from alembic import op
@@ -359,6 +359,51 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_user_role_role'), ['role'], unique=False)
         batch_op.create_index(batch_op.f('ix_user_role_user_id'), ['user_id'], unique=False)
 
+    op.create_table('application',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('category_id', sa.Integer(), nullable=True),
+    sa.Column('number', sa.String(length=30), nullable=True),
+    sa.Column('project_name', sa.String(length=100), nullable=False),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('need_analysis', sa.Text(), nullable=False),
+    sa.Column('objectives', sa.Text(), nullable=False),
+    sa.Column('target_groups', sa.Text(), nullable=False),
+    sa.Column('activity_description', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('requested_fen', sa.BigInteger(), nullable=False),
+    sa.Column('own_funding_fen', sa.BigInteger(), nullable=False),
+    sa.Column('total_budget_fen', sa.BigInteger(), nullable=False),
+    sa.Column('declaration_accepted_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('submitted_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('withdrawn_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('screening_reason', sa.String(length=1000), nullable=False),
+    sa.Column('return_deadline_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('screened_by_id', sa.Integer(), nullable=True),
+    sa.Column('screened_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('final_grade', sa.String(length=20), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status != 'returned' OR return_deadline_at IS NOT NULL", name=op.f('ck_application_returned_has_deadline')),
+    sa.CheckConstraint("status = 'draft' OR number IS NOT NULL OR status = 'withdrawn'", name=op.f('ck_application_submitted_numbered')),
+    sa.CheckConstraint("status IN ('draft','submitted','eligible','ineligible','returned','withdrawn','under_review','scored','shortlisted','pitched','awarded','not_awarded','confirmed','cancelled')", name=op.f('ck_application_status_known')),
+    sa.CheckConstraint("status IN ('draft','withdrawn') OR submitted_at IS NOT NULL", name=op.f('ck_application_submitted_has_time')),
+    sa.CheckConstraint('requested_fen >= 0 AND own_funding_fen >= 0 AND total_budget_fen >= 0', name=op.f('ck_application_amounts_not_negative')),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_application_call_id_call')),
+    sa.ForeignKeyConstraint(['category_id'], ['call_category.id'], name=op.f('fk_application_category_id_call_category')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_application_created_by_id_user')),
+    sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], name=op.f('fk_application_organization_id_organization')),
+    sa.ForeignKeyConstraint(['screened_by_id'], ['user.id'], name=op.f('fk_application_screened_by_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_application')),
+    sa.UniqueConstraint('number', name=op.f('uq_application_number'))
+    )
+    with op.batch_alter_table('application', schema=None) as batch_op:
+        batch_op.create_index('ix_application_call_status', ['call_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_application_category_id'), ['category_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_application_organization_id'), ['organization_id'], unique=False)
+
     op.create_table('call_document',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('call_id', sa.Integer(), nullable=False),
@@ -372,16 +417,132 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_call_document_call_id'), ['call_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_call_document_stored_file_id'), ['stored_file_id'], unique=False)
 
+    op.create_table('activity_plan_item',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=100), nullable=False),
+    sa.Column('start_on', sa.Date(), nullable=True),
+    sa.Column('end_on', sa.Date(), nullable=True),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_activity_plan_item_application_id_application'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_activity_plan_item'))
+    )
+    with op.batch_alter_table('activity_plan_item', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_activity_plan_item_application_id'), ['application_id'], unique=False)
+
+    op.create_table('application_attachment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('requirement_id', sa.Integer(), nullable=True),
+    sa.Column('stored_file_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_application_attachment_application_id_application'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['requirement_id'], ['attachment_requirement.id'], name=op.f('fk_application_attachment_requirement_id_attachment_requirement')),
+    sa.ForeignKeyConstraint(['stored_file_id'], ['stored_file.id'], name=op.f('fk_application_attachment_stored_file_id_stored_file')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_application_attachment')),
+    sa.UniqueConstraint('stored_file_id', name=op.f('uq_application_attachment_stored_file_id'))
+    )
+    with op.batch_alter_table('application_attachment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_application_attachment_application_id'), ['application_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_application_attachment_requirement_id'), ['requirement_id'], unique=False)
+
+    op.create_table('budget_line',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('item', sa.String(length=100), nullable=False),
+    sa.Column('unit_price_fen', sa.BigInteger(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('funded_by', sa.String(length=10), nullable=False),
+    sa.CheckConstraint("funded_by IN ('grant','own')", name=op.f('ck_budget_line_funded_by_known')),
+    sa.CheckConstraint("kind IN ('personnel','activity','materials','publicity','management','other')", name=op.f('ck_budget_line_kind_known')),
+    sa.CheckConstraint('amount_fen = unit_price_fen * quantity', name=op.f('ck_budget_line_amount_is_product')),
+    sa.CheckConstraint('unit_price_fen >= 0 AND quantity >= 0', name=op.f('ck_budget_line_not_negative')),
+    sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_budget_line_application_id_application'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_budget_line'))
+    )
+    with op.batch_alter_table('budget_line', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_budget_line_application_id'), ['application_id'], unique=False)
+
+    op.create_table('output_target',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('target', sa.Integer(), nullable=False),
+    sa.CheckConstraint("kind IN ('service_sessions','beneficiaries','activities','volunteers','volunteer_hours')", name=op.f('ck_output_target_kind_known')),
+    sa.CheckConstraint('target >= 0', name=op.f('ck_output_target_target_not_negative')),
+    sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_output_target_application_id_application'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_output_target')),
+    sa.UniqueConstraint('application_id', 'kind', name=op.f('uq_output_target_application_id_kind'))
+    )
+    op.create_table('service_area',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('street', sa.String(length=50), nullable=False),
+    sa.Column('community', sa.String(length=50), nullable=False),
+    sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_service_area_application_id_application'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_service_area'))
+    )
+    with op.batch_alter_table('service_area', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_service_area_application_id'), ['application_id'], unique=False)
+
+    op.create_table('team_member',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=50), nullable=False),
+    sa.Column('role', sa.String(length=50), nullable=False),
+    sa.Column('is_social_worker', sa.Boolean(), nullable=False),
+    sa.Column('certificate_no', sa.String(length=50), nullable=False),
+    sa.Column('certificate_level', sa.String(length=20), nullable=False),
+    sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_team_member_application_id_application'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_team_member'))
+    )
+    with op.batch_alter_table('team_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_team_member_application_id'), ['application_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('team_member', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_team_member_application_id'))
+
+    op.drop_table('team_member')
+    with op.batch_alter_table('service_area', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_service_area_application_id'))
+
+    op.drop_table('service_area')
+    op.drop_table('output_target')
+    with op.batch_alter_table('budget_line', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_budget_line_application_id'))
+
+    op.drop_table('budget_line')
+    with op.batch_alter_table('application_attachment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_application_attachment_requirement_id'))
+        batch_op.drop_index(batch_op.f('ix_application_attachment_application_id'))
+
+    op.drop_table('application_attachment')
+    with op.batch_alter_table('activity_plan_item', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_activity_plan_item_application_id'))
+
+    op.drop_table('activity_plan_item')
     with op.batch_alter_table('call_document', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_call_document_stored_file_id'))
         batch_op.drop_index(batch_op.f('ix_call_document_call_id'))
 
     op.drop_table('call_document')
+    with op.batch_alter_table('application', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_application_organization_id'))
+        batch_op.drop_index(batch_op.f('ix_application_category_id'))
+        batch_op.drop_index('ix_application_call_status')
+
+    op.drop_table('application')
     with op.batch_alter_table('user_role', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_role_user_id'))
         batch_op.drop_index(batch_op.f('ix_user_role_role'))

@@ -1,0 +1,77 @@
+"""Who may see and change applications. Deny by default.
+
+Applicants: only their own organisation's applications. Officers and auditors: applications of calls
+whose host unit is in their unit's subtree (never a sibling unit's). Experts come later, per assignment.
+"""
+from __future__ import annotations
+
+from grants.accounts.models import Role
+from grants.applications.models import EDITABLE_STATES, ApplicationStatus
+from grants.organizations.permissions import is_member
+
+
+def _authed(user) -> bool:
+    return bool(user and user.is_authenticated)
+
+
+def in_unit_scope(user, call) -> bool:
+    """The call's host unit is the user's unit or one below it."""
+    from grants.organizations.services import unit_subtree_ids
+
+    return user.host_unit_id is not None and call.host_unit_id in unit_subtree_ids(user.host_unit_id)
+
+
+def can_apply(user, call) -> bool:
+    """A member of an organisation may start an application while the call is published and open
+    (the eligibility rules are checked, and explained, on submit)."""
+    return (_authed(user) and user.has_role(Role.APPLICANT) and user.organization is not None
+            and str(call.status) == "published" and call.is_open)
+
+
+def is_own(user, application) -> bool:
+    return _authed(user) and user.has_role(Role.APPLICANT) and is_member(user, application.organization)
+
+
+def can_view_application(user, application) -> bool:
+    """The organisation's members; officers and auditors of the call's unit subtree (drafts stay private)."""
+    if not _authed(user):
+        return False
+    if is_own(user, application):
+        return True
+    if application.status == ApplicationStatus.DRAFT:
+        return False
+    return user.has_role(Role.OFFICER, Role.AUDITOR) and in_unit_scope(user, application.call)
+
+
+def can_edit_application(user, application) -> bool:
+    """Members edit drafts and returned applications (the deadline is checked by the service)."""
+    return is_own(user, application) and application.status in EDITABLE_STATES
+
+
+def can_withdraw_application(user, application) -> bool:
+    return is_own(user, application) and application.status in (
+        ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED, ApplicationStatus.RETURNED)
+
+
+def can_download_application(user, application) -> bool:
+    """The PDF 申报书 and the attachments: whoever may view the application."""
+    return can_view_application(user, application)
+
+
+def can_list_call_applications(user, call) -> bool:
+    """The screening list and its Excel export: officers and auditors of the call's unit subtree."""
+    return _authed(user) and user.has_role(Role.OFFICER, Role.AUDITOR) and in_unit_scope(user, call)
+
+
+def can_screen_application(user, application) -> bool:
+    """Officers of the call's unit subtree screen submitted applications (形式审查)."""
+    return (_authed(user) and user.has_role(Role.OFFICER) and in_unit_scope(user, application.call)
+            and application.status == ApplicationStatus.SUBMITTED)
+
+
+def can_browse_screening(user) -> bool:
+    return _authed(user) and user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None
+
+
+def can_list_own_applications(user) -> bool:
+    return _authed(user) and user.has_role(Role.APPLICANT) and user.organization is not None

@@ -1,0 +1,1 @@
+"""Applicant and officer pages for applications."""
