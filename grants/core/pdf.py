@@ -11,7 +11,10 @@ def render_pdf(template: str, **context) -> bytes:
     Fonts come from fontconfig (fonts-noto-cjk: Noto Serif CJK SC for the official look);
     WeasyPrint subsets and embeds them, fast when libharfbuzz-subset0 is installed.
     """
-    html = render_template(template, **context)
+    return html_to_pdf(render_template(template, **context))
+
+
+def html_to_pdf(html: str) -> bytes:
     return HTML(string=html, base_url=current_app.static_folder).write_pdf()
 
 
