@@ -48,6 +48,7 @@ def create_app(config_class: type = Config) -> Flask:
     from grants.core.views import bp as core_bp
     from grants.main import bp as main_bp
     from grants.organizations import bp as organizations_bp
+    from grants.reminders import bp as reminders_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(core_bp)
@@ -55,6 +56,7 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(organizations_bp)
     app.register_blueprint(applications_bp)
+    app.register_blueprint(reminders_bp)
 
     from grants.cli import register_cli
 

@@ -4,3 +4,4 @@ from grants.applications.models import *  # noqa: F401,F403
 from grants.calls.models import *  # noqa: F401,F403
 from grants.core.models import *  # noqa: F401,F403
 from grants.organizations.models import *  # noqa: F401,F403
+from grants.reminders.models import *  # noqa: F401,F403

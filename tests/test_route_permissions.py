@@ -43,6 +43,16 @@ ALLOWED: dict[str, set[str]] = {
     "admin.units": {"admin"},
     "admin.holidays": {"admin"},
     "admin.holiday_delete": {"admin"},
+    "reminders.inbox": set(ROLES),
+    "reminders.open_notification": set(),  # another user's notification
+    "reminders.mark_one_read": set(),
+    "reminders.mark_everything_read": set(ROLES),  # marks the caller's own inbox only
+    "reminders.preferences": set(ROLES),
+    "reminders.outbox": {"admin"},
+    "reminders.outbox_mail": {"admin"},
+    "reminders.scheduler_status": {"admin"},
+    "reminders.call_list": {"officer"},  # lists the calls of the officer's own unit
+    "reminders.call_settings": set(),  # the world's call belongs to another unit
 }
 
 
@@ -67,10 +77,19 @@ def world(app, db):
     with app.test_request_context():
         stored = save_upload(FileStorage(io.BytesIO(b"%PDF-1.4 test"), "x.pdf"), allowed=("pdf",),
                              organization_id=other.id, uploader=other_admin)
+    from grants.reminders.models import Notification, OutboxMail
+    from tests.reminders.factories import call as make_call
+
+    world_call = make_call(close_at=dt.datetime(2027, 3, 1, tzinfo=dt.timezone.utc),
+                           unit=factories.host_unit(name="别处民政局"))
+    note = Notification(user_id=other_admin.id, kind="general", title="别人的通知", link="/")
+    mail = OutboxMail(to_address="other@example.org", subject="别人的邮件", body="")
+    db.session.add_all([note, mail])
     db.session.commit()
     return {
         "org_id": other.id, "member_id": other_member.membership.id, "user_id": other_admin.id,
         "file_id": stored.id, "token": inv.token, "day": "2027-01-01", "code": "en",
+        "call_id": world_call.id, "notification_id": note.id, "mail_id": mail.id,
     }
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 14:24:35.921948
+Create Date: 2026-11-23 14:27:03.477750
 
 """
 from alembic import op
@@ -83,6 +83,56 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_organization_district'), ['district'], unique=False)
         batch_op.create_index(batch_op.f('ix_organization_legal_form'), ['legal_form'], unique=False)
         batch_op.create_index(batch_op.f('ix_organization_status'), ['status'], unique=False)
+
+    op.create_table('outbox_mail',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('to_address', sa.String(length=120), nullable=False),
+    sa.Column('subject', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_error', sa.String(length=500), nullable=False),
+    sa.Column('sent_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status <> 'sent' OR sent_at IS NOT NULL", name=op.f('ck_outbox_mail_sent_has_time')),
+    sa.CheckConstraint("status IN ('queued','sent','failed')", name=op.f('ck_outbox_mail_status_known')),
+    sa.CheckConstraint('attempts >= 0', name=op.f('ck_outbox_mail_attempts_nonneg')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_mail'))
+    )
+    with op.batch_alter_table('outbox_mail', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_mail_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_mail_next_attempt_at'), ['next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_mail_status'), ['status'], unique=False)
+
+    op.create_table('reminder_rule',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('rule', sa.String(length=40), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('offsets', sa.JSON(), nullable=False),
+    sa.Column('updated_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder_rule')),
+    sa.UniqueConstraint('rule', name=op.f('uq_reminder_rule_rule'))
+    )
+    op.create_table('scheduler_instance',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('instance_key', sa.String(length=80), nullable=False),
+    sa.Column('hostname', sa.String(length=100), nullable=False),
+    sa.Column('pid', sa.Integer(), nullable=False),
+    sa.Column('lock_kind', sa.String(length=20), nullable=False),
+    sa.Column('is_active', sa.Boolean(), nullable=False),
+    sa.Column('started_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('heartbeat_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_pass_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_pass_ms', sa.Integer(), nullable=True),
+    sa.Column('last_pass_delivered', sa.Integer(), nullable=False),
+    sa.Column('next_pass_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.String(length=500), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_scheduler_instance')),
+    sa.UniqueConstraint('instance_key', name=op.f('uq_scheduler_instance_instance_key'))
+    )
+    with op.batch_alter_table('scheduler_instance', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_scheduler_instance_heartbeat_at'), ['heartbeat_at'], unique=False)
 
     op.create_table('call',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -242,6 +292,42 @@ def upgrade():
     with op.batch_alter_table('call_funding_source', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_call_funding_source_call_id'), ['call_id'], unique=False)
 
+    op.create_table('call_reminder_setting',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('rule', sa.String(length=40), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('offsets', sa.JSON(), nullable=False),
+    sa.Column('updated_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_call_reminder_setting_call_id_call'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['user.id'], name=op.f('fk_call_reminder_setting_updated_by_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_reminder_setting')),
+    sa.UniqueConstraint('call_id', 'rule', name='uq_call_reminder_setting')
+    )
+    with op.batch_alter_table('call_reminder_setting', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_call_reminder_setting_call_id'), ['call_id'], unique=False)
+
+    op.create_table('delivery',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('rule', sa.String(length=40), nullable=False),
+    sa.Column('subject_type', sa.String(length=30), nullable=False),
+    sa.Column('subject_id', sa.Integer(), nullable=False),
+    sa.Column('recipient_id', sa.Integer(), nullable=False),
+    sa.Column('occurrence', sa.String(length=40), nullable=False),
+    sa.Column('channel', sa.String(length=10), nullable=False),
+    sa.Column('due_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('late', sa.Boolean(), nullable=False),
+    sa.Column('created_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['recipient_id'], ['user.id'], name=op.f('fk_delivery_recipient_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery')),
+    sa.UniqueConstraint('rule', 'subject_type', 'subject_id', 'recipient_id', 'occurrence', 'channel', name='uq_delivery_once')
+    )
+    with op.batch_alter_table('delivery', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_delivery_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_delivery_recipient_id'), ['recipient_id'], unique=False)
+        batch_op.create_index('ix_delivery_subject', ['rule', 'subject_type', 'subject_id'], unique=False)
+
     op.create_table('invitation',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('organization_id', sa.Integer(), nullable=False),
@@ -261,6 +347,31 @@ def upgrade():
     with op.batch_alter_table('invitation', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_invitation_organization_id'), ['organization_id'], unique=False)
 
+    op.create_table('notification',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('link', sa.String(length=300), nullable=False),
+    sa.Column('late', sa.Boolean(), nullable=False),
+    sa.Column('created_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_notification_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification'))
+    )
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.create_index('ix_notification_user_read', ['user_id', 'read_at'], unique=False)
+
+    op.create_table('notification_preference',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('email_enabled', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_notification_preference_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification_preference')),
+    sa.UniqueConstraint('user_id', 'kind', name='uq_notification_preference')
+    )
     op.create_table('organization_member',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('organization_id', sa.Integer(), nullable=False),
@@ -568,10 +679,25 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_organization_member_organization_id'))
 
     op.drop_table('organization_member')
+    op.drop_table('notification_preference')
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.drop_index('ix_notification_user_read')
+
+    op.drop_table('notification')
     with op.batch_alter_table('invitation', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invitation_organization_id'))
 
     op.drop_table('invitation')
+    with op.batch_alter_table('delivery', schema=None) as batch_op:
+        batch_op.drop_index('ix_delivery_subject')
+        batch_op.drop_index(batch_op.f('ix_delivery_recipient_id'))
+        batch_op.drop_index(batch_op.f('ix_delivery_created_at'))
+
+    op.drop_table('delivery')
+    with op.batch_alter_table('call_reminder_setting', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_call_reminder_setting_call_id'))
+
+    op.drop_table('call_reminder_setting')
     with op.batch_alter_table('call_funding_source', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_call_funding_source_call_id'))
 
@@ -603,6 +729,17 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_call_host_unit_id'))
 
     op.drop_table('call')
+    with op.batch_alter_table('scheduler_instance', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_scheduler_instance_heartbeat_at'))
+
+    op.drop_table('scheduler_instance')
+    op.drop_table('reminder_rule')
+    with op.batch_alter_table('outbox_mail', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_mail_status'))
+        batch_op.drop_index(batch_op.f('ix_outbox_mail_next_attempt_at'))
+        batch_op.drop_index(batch_op.f('ix_outbox_mail_created_at'))
+
+    op.drop_table('outbox_mail')
     with op.batch_alter_table('organization', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_organization_status'))
         batch_op.drop_index(batch_op.f('ix_organization_legal_form'))

@@ -1,0 +1,199 @@
+"""One scheduler pass: find every due reminder from the data, deliver each exactly once, send mail.
+
+Exactly once, by construction: the delivery ledger has a unique key (rule, subject, recipient,
+occurrence, channel) and each reminder's ledger rows are inserted in the same transaction as its
+notification and outbox mail. A second pass (or two passes at once) hits the unique key, rolls back that
+unit of work and moves on.
+
+No flood after an outage: per subject and recipient only the latest due occurrence is considered, and
+not at all when the ledger already holds that one or a later one. When it went out well after its
+moment it is marked late.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+from werkzeug.routing import BuildError
+
+from grants.core.timeutil import format_local, now
+from grants.extensions import db
+from grants.reminders import rules as _rules  # noqa: F401  (registers the rules)
+from grants.reminders.channels import Message, active_channels
+from grants.reminders.mail import MailResult, send_outbox
+from grants.reminders.models import Delivery, NotificationPreference, ReminderRule
+from grants.reminders.registry import RULES, Due, RuleContext, Settings
+
+log = logging.getLogger(__name__)
+LATE_AFTER_MINUTES = 30
+
+
+@dataclass
+class PassResult:
+    at: dt.datetime
+    delivered: int = 0
+    late: int = 0
+    duplicates: int = 0
+    errors: list[str] = field(default_factory=list)
+    mail: MailResult = field(default_factory=MailResult)
+    duration_ms: int = 0
+
+    def summary(self) -> str:
+        return _("送达 %(d)s 条（其中补发 %(l)s 条），重复跳过 %(s)s 条，邮件发送 %(m)s 封、重试 %(r)s 封、失败 %(f)s 封，"
+                 "用时 %(ms)s 毫秒",
+                 d=self.delivered, l=self.late, s=self.duplicates, m=self.mail.sent, r=self.mail.retrying,
+                 f=self.mail.failed, ms=self.duration_ms)
+
+
+def ensure_rule_rows() -> None:
+    """Seed a settings row with the registry's defaults for every rule that has none."""
+    existing = set(db.session.scalars(sa.select(ReminderRule.rule)))
+    for key, r in RULES.items():
+        if key not in existing:
+            db.session.add(ReminderRule(rule=key, enabled=True, offsets=list(r.default_offsets)))
+    db.session.flush()
+
+
+def _safe_url_for(endpoint: str, **values) -> str:
+    """A link must never stop a deadline reminder: without the endpoint the message goes out unlinked."""
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        log.warning("reminder link endpoint %s is unknown", endpoint)
+        return ""
+
+
+def _collapse(dues) -> dict[tuple, Due]:
+    """Per (subject, recipient) keep only the latest due occurrence."""
+    latest: dict[tuple, Due] = {}
+    for due in dues:
+        key = (due.subject_type, due.subject_id, due.recipient_id)
+        if key not in latest or due.due_at > latest[key].due_at:
+            latest[key] = due
+    return latest
+
+
+def _delivered_until(rule_key: str, keys) -> dict[tuple, dt.datetime]:
+    """(subject type, subject id, recipient) → the latest due_at the ledger holds for this rule."""
+    by_type: dict[str, set[int]] = defaultdict(set)
+    for subject_type, subject_id, _recipient in keys:
+        by_type[subject_type].add(subject_id)
+    out: dict[tuple, dt.datetime] = {}
+    for subject_type, ids in by_type.items():
+        ids = sorted(ids)
+        for start in range(0, len(ids), 900):
+            rows = db.session.execute(
+                sa.select(Delivery.subject_id, Delivery.recipient_id, sa.func.max(Delivery.due_at))
+                .where(Delivery.rule == rule_key, Delivery.subject_type == subject_type,
+                       Delivery.subject_id.in_(ids[start:start + 900]))
+                .group_by(Delivery.subject_id, Delivery.recipient_id)).all()
+            for subject_id, recipient_id, due_at in rows:
+                if due_at is not None and due_at.tzinfo is None:
+                    due_at = due_at.replace(tzinfo=dt.timezone.utc)  # aggregates bypass the column type
+                out[(subject_type, subject_id, recipient_id)] = due_at
+    return out
+
+
+def _recipients(user_ids) -> tuple[dict[int, sa.Row], dict[int, set[str]]]:
+    from grants.accounts.models import User
+
+    users: dict[int, sa.Row] = {}
+    muted: dict[int, set[str]] = defaultdict(set)
+    ids = sorted(set(user_ids))
+    for start in range(0, len(ids), 900):
+        chunk = ids[start:start + 900]
+        for row in db.session.execute(sa.select(User.id, User.email, User.mobile, User.is_active_account)
+                                      .where(User.id.in_(chunk))):
+            if row.is_active_account:
+                users[row.id] = row
+        for user_id, kind in db.session.execute(
+                sa.select(NotificationPreference.user_id, NotificationPreference.kind)
+                .where(NotificationPreference.user_id.in_(chunk), NotificationPreference.email_enabled.is_(False))):
+            muted[user_id].add(kind)
+    return users, muted
+
+
+def deliver(rule_key: str, due: Due, user, muted: set[str], late: bool, channels) -> None:
+    """Record and send one reminder on every channel that accepts it; the caller commits."""
+    title, body = due.title, due.body
+    if late:
+        title = _("【补发】%(title)s", title=title)
+        body = _("%(body)s\n（此提醒原定于 %(at)s 发送，因系统暂停而延后送达。）", body=body, at=format_local(due.due_at))
+    message = Message(kind=due.kind, title=title[:200], body=body, link=due.link[:300], late=late)
+    for channel in channels:
+        if not channel.accepts(user, message, muted):
+            continue
+        db.session.add(Delivery(rule=rule_key, subject_type=due.subject_type, subject_id=due.subject_id,
+                                recipient_id=user.id, occurrence=due.occurrence, channel=channel.name,
+                                due_at=due.due_at, late=late))
+        # The ledger row goes to the database first: a duplicate fails here, before anything is sent.
+        db.session.flush()
+        channel.send(user, message)
+
+
+def run_rule(rule_key: str, ctx: RuleContext, result: PassResult, channels) -> None:
+    rule = RULES[rule_key]
+    candidates = _collapse(rule.find(ctx))
+    if not candidates:
+        return
+    done = _delivered_until(rule_key, candidates.keys())
+    pending = [d for k, d in candidates.items() if k not in done or done[k] < d.due_at]
+    users, muted = _recipients(d.recipient_id for d in pending)
+    late_after = dt.timedelta(minutes=current_app.config.get("REMINDER_LATE_AFTER_MINUTES", LATE_AFTER_MINUTES))
+    for due in sorted(pending, key=lambda d: (d.due_at, d.subject_id, d.recipient_id)):
+        user = users.get(due.recipient_id)
+        if user is None:
+            continue
+        late = ctx.now - due.due_at > late_after
+        try:
+            deliver(rule_key, due, user, muted.get(user.id, set()), late, channels)
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()  # delivered by another pass meanwhile
+            result.duplicates += 1
+            continue
+        except Exception as exc:  # one broken unit must not stop everyone else's reminders
+            db.session.rollback()
+            log.exception("reminder %s for %s/%s failed", rule_key, due.subject_type, due.subject_id)
+            result.errors.append(f"{rule_key}: {type(exc).__name__}: {exc}"[:300])
+            continue
+        result.delivered += 1
+        result.late += int(late)
+
+
+def run_pass(at: dt.datetime | None = None) -> PassResult:
+    """Run every enabled rule once, then send due mail. Needs an app context; commits per unit of work."""
+    started = time.perf_counter()
+    at = at or now()
+    result = PassResult(at=at)
+    ensure_rule_rows()
+    db.session.commit()
+    settings = Settings.load()
+    base_url = current_app.config.get("SITE_URL") or "http://localhost/"
+    with current_app.test_request_context("/", base_url=base_url):
+        ctx = RuleContext(at, settings, _safe_url_for)
+        channels = active_channels()
+        for key in RULES:
+            if not settings.globally_enabled(key):
+                continue
+            try:
+                run_rule(key, ctx, result, channels)
+            except Exception as exc:  # a rule's own query failing must not stop the other rules
+                db.session.rollback()
+                log.exception("reminder rule %s failed", key)
+                result.errors.append(f"{key}: {type(exc).__name__}: {exc}"[:300])
+    try:
+        result.mail = send_outbox(at)
+    except Exception as exc:  # the mail server or its settings: reported, retried next pass
+        db.session.rollback()
+        log.exception("sending the outbox failed")
+        result.errors.append(f"mail: {type(exc).__name__}: {exc}"[:300])
+    result.duration_ms = int((time.perf_counter() - started) * 1000)
+    return result

@@ -1,0 +1,156 @@
+"""Notifications (in-app inbox), the mail outbox, the delivery ledger that makes reminders exactly-once,
+reminder settings (platform-wide and per call), e-mail preferences and the scheduler's heartbeat."""
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from grants.core.timeutil import UTCDateTime, now
+from grants.extensions import db
+
+
+class Notification(db.Model):
+    """One message in a user's in-app inbox."""
+
+    __tablename__ = "notification"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    link: Mapped[str] = mapped_column(sa.String(300), default="")
+    late: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    # The navbar counts unread rows per user on every page: (user_id, read_at) answers it from the index.
+    __table_args__ = (sa.Index("ix_notification_user_read", "user_id", "read_at"),)
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
+class MailStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+MAIL_STATUS_LABELS = {MailStatus.QUEUED: _l("待发送"), MailStatus.SENT: _l("已发送"), MailStatus.FAILED: _l("发送失败")}
+
+
+class OutboxMail(db.Model):
+    """An e-mail waiting to be sent. Without MAIL_SERVER (development, tests) it stays here, readable by admins."""
+
+    __tablename__ = "outbox_mail"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_address: Mapped[str] = mapped_column(sa.String(120))
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[str] = mapped_column(sa.String(10), default=MailStatus.QUEUED, index=True)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, index=True)
+    last_error: Mapped[str] = mapped_column(sa.String(500), default="")
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, index=True)
+
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('queued','sent','failed')", name="status_known"),
+        sa.CheckConstraint("attempts >= 0", name="attempts_nonneg"),
+        sa.CheckConstraint("status <> 'sent' OR sent_at IS NOT NULL", name="sent_has_time"),
+    )
+
+    @property
+    def status_label(self):
+        return MAIL_STATUS_LABELS.get(self.status, self.status)
+
+
+class Delivery(db.Model):
+    """The ledger of scheduled reminders: one row per (rule, subject, recipient, occurrence, channel).
+
+    The row is inserted in the same transaction as the notification or outbox mail it records, and the
+    unique key makes a second insert fail: a crash between sending and recording, or two passes at once,
+    cannot deliver a reminder twice.
+    """
+
+    __tablename__ = "delivery"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(sa.String(40))
+    subject_type: Mapped[str] = mapped_column(sa.String(30))
+    subject_id: Mapped[int] = mapped_column(sa.Integer)
+    recipient_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    occurrence: Mapped[str] = mapped_column(sa.String(40))
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    # When the reminder was due; `late` when it went out well after that (the scheduler was down).
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    late: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, index=True)
+
+    __table_args__ = (
+        sa.UniqueConstraint("rule", "subject_type", "subject_id", "recipient_id", "occurrence", "channel",
+                            name="uq_delivery_once"),
+        # A pass looks up what was already delivered for a rule's subjects.
+        sa.Index("ix_delivery_subject", "rule", "subject_type", "subject_id"),
+    )
+
+
+class ReminderRule(db.Model):
+    """Platform-wide setting of one reminder rule (seeded from the rule registry's defaults)."""
+
+    __tablename__ = "reminder_rule"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    enabled: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    offsets: Mapped[list] = mapped_column(sa.JSON, default=list)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+
+class CallReminderSetting(db.Model):
+    """An officer's override of a rule for one call: switched off, or other offsets."""
+
+    __tablename__ = "call_reminder_setting"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("call.id", ondelete="CASCADE"), index=True)
+    rule: Mapped[str] = mapped_column(sa.String(40))
+    enabled: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    offsets: Mapped[list] = mapped_column(sa.JSON, default=list)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+
+    __table_args__ = (sa.UniqueConstraint("call_id", "rule", name="uq_call_reminder_setting"),)
+
+
+class NotificationPreference(db.Model):
+    """A user's choice to receive e-mail for one kind of notification (default: yes)."""
+
+    __tablename__ = "notification_preference"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    email_enabled: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+
+    __table_args__ = (sa.UniqueConstraint("user_id", "kind", name="uq_notification_preference"),)
+
+
+class SchedulerInstance(db.Model):
+    """Heartbeat of each scheduler process, active or standby, for the admin's scheduler page."""
+
+    __tablename__ = "scheduler_instance"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_key: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    hostname: Mapped[str] = mapped_column(sa.String(100))
+    pid: Mapped[int] = mapped_column(sa.Integer)
+    lock_kind: Mapped[str] = mapped_column(sa.String(20))
+    is_active: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, index=True)
+    last_pass_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_pass_ms: Mapped[int | None] = mapped_column(sa.Integer)
+    last_pass_delivered: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_pass_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(sa.String(500), default="")

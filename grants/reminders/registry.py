@@ -1,0 +1,181 @@
+"""The reminder rule registry: each rule is one function that, given a RuleContext (now, settings),
+yields a Due for every reminder that is due now, computed from the data itself.
+
+Adding a rule is one decorated function in rules.py:
+
+    @rule("report_due", label=_l("进度报告提醒"), offsets=(14, 7, 1, -1, -7), allow_overdue=True)
+    def report_due(ctx):
+        for row in <query of reports whose deadline lies within ctx.window("report_due")>:
+            hit = ctx.latest_due("report_due", row.deadline_at, call_id=row.call_id)
+            if hit:
+                yield Due(recipient_id=..., subject_type="report", subject_id=row.id,
+                          occurrence=hit.occurrence, due_at=hit.due_at, kind=DEADLINE.key, ...)
+
+The engine (jobs.run_pass) keeps only the latest due occurrence per subject and recipient, drops what
+the delivery ledger already holds, and delivers the rest, each in its own transaction.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from grants.core.timeutil import format_local
+from grants.extensions import db
+
+
+@dataclass(frozen=True)
+class Due:
+    """One reminder that is due: who gets it, about what, which occurrence, and the message."""
+
+    recipient_id: int
+    subject_type: str
+    subject_id: int
+    occurrence: str
+    due_at: dt.datetime
+    kind: str
+    title: str
+    body: str
+    link: str = ""
+
+
+@dataclass(frozen=True)
+class Hit:
+    offset: int
+    occurrence: str
+    due_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: str
+    label: object
+    description: object
+    default_offsets: tuple[int, ...]
+    allow_overdue: bool
+    per_call: bool
+    find: Callable[["RuleContext"], Iterable[Due]]
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(key: str, *, label, description, offsets: tuple[int, ...], allow_overdue: bool = False,
+         per_call: bool = True):
+    """Register a rule function under `key` with its default offsets (days before the deadline;
+    negative = days after it, i.e. overdue)."""
+
+    def register(fn: Callable[["RuleContext"], Iterable[Due]]):
+        RULES[key] = Rule(key, label, description, tuple(offsets), allow_overdue, per_call, fn)
+        return fn
+
+    return register
+
+
+def occurrence_label(offset: int, deadline: dt.datetime) -> str:
+    """'7d@202612011600': the offset plus the deadline it counts from, so a moved deadline starts afresh."""
+    stamp = deadline.astimezone(dt.timezone.utc).strftime("%Y%m%d%H%M")
+    if offset > 0:
+        name = f"{offset}d"
+    elif offset == 0:
+        name = "due"
+    else:
+        name = f"overdue{-offset}d"
+    return f"{name}@{stamp}"
+
+
+def latest_due(deadline: dt.datetime, offsets: Iterable[int], at: dt.datetime) -> Hit | None:
+    """The most recent offset whose moment has come. Reminders before a deadline lapse once it has
+    passed (nobody needs 'closes in 1 day' afterwards); overdue ones (offset ≤ 0) do not."""
+    best: Hit | None = None
+    for offset in offsets:
+        moment = deadline - dt.timedelta(days=offset)
+        if moment > at or (offset > 0 and deadline <= at):
+            continue
+        if best is None or moment > best.due_at:
+            best = Hit(offset, occurrence_label(offset, deadline), moment)
+    return best
+
+
+class Settings:
+    """Rule settings for one pass: platform-wide rows and per-call overrides, loaded with two queries."""
+
+    def __init__(self, global_rows: dict[str, tuple[bool, tuple[int, ...]]],
+                 call_rows: dict[tuple[int, str], tuple[bool, tuple[int, ...]]]):
+        self.global_rows = global_rows
+        self.call_rows = call_rows
+
+    @classmethod
+    def load(cls) -> "Settings":
+        from grants.reminders.models import CallReminderSetting, ReminderRule
+
+        g = {r.rule: (r.enabled, tuple(r.offsets or ())) for r in db.session.scalars(sa.select(ReminderRule))}
+        c = {(r.call_id, r.rule): (r.enabled, tuple(r.offsets or ()))
+             for r in db.session.scalars(sa.select(CallReminderSetting))}
+        return cls(g, c)
+
+    def globally_enabled(self, key: str) -> bool:
+        return self.global_rows.get(key, (True, ()))[0]
+
+    def offsets(self, key: str, call_id: int | None = None) -> tuple[int, ...] | None:
+        """The offsets in force, or None when the rule is switched off (platform-wide or for the call)."""
+        enabled, offsets = self.global_rows.get(key, (True, RULES[key].default_offsets if key in RULES else ()))
+        if not enabled:
+            return None
+        if call_id is not None and (call_id, key) in self.call_rows:
+            enabled, offsets = self.call_rows[(call_id, key)]
+            if not enabled:
+                return None
+        return offsets or None
+
+    def span(self, key: str) -> tuple[int, int]:
+        """(most days before, most days after) any deadline this rule can fire, over all calls."""
+        values = list(self.global_rows.get(key, (True, RULES[key].default_offsets))[1])
+        values += [o for (_, k), (_, offs) in self.call_rows.items() if k == key for o in offs]
+        values = values or [0]
+        return max(0, max(values)), max(0, -min(values))
+
+
+class RuleContext:
+    """What a rule function gets: the pass's time, the settings and a few shared look-ups."""
+
+    def __init__(self, at: dt.datetime, settings: Settings, url_for: Callable[..., str]):
+        self.now = at
+        self.settings = settings
+        self.url_for = url_for
+
+    def window(self, key: str) -> tuple[dt.datetime, dt.datetime]:
+        """Deadlines in (start, end] can have an occurrence due now: a rule filters its query on it."""
+        before, after = self.settings.span(key)
+        return self.now - dt.timedelta(days=after, minutes=1), self.now + dt.timedelta(days=before)
+
+    def latest_due(self, key: str, deadline: dt.datetime, *, call_id: int | None = None) -> Hit | None:
+        offsets = self.settings.offsets(key, call_id)
+        return latest_due(deadline, offsets, self.now) if offsets else None
+
+    @staticmethod
+    def local(value: dt.datetime) -> str:
+        return format_local(value)
+
+    @staticmethod
+    def organization_members(org_ids: Iterable[int]) -> dict[int, list[tuple[int, bool]]]:
+        """org id → [(user id, is organisation admin)] for active users, in one query."""
+        from grants.accounts.models import User
+        from grants.organizations.models import OrganizationMember
+
+        ids = sorted(set(org_ids))
+        out: dict[int, list[tuple[int, bool]]] = defaultdict(list)
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            rows = db.session.execute(
+                sa.select(OrganizationMember.organization_id, OrganizationMember.user_id, OrganizationMember.is_admin)
+                .join(User, User.id == OrganizationMember.user_id)
+                .where(OrganizationMember.organization_id.in_(chunk), User.is_active_account.is_(True))
+                .order_by(OrganizationMember.organization_id, OrganizationMember.user_id)
+            ).all()
+            for org_id, user_id, is_admin in rows:
+                out[org_id].append((user_id, is_admin))
+        return out

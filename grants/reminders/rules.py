@@ -1,0 +1,95 @@
+"""The reminder rules in force. Each is one function registered with @rule; see registry.py.
+
+Rules present (their data exists):
+- call_closing     — call closes in 7, 3 and 1 days → members of organisations with an unsubmitted draft.
+- return_deadline  — a returned application's new deadline in 3 and 1 days → the organisation's members.
+
+Rules the issue asks for whose data does not exist yet, each to be added as one function here when its
+feature lands:
+- review due in 3 and 1 days and overdue → experts with unsubmitted reviews; overdue → officer (reviews);
+- 公示 ending → officer, with the count of open objections (public notices);
+- contract issued and unsigned after 5 days → the organisation, then the officer (contracts);
+- progress report due in 14, 7 and 1 days, overdue by 1 and 7 days → the organisation; overdue → officer
+  (progress reports);
+- assessment not done 10 days after the report → evaluator and officer (assessments);
+- rectification deadline in 3 days and missed → the organisation and officer (assessments);
+- payment approved but not released after 3 working days → finance (payments).
+
+Recipients: the person responsible for meeting a deadline (the application's author and the
+organisation's administrators) gets kind `deadline`, whose e-mail cannot be switched off; other members
+of the organisation get `deadline_cc`.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from grants.extensions import db
+from grants.reminders.kinds import DEADLINE, DEADLINE_CC
+from grants.reminders.registry import Due, RuleContext, rule
+
+
+def _org_recipients(ctx: RuleContext, members: dict, org_id: int, author_id: int | None):
+    """(user id, kind) for each member: the author and the organisation's admins are responsible."""
+    for user_id, is_admin in members.get(org_id, ()):
+        yield user_id, (DEADLINE.key if is_admin or user_id == author_id else DEADLINE_CC.key)
+
+
+def _application_link(ctx: RuleContext, application_id: int) -> str:
+    return ctx.url_for("applications.detail", application_id=application_id)
+
+
+@rule("call_closing", label=_l("申报截止提醒"),
+      description=_l("征集截止前提醒仍有未提交草稿的社会组织成员。"), offsets=(7, 3, 1))
+def call_closing(ctx: RuleContext):
+    from grants.applications.models import Application, ApplicationStatus
+    from grants.calls.models import Call, CallStatus
+
+    start, end = ctx.window("call_closing")
+    rows = db.session.execute(
+        sa.select(Application.id, Application.project_name, Application.organization_id, Application.created_by_id,
+                  Call.id.label("call_id"), Call.title.label("call_title"), Call.close_at)
+        .join(Call, Call.id == Application.call_id)
+        .where(Call.status == CallStatus.PUBLISHED, Call.close_at > start, Call.close_at <= end,
+               Application.status == ApplicationStatus.DRAFT)
+    ).all()
+    hits = [(row, ctx.latest_due("call_closing", row.close_at, call_id=row.call_id)) for row in rows]
+    hits = [(row, hit) for row, hit in hits if hit]
+    members = ctx.organization_members(row.organization_id for row, _hit in hits)
+    for row, hit in hits:
+        name = row.project_name or _("（未命名项目）")
+        title = _("申报即将截止：%(call)s", call=row.call_title)
+        body = _("“%(call)s”将于 %(close)s 截止申报。贵组织的申报书“%(name)s”仍是草稿，尚未提交；"
+                 "截止后将无法提交，请尽快完成并提交。",
+                 call=row.call_title, close=ctx.local(row.close_at), name=name)
+        link = _application_link(ctx, row.id)
+        for user_id, kind in _org_recipients(ctx, members, row.organization_id, row.created_by_id):
+            yield Due(user_id, "application", row.id, hit.occurrence, hit.due_at, kind, title, body, link)
+
+
+@rule("return_deadline", label=_l("退回修改截止提醒"),
+      description=_l("退回修改的申报书在新的截止时间前提醒该社会组织成员重新提交。"), offsets=(3, 1))
+def return_deadline(ctx: RuleContext):
+    from grants.applications.models import Application, ApplicationStatus
+    from grants.calls.models import Call
+
+    start, end = ctx.window("return_deadline")
+    rows = db.session.execute(
+        sa.select(Application.id, Application.project_name, Application.organization_id, Application.created_by_id,
+                  Application.return_deadline_at, Call.id.label("call_id"), Call.title.label("call_title"))
+        .join(Call, Call.id == Application.call_id)
+        .where(Application.status == ApplicationStatus.RETURNED,
+               Application.return_deadline_at > start, Application.return_deadline_at <= end)
+    ).all()
+    hits = [(row, ctx.latest_due("return_deadline", row.return_deadline_at, call_id=row.call_id)) for row in rows]
+    hits = [(row, hit) for row, hit in hits if hit]
+    members = ctx.organization_members(row.organization_id for row, _hit in hits)
+    for row, hit in hits:
+        name = row.project_name or _("（未命名项目）")
+        title = _("退回修改的申报书即将截止：%(name)s", name=name)
+        body = _("申报书“%(name)s”（%(call)s）已被退回修改，须在 %(deadline)s 前修改并重新提交，逾期将无法提交。",
+                 name=name, call=row.call_title, deadline=ctx.local(row.return_deadline_at))
+        link = _application_link(ctx, row.id)
+        for user_id, kind in _org_recipients(ctx, members, row.organization_id, row.created_by_id):
+            yield Due(user_id, "application", row.id, hit.occurrence, hit.due_at, kind, title, body, link)

@@ -1,0 +1,161 @@
+"""Notifications for other domains, inbox actions, preferences and reminder settings. No commits here."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from grants.core.audit import record
+from grants.core.timeutil import now
+from grants.extensions import db
+from grants.reminders.channels import Message, active_channels
+from grants.reminders.kinds import GENERAL, KINDS, is_critical
+from grants.reminders.models import CallReminderSetting, Notification, NotificationPreference, ReminderRule
+from grants.reminders.registry import RULES
+
+
+class ReminderError(ValueError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def notify(user, title: str, body: str = "", *, link: str = "", kind: str = GENERAL.key) -> None:
+    """Tell one user about something that just happened (inbox, plus e-mail unless muted).
+
+    For events inside a request: the caller's commit sends it along with the change it reports.
+    """
+    muted = set(db.session.scalars(sa.select(NotificationPreference.kind).where(
+        NotificationPreference.user_id == user.id, NotificationPreference.email_enabled.is_(False))))
+    message = Message(kind=kind, title=title[:200], body=body, link=link[:300])
+    for channel in active_channels():
+        if channel.accepts(user, message, muted):
+            channel.send(user, message)
+
+
+def unread_count(user) -> int:
+    return db.session.scalar(sa.select(sa.func.count(Notification.id)).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def mark_read(notification: Notification, actor) -> None:
+    """Mark one notification read (idempotent)."""
+    if notification.read_at is None:
+        notification.read_at = now()
+
+
+def mark_all_read(actor) -> int:
+    """Mark every unread notification of the actor read; returns how many."""
+    return db.session.execute(sa.update(Notification).where(
+        Notification.user_id == actor.id, Notification.read_at.is_(None)).values(read_at=now())).rowcount
+
+
+def email_preferences(user) -> dict[str, bool]:
+    """kind → e-mail on, for every kind (critical kinds always on)."""
+    stored = dict(db.session.execute(sa.select(NotificationPreference.kind, NotificationPreference.email_enabled)
+                                     .where(NotificationPreference.user_id == user.id)).all())
+    return {k: True if kind.critical else stored.get(k, True) for k, kind in KINDS.items()}
+
+
+def set_email_preference(user, kind: str, enabled: bool) -> None:
+    """Switch e-mail for one kind on or off; critical kinds cannot be switched off."""
+    if kind not in KINDS:
+        raise ReminderError(_("未知的通知类型。"))
+    if is_critical(kind) and not enabled:
+        raise ReminderError(_("“%(kind)s”是您负责事项的截止提醒，邮件不可关闭。", kind=KINDS[kind].label), field=kind)
+    pref = db.session.scalar(sa.select(NotificationPreference).where(
+        NotificationPreference.user_id == user.id, NotificationPreference.kind == kind))
+    if pref is None:
+        pref = NotificationPreference(user_id=user.id, kind=kind)
+        db.session.add(pref)
+    pref.email_enabled = enabled
+
+
+def parse_offsets(text: str, *, allow_overdue: bool) -> list[int]:
+    """'7, 3, 1' → [7, 3, 1] (days before the deadline; negative = after it, only for overdue rules)."""
+    values: list[int] = []
+    for part in text.replace("，", ",").replace("、", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            value = int(part)
+        except ValueError:
+            raise ReminderError(_("提前天数须为整数，用逗号分隔，例如 7,3,1。")) from None
+        if not -60 <= value <= 90:
+            raise ReminderError(_("提前天数须在 -60 到 90 之间。"))
+        if value <= 0 and not allow_overdue:
+            raise ReminderError(_("此提醒只在截止前发送，提前天数须大于 0。"))
+        if value not in values:
+            values.append(value)
+    if not values:
+        raise ReminderError(_("请至少填写一个提前天数；不需要提醒时请关闭此提醒。"))
+    return sorted(values, reverse=True)
+
+
+def _rule(key: str):
+    if key not in RULES:
+        raise ReminderError(_("未知的提醒规则。"))
+    return RULES[key]
+
+
+def call_reminder_settings(call) -> list[dict]:
+    """Every per-call rule with its effective setting: the call's override, else the platform default."""
+    defaults = {r.rule: r for r in db.session.scalars(sa.select(ReminderRule))}
+    overrides = {s.rule: s for s in db.session.scalars(
+        sa.select(CallReminderSetting).where(CallReminderSetting.call_id == call.id))}
+    rows = []
+    for key, r in RULES.items():
+        if not r.per_call:
+            continue
+        d = defaults.get(key)
+        d_enabled, d_offsets = (d.enabled, list(d.offsets)) if d else (True, list(r.default_offsets))
+        o = overrides.get(key)
+        rows.append(dict(rule=r, platform_enabled=d_enabled, default_offsets=d_offsets, overridden=o is not None,
+                         enabled=o.enabled if o else d_enabled, offsets=list(o.offsets) if o else d_offsets))
+    return rows
+
+
+def set_call_reminder(call, key: str, *, enabled: bool, offsets_text: str, actor) -> None:
+    """An officer switches a rule off for a call or changes its offsets (audited)."""
+    r = _rule(key)
+    offsets = parse_offsets(offsets_text, allow_overdue=r.allow_overdue)
+    setting = db.session.scalar(sa.select(CallReminderSetting).where(
+        CallReminderSetting.call_id == call.id, CallReminderSetting.rule == key))
+    before = {"enabled": setting.enabled, "offsets": list(setting.offsets)} if setting else None
+    if setting is None:
+        setting = CallReminderSetting(call_id=call.id, rule=key)
+        db.session.add(setting)
+    setting.enabled = enabled
+    setting.offsets = offsets
+    setting.updated_by_id = actor.id
+    db.session.flush()
+    record(actor, "reminder.call_setting", call, before=before,
+           after={"rule": key, "enabled": enabled, "offsets": offsets})
+
+
+def reset_call_reminder(call, key: str, actor) -> None:
+    """Back to the platform default for this rule."""
+    _rule(key)
+    setting = db.session.scalar(sa.select(CallReminderSetting).where(
+        CallReminderSetting.call_id == call.id, CallReminderSetting.rule == key))
+    if setting is not None:
+        before = {"rule": key, "enabled": setting.enabled, "offsets": list(setting.offsets)}
+        db.session.delete(setting)
+        record(actor, "reminder.call_setting_reset", call, before=before, after=None)
+
+
+def set_platform_rule(key: str, *, enabled: bool, offsets_text: str, actor) -> None:
+    """The platform-wide default of a rule (admin)."""
+    r = _rule(key)
+    offsets = parse_offsets(offsets_text, allow_overdue=r.allow_overdue)
+    row = db.session.scalar(sa.select(ReminderRule).where(ReminderRule.rule == key))
+    if row is None:
+        row = ReminderRule(rule=key)
+        db.session.add(row)
+    before = {"enabled": row.enabled, "offsets": list(row.offsets or [])} if row.id else None
+    row.enabled = enabled
+    row.offsets = offsets
+    db.session.flush()
+    record(actor, "reminder.platform_rule", row, before=before, after={"rule": key, "enabled": enabled,
+                                                                       "offsets": offsets})

@@ -1,0 +1,250 @@
+"""Inbox, e-mail preferences, the admin's outbox and scheduler pages, officers' per-call reminder settings."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from grants.core.timeutil import now
+from grants.core.web import ensure, get_or_404, paginate
+from grants.extensions import db
+from grants.reminders import bp
+from grants.reminders.forms import ActionForm, RuleSettingForm
+from grants.reminders.jobs import ensure_rule_rows
+from grants.reminders.kinds import KINDS
+from grants.reminders.models import (
+    MAIL_STATUS_LABELS, Delivery, MailStatus, Notification, OutboxMail, ReminderRule, SchedulerInstance,
+)
+from grants.reminders.permissions import (
+    can_list_call_reminders, can_manage_call_reminders, can_manage_scheduler, can_read_notification,
+    can_use_inbox, can_view_outbox,
+)
+from grants.reminders.registry import RULES
+from grants.reminders.services import (
+    ReminderError, call_reminder_settings, email_preferences, mark_all_read, mark_read, reset_call_reminder,
+    set_call_reminder, set_email_preference, set_platform_rule,
+)
+
+
+def _safe_link(link: str) -> str:
+    """Only paths inside this site: a notification never sends anyone elsewhere."""
+    return link if link.startswith("/") and not link.startswith("//") else url_for("reminders.inbox")
+
+
+# --- inbox --------------------------------------------------------------------
+
+@bp.route("/notifications")
+@login_required
+def inbox():
+    ensure(can_use_inbox(current_user))
+    only_unread = request.args.get("unread") == "1"
+    stmt = sa.select(Notification).where(Notification.user_id == current_user.id)
+    if only_unread:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    page = paginate(stmt.order_by(Notification.created_at.desc(), Notification.id.desc()), per_page=30)
+    return render_template("reminders/inbox.html", page=page, only_unread=only_unread, form=ActionForm(),
+                           kind_labels={k: v.label for k, v in KINDS.items()})
+
+
+@bp.route("/notifications/<int:notification_id>/open", methods=["POST"])
+@login_required
+def open_notification(notification_id: int):
+    n = get_or_404(Notification, notification_id)
+    ensure(can_read_notification(current_user, n))
+    if ActionForm().validate_on_submit():
+        mark_read(n, current_user)
+        db.session.commit()
+    return redirect(_safe_link(n.link) if n.link else url_for("reminders.inbox"))
+
+
+@bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
+@login_required
+def mark_one_read(notification_id: int):
+    n = get_or_404(Notification, notification_id)
+    ensure(can_read_notification(current_user, n))
+    if ActionForm().validate_on_submit():
+        mark_read(n, current_user)
+        db.session.commit()
+    return redirect(url_for("reminders.inbox", unread=request.args.get("unread") or None))
+
+
+@bp.route("/notifications/read-all", methods=["POST"])
+@login_required
+def mark_everything_read():
+    ensure(can_use_inbox(current_user))
+    if ActionForm().validate_on_submit():
+        count = mark_all_read(current_user)
+        db.session.commit()
+        flash(_("已将 %(n)s 条通知标为已读。", n=count), "success")
+    return redirect(url_for("reminders.inbox"))
+
+
+@bp.route("/notifications/preferences", methods=["GET", "POST"])
+@login_required
+def preferences():
+    ensure(can_use_inbox(current_user))
+    form = ActionForm()
+    errors: dict[str, str] = {}
+    if form.validate_on_submit():
+        wanted = set(request.form.getlist("email"))
+        for key, kind in KINDS.items():
+            if kind.critical:
+                continue  # always on: not a choice the form offers
+            try:
+                set_email_preference(current_user, key, key in wanted)
+            except ReminderError as exc:
+                errors[key] = exc.message
+        if not errors:
+            db.session.commit()
+            flash(_("通知设置已保存。"), "success")
+            return redirect(url_for("reminders.preferences"))
+        db.session.rollback()
+    prefs = email_preferences(current_user)
+    return render_template("reminders/preferences.html", form=form, kinds=list(KINDS.values()), prefs=prefs,
+                           errors=errors, has_email=bool(current_user.email))
+
+
+# --- admin: outbox and scheduler -----------------------------------------------
+
+@bp.route("/admin/outbox")
+@login_required
+def outbox():
+    ensure(can_view_outbox(current_user))
+    status = request.args.get("status", "")
+    q = request.args.get("q", "").strip()
+    stmt = sa.select(OutboxMail)
+    if status in {str(s) for s in MailStatus}:
+        stmt = stmt.where(OutboxMail.status == status)
+    if q:
+        stmt = stmt.where(sa.or_(OutboxMail.to_address.like(f"%{q}%"), OutboxMail.subject.like(f"%{q}%")))
+    page = paginate(stmt.order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc()))
+    counts = dict(db.session.execute(sa.select(OutboxMail.status, sa.func.count()).group_by(OutboxMail.status)).all())
+    from flask import current_app
+
+    return render_template("reminders/outbox.html", page=page, status=status, q=q, counts=counts,
+                           labels=MAIL_STATUS_LABELS, mail_server=current_app.config.get("MAIL_SERVER"))
+
+
+@bp.route("/admin/outbox/<int:mail_id>")
+@login_required
+def outbox_mail(mail_id: int):
+    ensure(can_view_outbox(current_user))
+    mail = get_or_404(OutboxMail, mail_id)
+    return render_template("reminders/outbox_mail.html", mail=mail)
+
+
+def _rule_forms(rows) -> dict[str, RuleSettingForm]:
+    forms = {}
+    for row in rows:
+        key = row["rule"].key
+        submitted = request.method == "POST" and request.form.get("rule") == key
+        form = RuleSettingForm(prefix=key) if submitted else RuleSettingForm(
+            prefix=key, formdata=None, data={"enabled": row["enabled"],
+                                             "offsets": ", ".join(str(o) for o in row["offsets"])})
+        forms[key] = form
+    return forms
+
+
+def _submitted(forms: dict[str, RuleSettingForm]) -> tuple[str, RuleSettingForm] | tuple[None, None]:
+    key = request.form.get("rule")
+    return (key, forms[key]) if key in forms else (None, None)
+
+
+@bp.route("/admin/scheduler", methods=["GET", "POST"])
+@login_required
+def scheduler_status():
+    ensure(can_manage_scheduler(current_user))
+    ensure_rule_rows()
+    db.session.commit()
+    settings = {r.rule: r for r in db.session.scalars(sa.select(ReminderRule))}
+    rows = [dict(rule=r, enabled=settings[k].enabled, offsets=list(settings[k].offsets)) for k, r in RULES.items()]
+    forms = _rule_forms(rows)
+    if request.method == "POST":
+        key, form = _submitted(forms)
+        if form is None:
+            abort(400)
+        if form.validate_on_submit():
+            try:
+                set_platform_rule(key, enabled=form.enabled.data, offsets_text=form.offsets.data,
+                                  actor=current_user)
+            except ReminderError as exc:
+                db.session.rollback()
+                form.offsets.errors = [exc.message]
+            else:
+                db.session.commit()
+                flash(_("提醒规则“%(r)s”已保存。", r=RULES[key].label), "success")
+                return redirect(url_for("reminders.scheduler_status"))
+    at = now()
+    instances = db.session.scalars(sa.select(SchedulerInstance).order_by(
+        SchedulerInstance.is_active.desc(), SchedulerInstance.heartbeat_at.desc())).all()
+    since = at - dt.timedelta(days=1)
+    delivered = dict(db.session.execute(
+        sa.select(Delivery.rule, sa.func.count()).where(Delivery.created_at >= since).group_by(Delivery.rule)).all())
+    late = db.session.scalar(sa.select(sa.func.count()).select_from(Delivery).where(
+        Delivery.created_at >= since, Delivery.late.is_(True))) or 0
+    mail_counts = dict(db.session.execute(
+        sa.select(OutboxMail.status, sa.func.count()).group_by(OutboxMail.status)).all())
+    recent = db.session.scalars(sa.select(Delivery).order_by(Delivery.id.desc()).limit(20)).all()
+    return render_template("reminders/scheduler.html", instances=instances, rows=rows, forms=forms, at=at,
+                           delivered=delivered, late=late, mail_counts=mail_counts, recent=recent, rules=RULES,
+                           stale_after=dt.timedelta(minutes=5))
+
+
+# --- officers: per-call reminder settings --------------------------------------
+
+@bp.route("/reminders/calls")
+@login_required
+def call_list():
+    ensure(can_list_call_reminders(current_user))
+    from grants.calls.models import Call
+    from grants.calls.permissions import visible_unit_ids
+    from grants.reminders.models import CallReminderSetting
+
+    units = visible_unit_ids(current_user)
+    stmt = sa.select(Call).where(Call.host_unit_id.in_(units)).order_by(Call.year.desc(), Call.id.desc())
+    page = paginate(stmt)
+    ids = [c.id for c in page.items]
+    overridden = dict(db.session.execute(
+        sa.select(CallReminderSetting.call_id, sa.func.count()).where(CallReminderSetting.call_id.in_(ids))
+        .group_by(CallReminderSetting.call_id)).all()) if ids else {}
+    return render_template("reminders/call_list.html", page=page, overridden=overridden)
+
+
+@bp.route("/calls/<int:call_id>/reminders", methods=["GET", "POST"])
+@login_required
+def call_settings(call_id: int):
+    from grants.calls.models import Call
+
+    call = get_or_404(Call, call_id)
+    ensure(can_manage_call_reminders(current_user, call))
+    ensure_rule_rows()
+    rows = call_reminder_settings(call)
+    forms = _rule_forms(rows)
+    if request.method == "POST":
+        if request.form.get("reset"):
+            key = request.form.get("rule")
+            if key not in forms or not ActionForm().validate_on_submit():
+                abort(400)
+            reset_call_reminder(call, key, current_user)
+            db.session.commit()
+            flash(_("“%(r)s”已恢复为平台默认设置。", r=RULES[key].label), "success")
+            return redirect(url_for("reminders.call_settings", call_id=call.id))
+        key, form = _submitted(forms)
+        if form is None:
+            abort(400)
+        if form.validate_on_submit():
+            try:
+                set_call_reminder(call, key, enabled=form.enabled.data, offsets_text=form.offsets.data,
+                                  actor=current_user)
+            except ReminderError as exc:
+                db.session.rollback()
+                form.offsets.errors = [exc.message]
+            else:
+                db.session.commit()
+                flash(_("本活动的“%(r)s”设置已保存。", r=RULES[key].label), "success")
+                return redirect(url_for("reminders.call_settings", call_id=call.id))
+    return render_template("reminders/call_settings.html", call=call, rows=rows, forms=forms,
+                           reset_form=ActionForm())
