@@ -45,7 +45,9 @@ def create_app(config_class: type = Config) -> Flask:
     from grants.accounts import bp as accounts_bp
     from grants.admin import bp as admin_bp
     from grants.applications import bp as applications_bp
+    from grants.assessments import bp as assessments_bp
     from grants.core.views import bp as core_bp
+    from grants.contracts import bp as contracts_bp
     from grants.main import bp as main_bp
     from grants.organizations import bp as organizations_bp
     from grants.reminders import bp as reminders_bp
@@ -57,6 +59,8 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(organizations_bp)
     app.register_blueprint(applications_bp)
     app.register_blueprint(reminders_bp)
+    app.register_blueprint(contracts_bp)
+    app.register_blueprint(assessments_bp)
 
     from grants.cli import register_cli
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 14:27:03.477750
+Create Date: 2026-11-23 14:29:31.197306
 
 """
 from alembic import op
@@ -227,6 +227,23 @@ def upgrade():
     )
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_host_unit_id'), ['host_unit_id'], unique=False)
+
+    op.create_table('assessment_criterion',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=50), nullable=False),
+    sa.Column('description', sa.String(length=500), nullable=False),
+    sa.Column('max_points', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('sort', sa.Integer(), nullable=False),
+    sa.CheckConstraint("kind IN ('normal','bonus','penalty')", name=op.f('ck_assessment_criterion_kind_known')),
+    sa.CheckConstraint('max_points > 0 AND max_points <= 100', name=op.f('ck_assessment_criterion_points_range')),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_assessment_criterion_call_id_call'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_assessment_criterion')),
+    sa.UniqueConstraint('call_id', 'name', name='uq_assessment_criterion_name')
+    )
+    with op.batch_alter_table('assessment_criterion', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_assessment_criterion_call_id'), ['call_id'], unique=False)
 
     op.create_table('attachment_requirement',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -578,6 +595,69 @@ def upgrade():
     with op.batch_alter_table('budget_line', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_budget_line_application_id'), ['application_id'], unique=False)
 
+    op.create_table('contract',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('award_id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('number', sa.String(length=40), nullable=False),
+    sa.Column('project_name', sa.String(length=100), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('period_start_on', sa.Date(), nullable=False),
+    sa.Column('period_end_on', sa.Date(), nullable=False),
+    sa.Column('terms', sa.Text(), nullable=False),
+    sa.Column('party_a_name', sa.String(length=100), nullable=False),
+    sa.Column('party_b_name', sa.String(length=100), nullable=False),
+    sa.Column('party_b_uscc', sa.String(length=50), nullable=False),
+    sa.Column('party_b_bank_account_name', sa.String(length=100), nullable=False),
+    sa.Column('party_b_bank_name', sa.String(length=100), nullable=False),
+    sa.Column('party_b_bank_account_number', sa.String(length=40), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('issued_by_id', sa.Integer(), nullable=True),
+    sa.Column('issued_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('signer_name', sa.String(length=50), nullable=False),
+    sa.Column('signer_title', sa.String(length=50), nullable=False),
+    sa.Column('signed_by_id', sa.Integer(), nullable=True),
+    sa.Column('signed_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('signed_scan_file_id', sa.Integer(), nullable=True),
+    sa.Column('countersigned_by_id', sa.Integer(), nullable=True),
+    sa.Column('countersigned_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('terminated_reason', sa.String(length=1000), nullable=False),
+    sa.Column('terminated_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reclaim_flagged_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reclaim_reason', sa.String(length=1000), nullable=False),
+    sa.CheckConstraint("status <> 'terminated' OR (terminated_at IS NOT NULL AND terminated_reason <> '')", name=op.f('ck_contract_terminated_has_reason')),
+    sa.CheckConstraint("status IN ('draft') OR issued_at IS NOT NULL", name=op.f('ck_contract_issued_has_time')),
+    sa.CheckConstraint("status IN ('draft','issued') OR status = 'terminated' OR (signed_at IS NOT NULL AND signer_name <> '')", name=op.f('ck_contract_signed_has_signer')),
+    sa.CheckConstraint("status IN ('draft','issued','signed_by_org','active','completed','terminated')", name=op.f('ck_contract_status_known')),
+    sa.CheckConstraint("status NOT IN ('active','completed') OR countersigned_at IS NOT NULL", name=op.f('ck_contract_active_countersigned')),
+    sa.CheckConstraint('amount_fen > 0', name=op.f('ck_contract_amount_positive')),
+    sa.CheckConstraint('period_end_on >= period_start_on', name=op.f('ck_contract_period_ordered')),
+    sa.CheckConstraint('seq >= 1', name=op.f('ck_contract_seq_positive')),
+    sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_contract_application_id_application')),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_contract_call_id_call')),
+    sa.ForeignKeyConstraint(['countersigned_by_id'], ['user.id'], name=op.f('fk_contract_countersigned_by_id_user')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_contract_created_by_id_user')),
+    sa.ForeignKeyConstraint(['issued_by_id'], ['user.id'], name=op.f('fk_contract_issued_by_id_user')),
+    sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], name=op.f('fk_contract_organization_id_organization')),
+    sa.ForeignKeyConstraint(['signed_by_id'], ['user.id'], name=op.f('fk_contract_signed_by_id_user')),
+    sa.ForeignKeyConstraint(['signed_scan_file_id'], ['stored_file.id'], name=op.f('fk_contract_signed_scan_file_id_stored_file')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_contract')),
+    sa.UniqueConstraint('application_id', name=op.f('uq_contract_application_id')),
+    sa.UniqueConstraint('award_id', name=op.f('uq_contract_award_id')),
+    sa.UniqueConstraint('call_id', 'seq', name='uq_contract_call_seq'),
+    sa.UniqueConstraint('number', name=op.f('uq_contract_number'))
+    )
+    with op.batch_alter_table('contract', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_contract_call_id'), ['call_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_contract_organization_id'), ['organization_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_contract_status'), ['status'], unique=False)
+
     op.create_table('output_target',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('application_id', sa.Integer(), nullable=False),
@@ -616,11 +696,217 @@ def upgrade():
     with op.batch_alter_table('team_member', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_team_member_application_id'), ['application_id'], unique=False)
 
+    op.create_table('tranche',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('contract_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=50), nullable=False),
+    sa.Column('percent', sa.Integer(), nullable=False),
+    sa.Column('trigger', sa.String(length=30), nullable=False),
+    sa.Column('planned_fen', sa.BigInteger(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=True),
+    sa.Column('rectify_due_on', sa.Date(), nullable=True),
+    sa.Column('rectify_reason', sa.String(length=1000), nullable=False),
+    sa.Column('payment_pct', sa.Integer(), nullable=True),
+    sa.Column('payable_fen', sa.BigInteger(), nullable=True),
+    sa.Column('withheld_fen', sa.BigInteger(), nullable=True),
+    sa.Column('grade', sa.String(length=20), nullable=True),
+    sa.Column('payable_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('settled_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("status <> 'withheld' OR withheld_fen IS NOT NULL", name=op.f('ck_tranche_withheld_has_amount')),
+    sa.CheckConstraint("status IN ('scheduled','due','report_submitted','assessed','payable','rectifying','withheld','paid')", name=op.f('ck_tranche_status_known')),
+    sa.CheckConstraint("status NOT IN ('payable','paid') OR payable_fen IS NOT NULL", name=op.f('ck_tranche_payable_has_amount')),
+    sa.CheckConstraint("trigger IN ('signing','midterm_assessment','final_assessment')", name=op.f('ck_tranche_trigger_known')),
+    sa.CheckConstraint('payable_fen IS NULL OR (payable_fen >= 0 AND withheld_fen IS NOT NULL AND withheld_fen >= 0 AND payable_fen + withheld_fen = planned_fen)', name=op.f('ck_tranche_payable_plus_withheld')),
+    sa.CheckConstraint('payment_pct IS NULL OR payment_pct BETWEEN 0 AND 100', name=op.f('ck_tranche_payment_pct_range')),
+    sa.CheckConstraint('percent > 0 AND percent <= 100', name=op.f('ck_tranche_percent_range')),
+    sa.CheckConstraint('planned_fen >= 0', name=op.f('ck_tranche_planned_nonneg')),
+    sa.CheckConstraint('seq >= 1', name=op.f('ck_tranche_seq_positive')),
+    sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_tranche_contract_id_contract'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tranche')),
+    sa.UniqueConstraint('contract_id', 'seq', name='uq_tranche_contract_seq')
+    )
+    with op.batch_alter_table('tranche', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tranche_contract_id'), ['contract_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tranche_status'), ['status'], unique=False)
+
+    op.create_table('progress_report',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tranche_id', sa.Integer(), nullable=False),
+    sa.Column('contract_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('round', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('narrative', sa.Text(), nullable=False),
+    sa.Column('officer_comment', sa.Text(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('submitted_by_id', sa.Integer(), nullable=True),
+    sa.Column('submitted_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('returned_by_id', sa.Integer(), nullable=True),
+    sa.Column('returned_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('accepted_by_id', sa.Integer(), nullable=True),
+    sa.Column('accepted_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("kind IN ('midterm','final')", name=op.f('ck_progress_report_kind_known')),
+    sa.CheckConstraint("status = 'draft' OR submitted_at IS NOT NULL", name=op.f('ck_progress_report_submitted_has_time')),
+    sa.CheckConstraint("status IN ('draft','submitted','returned','accepted')", name=op.f('ck_progress_report_status_known')),
+    sa.CheckConstraint('round IN (1, 2)', name=op.f('ck_progress_report_round_known')),
+    sa.ForeignKeyConstraint(['accepted_by_id'], ['user.id'], name=op.f('fk_progress_report_accepted_by_id_user')),
+    sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_progress_report_contract_id_contract'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_progress_report_created_by_id_user')),
+    sa.ForeignKeyConstraint(['returned_by_id'], ['user.id'], name=op.f('fk_progress_report_returned_by_id_user')),
+    sa.ForeignKeyConstraint(['submitted_by_id'], ['user.id'], name=op.f('fk_progress_report_submitted_by_id_user')),
+    sa.ForeignKeyConstraint(['tranche_id'], ['tranche.id'], name=op.f('fk_progress_report_tranche_id_tranche'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_progress_report')),
+    sa.UniqueConstraint('tranche_id', 'round', name='uq_progress_report_round')
+    )
+    with op.batch_alter_table('progress_report', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_progress_report_contract_id'), ['contract_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_progress_report_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_progress_report_tranche_id'), ['tranche_id'], unique=False)
+
+    op.create_table('assessment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tranche_id', sa.Integer(), nullable=False),
+    sa.Column('report_id', sa.Integer(), nullable=False),
+    sa.Column('contract_id', sa.Integer(), nullable=False),
+    sa.Column('round', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('evaluator_id', sa.Integer(), nullable=False),
+    sa.Column('assigned_by_id', sa.Integer(), nullable=True),
+    sa.Column('assigned_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('satisfaction_pct', sa.Integer(), nullable=True),
+    sa.Column('normal_points', sa.Integer(), nullable=True),
+    sa.Column('bonus_points', sa.Integer(), nullable=True),
+    sa.Column('penalty_points', sa.Integer(), nullable=True),
+    sa.Column('total_score', sa.Integer(), nullable=True),
+    sa.Column('grade', sa.String(length=20), nullable=True),
+    sa.Column('payment_pct', sa.Integer(), nullable=True),
+    sa.Column('passed', sa.Boolean(), nullable=True),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('submitted_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("status <> 'submitted' OR (submitted_at IS NOT NULL AND total_score IS NOT NULL AND grade IS NOT NULL AND payment_pct IS NOT NULL AND passed IS NOT NULL)", name=op.f('ck_assessment_submitted_complete')),
+    sa.CheckConstraint("status IN ('assigned','submitted')", name=op.f('ck_assessment_status_known')),
+    sa.CheckConstraint('payment_pct IS NULL OR payment_pct BETWEEN 0 AND 100', name=op.f('ck_assessment_payment_pct_range')),
+    sa.CheckConstraint('round IN (1, 2)', name=op.f('ck_assessment_round_known')),
+    sa.CheckConstraint('satisfaction_pct IS NULL OR satisfaction_pct BETWEEN 0 AND 100', name=op.f('ck_assessment_satisfaction_range')),
+    sa.CheckConstraint('total_score IS NULL OR total_score BETWEEN 0 AND 100', name=op.f('ck_assessment_total_range')),
+    sa.ForeignKeyConstraint(['assigned_by_id'], ['user.id'], name=op.f('fk_assessment_assigned_by_id_user')),
+    sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_assessment_contract_id_contract'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['evaluator_id'], ['user.id'], name=op.f('fk_assessment_evaluator_id_user')),
+    sa.ForeignKeyConstraint(['report_id'], ['progress_report.id'], name=op.f('fk_assessment_report_id_progress_report'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tranche_id'], ['tranche.id'], name=op.f('fk_assessment_tranche_id_tranche'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_assessment')),
+    sa.UniqueConstraint('report_id', name=op.f('uq_assessment_report_id')),
+    sa.UniqueConstraint('tranche_id', 'round', name='uq_assessment_tranche_round')
+    )
+    with op.batch_alter_table('assessment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_assessment_contract_id'), ['contract_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_assessment_evaluator_id'), ['evaluator_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_assessment_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_assessment_tranche_id'), ['tranche_id'], unique=False)
+
+    op.create_table('report_evidence',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('report_id', sa.Integer(), nullable=False),
+    sa.Column('stored_file_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['report_id'], ['progress_report.id'], name=op.f('fk_report_evidence_report_id_progress_report'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['stored_file_id'], ['stored_file.id'], name=op.f('fk_report_evidence_stored_file_id_stored_file')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_report_evidence')),
+    sa.UniqueConstraint('stored_file_id', name=op.f('uq_report_evidence_stored_file_id'))
+    )
+    with op.batch_alter_table('report_evidence', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_report_evidence_report_id'), ['report_id'], unique=False)
+
+    op.create_table('report_output',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('report_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('target', sa.Integer(), nullable=False),
+    sa.Column('achieved', sa.Integer(), nullable=False),
+    sa.CheckConstraint('target >= 0 AND achieved >= 0', name=op.f('ck_report_output_not_negative')),
+    sa.ForeignKeyConstraint(['report_id'], ['progress_report.id'], name=op.f('fk_report_output_report_id_progress_report'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_report_output')),
+    sa.UniqueConstraint('report_id', 'kind', name='uq_report_output_kind')
+    )
+    with op.batch_alter_table('report_output', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_report_output_report_id'), ['report_id'], unique=False)
+
+    op.create_table('report_spending',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('report_id', sa.Integer(), nullable=False),
+    sa.Column('budget_line_id', sa.Integer(), nullable=True),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('item', sa.String(length=100), nullable=False),
+    sa.Column('budget_fen', sa.BigInteger(), nullable=False),
+    sa.Column('spent_fen', sa.BigInteger(), nullable=False),
+    sa.CheckConstraint('budget_fen >= 0 AND spent_fen >= 0', name=op.f('ck_report_spending_not_negative')),
+    sa.ForeignKeyConstraint(['budget_line_id'], ['budget_line.id'], name=op.f('fk_report_spending_budget_line_id_budget_line'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['report_id'], ['progress_report.id'], name=op.f('fk_report_spending_report_id_progress_report'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_report_spending'))
+    )
+    with op.batch_alter_table('report_spending', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_report_spending_report_id'), ['report_id'], unique=False)
+
+    op.create_table('assessment_score',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('assessment_id', sa.Integer(), nullable=False),
+    sa.Column('criterion_id', sa.Integer(), nullable=False),
+    sa.Column('points', sa.Integer(), nullable=False),
+    sa.CheckConstraint('points >= 0', name=op.f('ck_assessment_score_points_nonneg')),
+    sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], name=op.f('fk_assessment_score_assessment_id_assessment'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['criterion_id'], ['assessment_criterion.id'], name=op.f('fk_assessment_score_criterion_id_assessment_criterion')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_assessment_score')),
+    sa.UniqueConstraint('assessment_id', 'criterion_id', name='uq_assessment_score_criterion')
+    )
+    with op.batch_alter_table('assessment_score', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_assessment_score_assessment_id'), ['assessment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_assessment_score_criterion_id'), ['criterion_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('assessment_score', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_assessment_score_criterion_id'))
+        batch_op.drop_index(batch_op.f('ix_assessment_score_assessment_id'))
+
+    op.drop_table('assessment_score')
+    with op.batch_alter_table('report_spending', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_report_spending_report_id'))
+
+    op.drop_table('report_spending')
+    with op.batch_alter_table('report_output', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_report_output_report_id'))
+
+    op.drop_table('report_output')
+    with op.batch_alter_table('report_evidence', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_report_evidence_report_id'))
+
+    op.drop_table('report_evidence')
+    with op.batch_alter_table('assessment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_assessment_tranche_id'))
+        batch_op.drop_index(batch_op.f('ix_assessment_status'))
+        batch_op.drop_index(batch_op.f('ix_assessment_evaluator_id'))
+        batch_op.drop_index(batch_op.f('ix_assessment_contract_id'))
+
+    op.drop_table('assessment')
+    with op.batch_alter_table('progress_report', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_progress_report_tranche_id'))
+        batch_op.drop_index(batch_op.f('ix_progress_report_status'))
+        batch_op.drop_index(batch_op.f('ix_progress_report_contract_id'))
+
+    op.drop_table('progress_report')
+    with op.batch_alter_table('tranche', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tranche_status'))
+        batch_op.drop_index(batch_op.f('ix_tranche_contract_id'))
+
+    op.drop_table('tranche')
     with op.batch_alter_table('team_member', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_team_member_application_id'))
 
@@ -630,6 +916,12 @@ def downgrade():
 
     op.drop_table('service_area')
     op.drop_table('output_target')
+    with op.batch_alter_table('contract', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_contract_status'))
+        batch_op.drop_index(batch_op.f('ix_contract_organization_id'))
+        batch_op.drop_index(batch_op.f('ix_contract_call_id'))
+
+    op.drop_table('contract')
     with op.batch_alter_table('budget_line', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_budget_line_application_id'))
 
@@ -717,6 +1009,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_attachment_requirement_call_id'))
 
     op.drop_table('attachment_requirement')
+    with op.batch_alter_table('assessment_criterion', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_assessment_criterion_call_id'))
+
+    op.drop_table('assessment_criterion')
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_host_unit_id'))
 

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("assessments", __name__)
+
+from grants.assessments import views  # noqa: E402,F401
