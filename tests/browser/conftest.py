@@ -1,6 +1,6 @@
 """Browser tests: the app served from a thread, driven by Playwright in Debian's Chromium.
 
-Screenshots go to test-results/screens/ (look at them). Without Chromium the tests skip locally
+Screenshots go to screenshots/ (or $SCREENSHOT_DIR; look at them). Without Chromium the tests skip locally
 with a hint; in CI (CI=true) they fail instead.
 """
 from __future__ import annotations
@@ -16,7 +16,8 @@ from werkzeug.serving import make_server
 from tests.conftest import skip_or_fail
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-SCREENS = Path(__file__).resolve().parents[2] / "test-results" / "screens"
+# Not under test-results/: pytest-playwright empties that folder at the start of every run.
+SCREENS = Path(os.environ.get("SCREENSHOT_DIR") or Path(__file__).resolve().parents[2] / "screenshots")
 
 
 def pytest_collection_modifyitems(items):
@@ -57,7 +58,7 @@ def live_server(app, db):
 
 @pytest.fixture()
 def screenshot():
-    """screenshot(page, 'name') saves test-results/screens/name.png (full page)."""
+    """screenshot(page, "name") saves screenshots/name.png (full page)."""
     SCREENS.mkdir(parents=True, exist_ok=True)
 
     def _shot(page, name: str, full_page: bool = True) -> Path:
