@@ -25,7 +25,7 @@ def _canonical(value: Any) -> Any:
 def _row_hash(prev_hash: str, row: AuditLog) -> str:
     payload = json.dumps(
         [prev_hash, row.at.isoformat(), row.actor_id, row.actor_name, row.action,
-         row.object_type, row.object_id, row.before, row.after],
+         row.object_type, row.object_id, row.host_unit_id, row.before, row.after],
         sort_keys=True, ensure_ascii=False, separators=(",", ":"),
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
@@ -42,8 +42,21 @@ def _last_hash(session) -> str:
     return last or GENESIS
 
 
+def unit_of(obj) -> int | None:
+    """The host unit an object's work belongs to: its own, or its call's."""
+    if obj is None:
+        return None
+    for attr in ("audit_unit_id", "host_unit_id"):
+        value = getattr(obj, attr, None)
+        if value:
+            return value
+    call = getattr(obj, "call", None)
+    return getattr(call, "host_unit_id", None)
+
+
 def record(actor, action: str, obj=None, *, before: dict | None = None, after: dict | None = None,
-           object_type: str | None = None, object_id: str | int | None = None) -> AuditLog:
+           object_type: str | None = None, object_id: str | int | None = None,
+           host_unit_id: int | None = None) -> AuditLog:
     """Append an audit row for `action` by `actor` (None = the system) on `obj`."""
     session = db.session
     if obj is not None:
@@ -58,6 +71,7 @@ def record(actor, action: str, obj=None, *, before: dict | None = None, after: d
         action=action,
         object_type=object_type or "-",
         object_id=str(object_id if object_id is not None else "-"),
+        host_unit_id=host_unit_id or unit_of(obj),
         before=_canonical(before),
         after=_canonical(after),
     )

@@ -22,6 +22,9 @@ class AuditLog(db.Model):
     action: Mapped[str] = mapped_column(sa.String(80), index=True)
     object_type: Mapped[str] = mapped_column(sa.String(50))
     object_id: Mapped[str] = mapped_column(sa.String(50))
+    # The host unit whose work this is (None = platform-wide, e.g. organisations and accounts), so a
+    # district officer browsing the log never sees a sibling district's work.
+    host_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("host_unit.id"), index=True)
     before: Mapped[Any | None] = mapped_column(sa.JSON)
     after: Mapped[Any | None] = mapped_column(sa.JSON)
     prev_hash: Mapped[str] = mapped_column(sa.String(64))

@@ -7,6 +7,7 @@ from grants.core.models import AuditLog, StoredFile
 from grants.core.permissions import can_browse_audit, can_download_file
 from grants.core.storage import send_stored
 from grants.core.web import ensure, get_or_404, paginate
+from grants.organizations.services import unit_subtree_ids
 
 bp = Blueprint("core", __name__)
 
@@ -16,6 +17,10 @@ bp = Blueprint("core", __name__)
 def audit_log():
     ensure(can_browse_audit(current_user))
     stmt = sa.select(AuditLog)
+    if current_user.host_unit_id:
+        # Unit staff see platform-wide rows and their own subtree's, never a sibling unit's work.
+        subtree = unit_subtree_ids(current_user.host_unit_id)
+        stmt = stmt.where(sa.or_(AuditLog.host_unit_id.is_(None), AuditLog.host_unit_id.in_(subtree)))
     filters = {k: request.args.get(k, "").strip() for k in ("object_type", "object_id", "action", "actor")}
     if filters["object_type"]:
         stmt = stmt.where(AuditLog.object_type == filters["object_type"])

@@ -74,3 +74,24 @@ def test_officer_and_auditor_browse_applicant_cannot(client, login_as, db):
     assert page.status_code == 200 and "test.step2" in page.get_data(as_text=True)
     login_as("applicant")
     assert client.get("/audit").status_code == 403
+
+
+def test_unit_staff_never_see_a_sibling_units_rows(client, db):
+    from tests import factories
+
+    city = factories.host_unit("审计测试市")
+    east = factories.host_unit("东区", "district", city)
+    west = factories.host_unit("西区", "district", city)
+    record(None, "test.east", object_type="thing", object_id=1, host_unit_id=east.id)
+    record(None, "test.west", object_type="thing", object_id=2, host_unit_id=west.id)
+    record(None, "test.platform", object_type="thing", object_id=3)
+    auditor = factories.user(roles=("auditor",), unit=east)
+    city_officer = factories.user(roles=("officer",), unit=city)
+    db.session.commit()
+    client.post("/login", data={"login": auditor.username, "password": factories.PASSWORD})
+    page = client.get("/audit?object_type=thing").get_data(as_text=True)
+    assert "test.east" in page and "test.platform" in page and "test.west" not in page
+    client.post("/logout")
+    client.post("/login", data={"login": city_officer.username, "password": factories.PASSWORD})
+    page = client.get("/audit?object_type=thing").get_data(as_text=True)
+    assert "test.east" in page and "test.west" in page
