@@ -51,6 +51,7 @@ def create_app(config_class: type = Config) -> Flask:
     from grants.main import bp as main_bp
     from grants.organizations import bp as organizations_bp
     from grants.reminders import bp as reminders_bp
+    from grants.reviews import bp as reviews_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(core_bp)
@@ -59,6 +60,7 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(organizations_bp)
     app.register_blueprint(applications_bp)
     app.register_blueprint(reminders_bp)
+    app.register_blueprint(reviews_bp)
     app.register_blueprint(contracts_bp)
     app.register_blueprint(assessments_bp)
 

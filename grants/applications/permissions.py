@@ -54,8 +54,13 @@ def can_withdraw_application(user, application) -> bool:
 
 
 def can_download_application(user, application) -> bool:
-    """The PDF 申报书 and the attachments: whoever may view the application."""
-    return can_view_application(user, application)
+    """The PDF 申报书 and the attachments: whoever may view the application; an expert only an application
+    assigned to them with "无利益冲突" declared and no conflict found (grants.reviews.permissions)."""
+    if can_view_application(user, application):
+        return True
+    from grants.reviews.permissions import expert_may_open_files
+
+    return expert_may_open_files(user, application)
 
 
 def can_list_call_applications(user, call) -> bool:

@@ -31,6 +31,8 @@ ACTION_LABELS = {
     "reject": _l("不予资助"),
     "confirm": _l("确认立项"),
     "cancel": _l("取消资助"),
+    "reopen_review": _l("退回专家评分"),
+    "reopen_pitch": _l("退回路演评分"),
 }
 
 APPLICATION_WORKFLOW = Workflow(
@@ -55,6 +57,9 @@ APPLICATION_WORKFLOW = Workflow(
         (S.PITCHED, "reject"): (S.NOT_AWARDED, OFFICER),
         (S.AWARDED, "confirm"): (S.CONFIRMED, OFFICER_OR_SYSTEM),
         (S.AWARDED, "cancel"): (S.CANCELLED, OFFICER),
+        # An officer reopens a submitted review (or adds an expert): the application is under review again.
+        (S.SCORED, "reopen_review"): (S.UNDER_REVIEW, OFFICER),
+        (S.PITCHED, "reopen_pitch"): (S.SHORTLISTED, OFFICER),
     },
     state_labels={str(k): v for k, v in STATUS_LABELS.items()},
     action_labels=ACTION_LABELS,

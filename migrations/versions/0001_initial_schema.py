@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 14:29:31.197306
+Create Date: 2026-11-23 14:30:52.728865
 
 """
 from alembic import op
@@ -267,11 +267,13 @@ def upgrade():
     sa.Column('action', sa.String(length=80), nullable=False),
     sa.Column('object_type', sa.String(length=50), nullable=False),
     sa.Column('object_id', sa.String(length=50), nullable=False),
+    sa.Column('host_unit_id', sa.Integer(), nullable=True),
     sa.Column('before', sa.JSON(), nullable=True),
     sa.Column('after', sa.JSON(), nullable=True),
     sa.Column('prev_hash', sa.String(length=64), nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['user.id'], name=op.f('fk_audit_log_actor_id_user')),
+    sa.ForeignKeyConstraint(['host_unit_id'], ['host_unit.id'], name=op.f('fk_audit_log_host_unit_id_host_unit')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log')),
     sa.UniqueConstraint('hash', name=op.f('uq_audit_log_hash'))
     )
@@ -279,6 +281,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_log_action'), ['action'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_actor_id'), ['actor_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_log_host_unit_id'), ['host_unit_id'], unique=False)
         batch_op.create_index('ix_audit_log_object', ['object_type', 'object_id'], unique=False)
 
     op.create_table('call_category',
@@ -345,6 +348,24 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_delivery_recipient_id'), ['recipient_id'], unique=False)
         batch_op.create_index('ix_delivery_subject', ['rule', 'subject_type', 'subject_id'], unique=False)
 
+    op.create_table('expert_profile',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('specialties', sa.JSON(), nullable=False),
+    sa.Column('employer', sa.String(length=120), nullable=False),
+    sa.Column('affiliated_organization_id', sa.Integer(), nullable=True),
+    sa.Column('phone', sa.String(length=30), nullable=False),
+    sa.Column('title', sa.String(length=50), nullable=False),
+    sa.Column('note', sa.String(length=500), nullable=False),
+    sa.Column('created_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['affiliated_organization_id'], ['organization.id'], name=op.f('fk_expert_profile_affiliated_organization_id_organization')),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_expert_profile_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_expert_profile')),
+    sa.UniqueConstraint('user_id', name=op.f('uq_expert_profile_user_id'))
+    )
+    with op.batch_alter_table('expert_profile', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_expert_profile_affiliated_organization_id'), ['affiliated_organization_id'], unique=False)
+
     op.create_table('invitation',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('organization_id', sa.Integer(), nullable=False),
@@ -403,6 +424,39 @@ def upgrade():
     with op.batch_alter_table('organization_member', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_organization_member_organization_id'), ['organization_id'], unique=False)
 
+    op.create_table('panel_member',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('stage', sa.String(length=10), nullable=False),
+    sa.Column('invited_by_id', sa.Integer(), nullable=True),
+    sa.Column('invited_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("stage IN ('written','pitch')", name=op.f('ck_panel_member_stage_known')),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_panel_member_call_id_call'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['invited_by_id'], ['user.id'], name=op.f('fk_panel_member_invited_by_id_user')),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_panel_member_user_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_panel_member')),
+    sa.UniqueConstraint('call_id', 'user_id', 'stage', name='uq_panel_member')
+    )
+    with op.batch_alter_table('panel_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_panel_member_call_id'), ['call_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_panel_member_user_id'), ['user_id'], unique=False)
+
+    op.create_table('public_notice',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=False),
+    sa.Column('published_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('published_by_id', sa.Integer(), nullable=True),
+    sa.Column('finalized_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('show_panel_names', sa.Boolean(), nullable=False),
+    sa.CheckConstraint('ends_on >= starts_on', name=op.f('ck_public_notice_period_ordered')),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_public_notice_call_id_call')),
+    sa.ForeignKeyConstraint(['published_by_id'], ['user.id'], name=op.f('fk_public_notice_published_by_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_public_notice')),
+    sa.UniqueConstraint('call_id', name=op.f('uq_public_notice_call_id'))
+    )
     op.create_table('rubric_criterion',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('call_id', sa.Integer(), nullable=False),
@@ -575,6 +629,44 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_application_attachment_application_id'), ['application_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_application_attachment_requirement_id'), ['requirement_id'], unique=False)
 
+    op.create_table('award',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('category_id', sa.Integer(), nullable=True),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('rank', sa.Integer(), nullable=True),
+    sa.Column('adjustment_reason', sa.String(length=500), nullable=False),
+    sa.Column('proposed_by_id', sa.Integer(), nullable=True),
+    sa.Column('approved_by_id', sa.Integer(), nullable=True),
+    sa.Column('approved_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('confirmed_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('cancelled_reason', sa.String(length=500), nullable=False),
+    sa.Column('created_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status != 'confirmed' OR confirmed_at IS NOT NULL", name=op.f('ck_award_confirmed_has_time')),
+    sa.CheckConstraint("status IN ('draft','approved','confirmed','cancelled')", name=op.f('ck_award_status_known')),
+    sa.CheckConstraint("status IN ('draft','cancelled') OR (approved_by_id IS NOT NULL AND approved_at IS NOT NULL)", name=op.f('ck_award_approved_has_approver')),
+    sa.CheckConstraint('amount_fen > 0', name=op.f('ck_award_amount_positive')),
+    sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_award_application_id_application')),
+    sa.ForeignKeyConstraint(['approved_by_id'], ['user.id'], name=op.f('fk_award_approved_by_id_user')),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_award_call_id_call')),
+    sa.ForeignKeyConstraint(['category_id'], ['call_category.id'], name=op.f('fk_award_category_id_call_category')),
+    sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], name=op.f('fk_award_organization_id_organization')),
+    sa.ForeignKeyConstraint(['proposed_by_id'], ['user.id'], name=op.f('fk_award_proposed_by_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_award')),
+    sa.UniqueConstraint('application_id', name=op.f('uq_award_application_id'))
+    )
+    with op.batch_alter_table('award', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_award_approved_by_id'), ['approved_by_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_award_call_id'), ['call_id'], unique=False)
+        batch_op.create_index('ix_award_call_status', ['call_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_award_category_id'), ['category_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_award_organization_id'), ['organization_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_award_proposed_by_id'), ['proposed_by_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_award_status'), ['status'], unique=False)
+
     op.create_table('budget_line',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('application_id', sa.Integer(), nullable=False),
@@ -594,6 +686,28 @@ def upgrade():
     )
     with op.batch_alter_table('budget_line', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_budget_line_application_id'), ['application_id'], unique=False)
+
+    op.create_table('conflict',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('expert_id', sa.Integer(), nullable=False),
+    sa.Column('source', sa.String(length=10), nullable=False),
+    sa.Column('has_conflict', sa.Boolean(), nullable=False),
+    sa.Column('reason', sa.String(length=500), nullable=False),
+    sa.Column('created_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('set_by_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("NOT has_conflict OR source != 'declared' OR length(reason) > 0", name=op.f('ck_conflict_declared_conflict_has_reason')),
+    sa.CheckConstraint("has_conflict OR source = 'declared'", name=op.f('ck_conflict_only_declared_clears')),
+    sa.CheckConstraint("source IN ('auto','declared','officer')", name=op.f('ck_conflict_source_known')),
+    sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_conflict_application_id_application'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['expert_id'], ['user.id'], name=op.f('fk_conflict_expert_id_user')),
+    sa.ForeignKeyConstraint(['set_by_id'], ['user.id'], name=op.f('fk_conflict_set_by_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_conflict')),
+    sa.UniqueConstraint('application_id', 'expert_id', name='uq_conflict')
+    )
+    with op.batch_alter_table('conflict', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_conflict_application_id'), ['application_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_conflict_expert_id'), ['expert_id'], unique=False)
 
     op.create_table('contract',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -669,6 +783,24 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_output_target')),
     sa.UniqueConstraint('application_id', 'kind', name=op.f('uq_output_target_application_id_kind'))
     )
+    op.create_table('review_assignment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('expert_id', sa.Integer(), nullable=False),
+    sa.Column('stage', sa.String(length=10), nullable=False),
+    sa.Column('assigned_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("stage IN ('written','pitch')", name=op.f('ck_review_assignment_stage_known')),
+    sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_review_assignment_application_id_application'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['assigned_by_id'], ['user.id'], name=op.f('fk_review_assignment_assigned_by_id_user')),
+    sa.ForeignKeyConstraint(['expert_id'], ['user.id'], name=op.f('fk_review_assignment_expert_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_assignment')),
+    sa.UniqueConstraint('application_id', 'expert_id', 'stage', name='uq_review_assignment')
+    )
+    with op.batch_alter_table('review_assignment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_review_assignment_application_id'), ['application_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_review_assignment_expert_id'), ['expert_id'], unique=False)
+
     op.create_table('service_area',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('application_id', sa.Integer(), nullable=False),
@@ -695,6 +827,77 @@ def upgrade():
     )
     with op.batch_alter_table('team_member', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_team_member_application_id'), ['application_id'], unique=False)
+
+    op.create_table('award_allocation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('award_id', sa.Integer(), nullable=False),
+    sa.Column('funding_source_id', sa.Integer(), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.CheckConstraint('amount_fen > 0', name=op.f('ck_award_allocation_amount_positive')),
+    sa.ForeignKeyConstraint(['award_id'], ['award.id'], name=op.f('fk_award_allocation_award_id_award'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['funding_source_id'], ['call_funding_source.id'], name=op.f('fk_award_allocation_funding_source_id_call_funding_source')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_award_allocation')),
+    sa.UniqueConstraint('award_id', 'funding_source_id', name='uq_award_allocation_source')
+    )
+    with op.batch_alter_table('award_allocation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_award_allocation_award_id'), ['award_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_award_allocation_funding_source_id'), ['funding_source_id'], unique=False)
+
+    op.create_table('objection',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('notice_id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('award_id', sa.Integer(), nullable=True),
+    sa.Column('objector_name', sa.String(length=50), nullable=False),
+    sa.Column('contact', sa.String(length=100), nullable=False),
+    sa.Column('content', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('handling_reason', sa.String(length=1000), nullable=False),
+    sa.Column('handled_by_id', sa.Integer(), nullable=True),
+    sa.Column('handled_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('filed_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status = 'open' OR (handled_at IS NOT NULL AND handled_by_id IS NOT NULL)", name=op.f('ck_objection_handled_has_handler')),
+    sa.CheckConstraint("status IN ('open','upheld','rejected')", name=op.f('ck_objection_status_known')),
+    sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_objection_application_id_application')),
+    sa.ForeignKeyConstraint(['award_id'], ['award.id'], name=op.f('fk_objection_award_id_award')),
+    sa.ForeignKeyConstraint(['handled_by_id'], ['user.id'], name=op.f('fk_objection_handled_by_id_user')),
+    sa.ForeignKeyConstraint(['notice_id'], ['public_notice.id'], name=op.f('fk_objection_notice_id_public_notice')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_objection'))
+    )
+    with op.batch_alter_table('objection', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_objection_application_id'), ['application_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_objection_award_id'), ['award_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_objection_notice_id'), ['notice_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_objection_status'), ['status'], unique=False)
+
+    op.create_table('review',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('assignment_id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('expert_id', sa.Integer(), nullable=False),
+    sa.Column('stage', sa.String(length=10), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('overall_comment', sa.Text(), nullable=False),
+    sa.Column('recommendation', sa.String(length=20), nullable=True),
+    sa.Column('suggested_amount_fen', sa.BigInteger(), nullable=True),
+    sa.Column('created_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('submitted_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reopened_reason', sa.String(length=500), nullable=False),
+    sa.CheckConstraint("recommendation IS NULL OR recommendation IN ('fund','fund_with_changes','reject')", name=op.f('ck_review_recommendation_known')),
+    sa.CheckConstraint("stage IN ('written','pitch')", name=op.f('ck_review_stage_known')),
+    sa.CheckConstraint("status != 'submitted' OR (submitted_at IS NOT NULL AND recommendation IS NOT NULL AND length(overall_comment) > 0)", name=op.f('ck_review_submitted_complete')),
+    sa.CheckConstraint("status IN ('draft','submitted')", name=op.f('ck_review_status_known')),
+    sa.CheckConstraint('suggested_amount_fen IS NULL OR suggested_amount_fen > 0', name=op.f('ck_review_suggested_positive')),
+    sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_review_application_id_application'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['assignment_id'], ['review_assignment.id'], name=op.f('fk_review_assignment_id_review_assignment'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['expert_id'], ['user.id'], name=op.f('fk_review_expert_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review')),
+    sa.UniqueConstraint('assignment_id', name=op.f('uq_review_assignment_id'))
+    )
+    with op.batch_alter_table('review', schema=None) as batch_op:
+        batch_op.create_index('ix_review_application_stage_status', ['application_id', 'stage', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_review_expert_id'), ['expert_id'], unique=False)
 
     op.create_table('tranche',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -766,6 +969,21 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_progress_report_contract_id'), ['contract_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_progress_report_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_progress_report_tranche_id'), ['tranche_id'], unique=False)
+
+    op.create_table('review_score',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('review_id', sa.Integer(), nullable=False),
+    sa.Column('criterion_id', sa.Integer(), nullable=False),
+    sa.Column('points', sa.Integer(), nullable=False),
+    sa.Column('comment', sa.String(length=1000), nullable=False),
+    sa.CheckConstraint('points >= 0 AND points <= 100', name=op.f('ck_review_score_points_range')),
+    sa.ForeignKeyConstraint(['criterion_id'], ['rubric_criterion.id'], name=op.f('fk_review_score_criterion_id_rubric_criterion'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['review_id'], ['review.id'], name=op.f('fk_review_score_review_id_review'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_score')),
+    sa.UniqueConstraint('review_id', 'criterion_id', name='uq_review_score')
+    )
+    with op.batch_alter_table('review_score', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_review_score_criterion_id'), ['criterion_id'], unique=False)
 
     op.create_table('assessment',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -896,6 +1114,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_assessment_contract_id'))
 
     op.drop_table('assessment')
+    with op.batch_alter_table('review_score', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_review_score_criterion_id'))
+
+    op.drop_table('review_score')
     with op.batch_alter_table('progress_report', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_progress_report_tranche_id'))
         batch_op.drop_index(batch_op.f('ix_progress_report_status'))
@@ -907,6 +1129,23 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_tranche_contract_id'))
 
     op.drop_table('tranche')
+    with op.batch_alter_table('review', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_review_expert_id'))
+        batch_op.drop_index('ix_review_application_stage_status')
+
+    op.drop_table('review')
+    with op.batch_alter_table('objection', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_objection_status'))
+        batch_op.drop_index(batch_op.f('ix_objection_notice_id'))
+        batch_op.drop_index(batch_op.f('ix_objection_award_id'))
+        batch_op.drop_index(batch_op.f('ix_objection_application_id'))
+
+    op.drop_table('objection')
+    with op.batch_alter_table('award_allocation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_award_allocation_funding_source_id'))
+        batch_op.drop_index(batch_op.f('ix_award_allocation_award_id'))
+
+    op.drop_table('award_allocation')
     with op.batch_alter_table('team_member', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_team_member_application_id'))
 
@@ -915,6 +1154,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_service_area_application_id'))
 
     op.drop_table('service_area')
+    with op.batch_alter_table('review_assignment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_review_assignment_expert_id'))
+        batch_op.drop_index(batch_op.f('ix_review_assignment_application_id'))
+
+    op.drop_table('review_assignment')
     op.drop_table('output_target')
     with op.batch_alter_table('contract', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_contract_status'))
@@ -922,10 +1166,25 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_contract_call_id'))
 
     op.drop_table('contract')
+    with op.batch_alter_table('conflict', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_conflict_expert_id'))
+        batch_op.drop_index(batch_op.f('ix_conflict_application_id'))
+
+    op.drop_table('conflict')
     with op.batch_alter_table('budget_line', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_budget_line_application_id'))
 
     op.drop_table('budget_line')
+    with op.batch_alter_table('award', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_award_status'))
+        batch_op.drop_index(batch_op.f('ix_award_proposed_by_id'))
+        batch_op.drop_index(batch_op.f('ix_award_organization_id'))
+        batch_op.drop_index(batch_op.f('ix_award_category_id'))
+        batch_op.drop_index('ix_award_call_status')
+        batch_op.drop_index(batch_op.f('ix_award_call_id'))
+        batch_op.drop_index(batch_op.f('ix_award_approved_by_id'))
+
+    op.drop_table('award')
     with op.batch_alter_table('application_attachment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_application_attachment_requirement_id'))
         batch_op.drop_index(batch_op.f('ix_application_attachment_application_id'))
@@ -967,6 +1226,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_rubric_criterion_call_id'))
 
     op.drop_table('rubric_criterion')
+    op.drop_table('public_notice')
+    with op.batch_alter_table('panel_member', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_panel_member_user_id'))
+        batch_op.drop_index(batch_op.f('ix_panel_member_call_id'))
+
+    op.drop_table('panel_member')
     with op.batch_alter_table('organization_member', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_organization_member_organization_id'))
 
@@ -980,6 +1245,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_invitation_organization_id'))
 
     op.drop_table('invitation')
+    with op.batch_alter_table('expert_profile', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_expert_profile_affiliated_organization_id'))
+
+    op.drop_table('expert_profile')
     with op.batch_alter_table('delivery', schema=None) as batch_op:
         batch_op.drop_index('ix_delivery_subject')
         batch_op.drop_index(batch_op.f('ix_delivery_recipient_id'))
@@ -1000,6 +1269,7 @@ def downgrade():
     op.drop_table('call_category')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_log_object')
+        batch_op.drop_index(batch_op.f('ix_audit_log_host_unit_id'))
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
         batch_op.drop_index(batch_op.f('ix_audit_log_actor_id'))
         batch_op.drop_index(batch_op.f('ix_audit_log_action'))
