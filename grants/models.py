@@ -1,6 +1,7 @@
 """Imports every domain's models so SQLAlchemy and Alembic see the whole schema."""
 from grants.accounts.models import *  # noqa: F401,F403
 from grants.applications.models import *  # noqa: F401,F403
+from grants.awards.models import *  # noqa: F401,F403
 from grants.assessments.models import *  # noqa: F401,F403
 from grants.calls.models import *  # noqa: F401,F403
 from grants.contracts.models import *  # noqa: F401,F403

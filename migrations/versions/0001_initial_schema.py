@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 14:30:52.728865
+Create Date: 2026-11-23 14:33:02.970139
 
 """
 from alembic import op
@@ -934,6 +934,66 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_tranche_contract_id'), ['contract_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tranche_status'), ['status'], unique=False)
 
+    op.create_table('payment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tranche_id', sa.Integer(), nullable=False),
+    sa.Column('contract_id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('requested_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('requested_by_id', sa.Integer(), nullable=True),
+    sa.Column('approved_by_id', sa.Integer(), nullable=True),
+    sa.Column('approved_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('second_approved_by_id', sa.Integer(), nullable=True),
+    sa.Column('second_approved_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('release_by_id', sa.Integer(), nullable=True),
+    sa.Column('released_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('bank_reference', sa.String(length=64), nullable=True),
+    sa.Column('released_on', sa.Date(), nullable=True),
+    sa.Column('payee_name', sa.String(length=100), nullable=False),
+    sa.Column('payee_bank_name', sa.String(length=100), nullable=False),
+    sa.Column('payee_account_number', sa.String(length=40), nullable=False),
+    sa.Column('reclaimed_fen', sa.BigInteger(), nullable=False),
+    sa.Column('hold_reason', sa.String(length=1000), nullable=False),
+    sa.Column('returned_reason', sa.String(length=1000), nullable=False),
+    sa.Column('returned_by_id', sa.Integer(), nullable=True),
+    sa.Column('returned_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.CheckConstraint("reclaimed_fen = 0 OR status = 'released'", name=op.f('ck_payment_reclaim_only_released')),
+    sa.CheckConstraint("status <> 'held' OR hold_reason <> ''", name=op.f('ck_payment_held_has_reason')),
+    sa.CheckConstraint("status <> 'released' OR (release_by_id IS NOT NULL AND released_at IS NOT NULL AND released_on IS NOT NULL AND bank_reference IS NOT NULL AND bank_reference <> '')", name=op.f('ck_payment_released_complete')),
+    sa.CheckConstraint("status <> 'returned' OR returned_reason <> ''", name=op.f('ck_payment_returned_has_reason')),
+    sa.CheckConstraint("status <> 'second_approved' OR second_approved_by_id IS NOT NULL", name=op.f('ck_payment_second_has_approver')),
+    sa.CheckConstraint("status IN ('requested','approved','second_approved','released','held','returned')", name=op.f('ck_payment_status_known')),
+    sa.CheckConstraint("status NOT IN ('approved','second_approved','released') OR (approved_by_id IS NOT NULL AND approved_at IS NOT NULL)", name=op.f('ck_payment_approved_has_approver')),
+    sa.CheckConstraint('amount_fen > 0', name=op.f('ck_payment_amount_positive')),
+    sa.CheckConstraint('reclaimed_fen >= 0 AND reclaimed_fen <= amount_fen', name=op.f('ck_payment_reclaim_within_paid')),
+    sa.CheckConstraint('release_by_id IS NULL OR approved_by_id IS NULL OR release_by_id <> approved_by_id', name=op.f('ck_payment_releaser_not_approver')),
+    sa.CheckConstraint('release_by_id IS NULL OR second_approved_by_id IS NULL OR release_by_id <> second_approved_by_id', name=op.f('ck_payment_releaser_not_second')),
+    sa.CheckConstraint('second_approved_by_id IS NULL OR approved_by_id IS NULL OR second_approved_by_id <> approved_by_id', name=op.f('ck_payment_second_not_first')),
+    sa.ForeignKeyConstraint(['approved_by_id'], ['user.id'], name=op.f('fk_payment_approved_by_id_user')),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_payment_call_id_call')),
+    sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_payment_contract_id_contract')),
+    sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], name=op.f('fk_payment_organization_id_organization')),
+    sa.ForeignKeyConstraint(['release_by_id'], ['user.id'], name=op.f('fk_payment_release_by_id_user')),
+    sa.ForeignKeyConstraint(['requested_by_id'], ['user.id'], name=op.f('fk_payment_requested_by_id_user')),
+    sa.ForeignKeyConstraint(['returned_by_id'], ['user.id'], name=op.f('fk_payment_returned_by_id_user')),
+    sa.ForeignKeyConstraint(['second_approved_by_id'], ['user.id'], name=op.f('fk_payment_second_approved_by_id_user')),
+    sa.ForeignKeyConstraint(['tranche_id'], ['tranche.id'], name=op.f('fk_payment_tranche_id_tranche')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment')),
+    sa.UniqueConstraint('bank_reference', name=op.f('uq_payment_bank_reference')),
+    sa.UniqueConstraint('tranche_id', name=op.f('uq_payment_tranche_id'))
+    )
+    with op.batch_alter_table('payment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_call_id'), ['call_id'], unique=False)
+        batch_op.create_index('ix_payment_call_status', ['call_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_contract_id'), ['contract_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_organization_id'), ['organization_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_requested_at'), ['requested_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_status'), ['status'], unique=False)
+
     op.create_table('progress_report',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tranche_id', sa.Integer(), nullable=False),
@@ -1026,6 +1086,43 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_assessment_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_assessment_tranche_id'), ['tranche_id'], unique=False)
 
+    op.create_table('payment_hold',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('payment_id', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.String(length=1000), nullable=False),
+    sa.Column('from_status', sa.String(length=20), nullable=False),
+    sa.Column('placed_by_id', sa.Integer(), nullable=True),
+    sa.Column('placed_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('lift_reason', sa.String(length=1000), nullable=False),
+    sa.Column('lifted_by_id', sa.Integer(), nullable=True),
+    sa.Column('lifted_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("lifted_at IS NULL OR lift_reason <> ''", name=op.f('ck_payment_hold_lift_reason_given')),
+    sa.CheckConstraint("reason <> ''", name=op.f('ck_payment_hold_reason_given')),
+    sa.ForeignKeyConstraint(['lifted_by_id'], ['user.id'], name=op.f('fk_payment_hold_lifted_by_id_user')),
+    sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_payment_hold_payment_id_payment'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['placed_by_id'], ['user.id'], name=op.f('fk_payment_hold_placed_by_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_hold'))
+    )
+    with op.batch_alter_table('payment_hold', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_hold_payment_id'), ['payment_id'], unique=False)
+
+    op.create_table('reclaim',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('payment_id', sa.Integer(), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('reason', sa.String(length=1000), nullable=False),
+    sa.Column('reference', sa.String(length=64), nullable=False),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=True),
+    sa.Column('recorded_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("reason <> ''", name=op.f('ck_reclaim_reason_given')),
+    sa.CheckConstraint('amount_fen > 0', name=op.f('ck_reclaim_amount_positive')),
+    sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_reclaim_payment_id_payment')),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['user.id'], name=op.f('fk_reclaim_recorded_by_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reclaim'))
+    )
+    with op.batch_alter_table('reclaim', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reclaim_payment_id'), ['payment_id'], unique=False)
+
     op.create_table('report_evidence',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('report_id', sa.Integer(), nullable=False),
@@ -1107,6 +1204,14 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_report_evidence_report_id'))
 
     op.drop_table('report_evidence')
+    with op.batch_alter_table('reclaim', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reclaim_payment_id'))
+
+    op.drop_table('reclaim')
+    with op.batch_alter_table('payment_hold', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payment_hold_payment_id'))
+
+    op.drop_table('payment_hold')
     with op.batch_alter_table('assessment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_assessment_tranche_id'))
         batch_op.drop_index(batch_op.f('ix_assessment_status'))
@@ -1124,6 +1229,15 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_progress_report_contract_id'))
 
     op.drop_table('progress_report')
+    with op.batch_alter_table('payment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payment_status'))
+        batch_op.drop_index(batch_op.f('ix_payment_requested_at'))
+        batch_op.drop_index(batch_op.f('ix_payment_organization_id'))
+        batch_op.drop_index(batch_op.f('ix_payment_contract_id'))
+        batch_op.drop_index('ix_payment_call_status')
+        batch_op.drop_index(batch_op.f('ix_payment_call_id'))
+
+    op.drop_table('payment')
     with op.batch_alter_table('tranche', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tranche_status'))
         batch_op.drop_index(batch_op.f('ix_tranche_contract_id'))

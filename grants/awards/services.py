@@ -1,0 +1,601 @@
+"""Awards and public notice (立项、公示、异议): propose, adjust, approve, publish, object, handle, finalize.
+
+Budget rules: the active awards of a call (draft, approved, confirmed) never add up to more than the call's
+budget, nor to more than a category's quota, nor charge a funding source more than it holds.
+
+Funding sources (资金来源): each award is charged to the sources in proportion to what each source still has
+left after the awards ranked before it (integer fen, rounded down); the remaining fen go one by one to the
+sources in source order that still have room. So an award fits whenever the total budget left covers it,
+and no source is ever exceeded. Confirmed and approved awards keep their charge; drafts are recharged in
+rank order after every change.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Iterable
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from grants.accounts.models import Role
+from grants.applications.models import Application, ApplicationStatus
+from grants.applications.states import APPLICATION_WORKFLOW
+from grants.awards.models import (
+    ACTIVE_AWARD_STATUSES, Award, AwardAllocation, AwardStatus, Objection, ObjectionStatus, PublicNotice,
+)
+from grants.calls.models import Call, CallStatus
+from grants.core import workdays
+from grants.core.audit import record
+from grants.core.money import yuan
+from grants.core.states import IllegalTransition
+from grants.core.timeutil import CalendarUnknown, now, today_local
+from grants.extensions import db
+
+# Applications that may receive an award: scored, or pitched when the call has a pitch round.
+AWARDABLE = (ApplicationStatus.SCORED, ApplicationStatus.PITCHED)
+# Applications still waiting for a decision when the call is finalized: they become not_awarded.
+UNDECIDED = (ApplicationStatus.SCORED, ApplicationStatus.SHORTLISTED, ApplicationStatus.PITCHED)
+HOLIDAYS_URL = "/admin/holidays"
+
+
+class AwardError(ValueError):
+    """A rule about awards was broken; `problems` lists every problem (in Chinese)."""
+
+    def __init__(self, message: str, problems: list[str] | None = None, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or [message]
+        self.field = field
+
+
+# --- ranking --------------------------------------------------------------------
+
+def ranking_for(call: Call) -> list:
+    """The call's ranking from the review domain (RankingRow objects, best first)."""
+    from grants.reviews.services import compute_ranking
+
+    return compute_ranking(call)
+
+
+# --- queries --------------------------------------------------------------------
+
+def awards_of(call: Call, *, active_only: bool = True) -> list[Award]:
+    stmt = sa.select(Award).where(Award.call_id == call.id)
+    if active_only:
+        stmt = stmt.where(Award.status.in_(ACTIVE_AWARD_STATUSES))
+    return list(db.session.scalars(stmt.order_by(Award.rank.is_(None), Award.rank, Award.id)).unique())
+
+
+def notice_of(call: Call) -> PublicNotice | None:
+    return db.session.scalar(sa.select(PublicNotice).where(PublicNotice.call_id == call.id))
+
+
+def open_objections(notice: PublicNotice) -> int:
+    return db.session.scalar(sa.select(sa.func.count(Objection.id)).where(
+        Objection.notice_id == notice.id, Objection.status == ObjectionStatus.OPEN)) or 0
+
+
+# --- budget -----------------------------------------------------------------------
+
+def allocate(amount_fen: int, remaining: list[int]) -> list[int]:
+    """Split `amount_fen` over sources with `remaining` fen each: proportionally, remainder in source order.
+
+    Never gives a source more than it has; raises AwardError when the amount exceeds the total left.
+    """
+    total = sum(max(r, 0) for r in remaining)
+    if amount_fen > total:
+        raise AwardError(_("资金来源余额不足：还差 %(gap)s", gap=yuan(amount_fen - total)))
+    if amount_fen <= 0:
+        return [0] * len(remaining)
+    shares = [amount_fen * max(r, 0) // total for r in remaining]
+    left = amount_fen - sum(shares)
+    for i, r in enumerate(remaining):
+        if left == 0:
+            break
+        room = max(r, 0) - shares[i]
+        take = min(room, left)
+        shares[i] += take
+        left -= take
+    return shares
+
+
+def budget_usage(call: Call, awards: Iterable) -> dict:
+    """Committed amounts per funding source and per category for `awards` (active ones only)."""
+    by_source: dict[int, int] = defaultdict(int)
+    by_category: dict[int | None, int] = defaultdict(int)
+    total = 0
+    for award in awards:
+        if award.status not in ACTIVE_AWARD_STATUSES:
+            continue
+        total += award.amount_fen
+        by_category[award.category_id] += award.amount_fen
+        for alloc in getattr(award, "allocations", None) or []:
+            by_source[alloc.funding_source_id] += alloc.amount_fen
+    return {"total": total, "by_source": by_source, "by_category": by_category}
+
+
+def budget_check(call: Call, awards: Iterable) -> list[str]:
+    """Chinese messages saying by how much a funding source, a category quota or the budget is exceeded."""
+    awards = list(awards)
+    usage = budget_usage(call, awards)
+    messages: list[str] = []
+    budget = call.total_budget_fen
+    if usage["total"] > budget:
+        messages.append(_("资助总额 %(total)s 超出活动预算 %(budget)s，超出 %(gap)s", total=yuan(usage["total"]),
+                          budget=yuan(budget), gap=yuan(usage["total"] - budget)))
+    for source in call.funding_sources:
+        used = usage["by_source"].get(source.id, 0)
+        if used > source.amount_fen:
+            messages.append(_("资金来源“%(name)s”超出 %(gap)s（可用 %(avail)s，已安排 %(used)s）", name=source.label,
+                              gap=yuan(used - source.amount_fen), avail=yuan(source.amount_fen), used=yuan(used)))
+    for category in call.categories:
+        used = usage["by_category"].get(category.id, 0)
+        if category.quota_fen is not None and used > category.quota_fen:
+            messages.append(_("类别“%(name)s”超出配额 %(gap)s（配额 %(quota)s，已安排 %(used)s）", name=category.name,
+                              gap=yuan(used - category.quota_fen), quota=yuan(category.quota_fen), used=yuan(used)))
+    for award in awards:
+        if award.status not in ACTIVE_AWARD_STATUSES:
+            continue
+        if award.amount_fen <= 0:
+            messages.append(_("“%(name)s”的资助金额必须大于零", name=_project(award)))
+        requested = _requested(award)
+        if requested is not None and award.amount_fen > requested:
+            messages.append(_("“%(name)s”的资助金额超出申请金额 %(gap)s", name=_project(award),
+                              gap=yuan(award.amount_fen - requested)))
+    return messages
+
+
+def _project(award) -> str:
+    app = getattr(award, "application", None)
+    return app.display_name if app is not None else str(award.application_id)
+
+
+def _requested(award) -> int | None:
+    app = getattr(award, "application", None)
+    return app.requested_fen if app is not None else None
+
+
+def reallocate(call: Call) -> None:
+    """Recharge the draft awards to the funding sources in rank order (approved/confirmed keep theirs)."""
+    awards = awards_of(call)
+    sources = list(call.funding_sources)
+    remaining = {s.id: s.amount_fen for s in sources}
+    for award in awards:
+        if award.status != AwardStatus.DRAFT:
+            for alloc in award.allocations:
+                remaining[alloc.funding_source_id] -= alloc.amount_fen
+    for award in awards:
+        if award.status != AwardStatus.DRAFT:
+            continue
+        _charge(award, sources, remaining)
+    db.session.flush()
+
+
+def _charge(award: Award, sources, remaining: dict[int, int]) -> None:
+    shares = allocate(award.amount_fen, [remaining[s.id] for s in sources])
+    award.allocations.clear()
+    db.session.flush()
+    for source, share in zip(sources, shares):
+        if share > 0:
+            award.allocations.append(AwardAllocation(funding_source_id=source.id, amount_fen=share))
+            remaining[source.id] -= share
+
+
+def _remaining(call: Call, awards: list[Award]) -> tuple[int, dict[int | None, int | None]]:
+    """Budget left overall and per category quota (None = no quota) after `awards`."""
+    usage = budget_usage(call, awards)
+    per_category = {c.id: (None if c.quota_fen is None else c.quota_fen - usage["by_category"].get(c.id, 0))
+                    for c in call.categories}
+    return call.total_budget_fen - usage["total"], per_category
+
+
+# --- drafting -----------------------------------------------------------------------
+
+def _require_draftable(call: Call) -> None:
+    if call.status != CallStatus.REVIEWING:
+        raise AwardError(_("只有“评审中”的活动才能编制资助方案"))
+    if any(a.status != AwardStatus.DRAFT for a in awards_of(call)):
+        raise AwardError(_("资助方案已审批，不能再修改"))
+
+
+def propose_awards(call: Call, actor) -> list[Award]:
+    """Draft the award list from the ranking: rank order, at the requested amount, within every quota.
+
+    An application that does not fit what is left of its category quota or of the budget is skipped and
+    the next one is tried. Replaces an earlier (unapproved) draft.
+    """
+    _require_draftable(call)
+    for award in awards_of(call, active_only=False):
+        if award.status == AwardStatus.DRAFT:
+            db.session.delete(award)
+    db.session.flush()
+    budget_left, quota_left = _remaining(call, [])
+    proposed: list[Award] = []
+    for row in ranking_for(call):
+        app = row.application
+        if app.status not in AWARDABLE or app.requested_fen <= 0:
+            continue
+        amount = app.requested_fen
+        quota = quota_left.get(app.category_id)
+        if amount > budget_left or (quota is not None and amount > quota):
+            continue
+        award = Award(call_id=call.id, application_id=app.id, organization_id=app.organization_id,
+                      category_id=app.category_id, amount_fen=amount, status=AwardStatus.DRAFT,
+                      rank=row.rank_overall, adjustment_reason="", cancelled_reason="", proposed_by_id=actor.id,
+                      created_at=now())
+        award.application = app
+        db.session.add(award)
+        proposed.append(award)
+        budget_left -= amount
+        if quota is not None:
+            quota_left[app.category_id] = quota - amount
+    db.session.flush()
+    reallocate(call)
+    record(actor, "award.propose", call, after={"awards": [[a.application_id, a.amount_fen] for a in proposed]})
+    return proposed
+
+
+def _check_or_raise(call: Call, awards: list[Award]) -> None:
+    problems = budget_check(call, awards)
+    if problems:
+        raise AwardError(problems[0], problems)
+
+
+def adjust_award(award: Award, amount_fen: int, reason: str, actor) -> Award:
+    """Change a draft award's amount (never above the requested amount nor beyond a budget), with a reason."""
+    call = award.call
+    _require_draftable(call)
+    reason = (reason or "").strip()
+    if not reason:
+        raise AwardError(_("请填写调整理由"), field="reason")
+    if amount_fen is None or amount_fen <= 0:
+        raise AwardError(_("资助金额必须大于零"), field="amount")
+    if amount_fen > award.application.requested_fen:
+        raise AwardError(_("资助金额不能超过申请金额 %(req)s", req=yuan(award.application.requested_fen)),
+                         field="amount")
+    before = award.amount_fen
+    _check_or_raise(call, [_Hypo(a, amount_fen if a.id == award.id else a.amount_fen) for a in awards_of(call)])
+    award.amount_fen = amount_fen
+    award.adjustment_reason = reason[:500]
+    award.proposed_by_id = actor.id
+    db.session.flush()
+    reallocate(call)
+    record(actor, "award.adjust", award, before={"amount_fen": before},
+           after={"amount_fen": amount_fen, "reason": reason})
+    return award
+
+
+class _Hypo:
+    """An award as it would be after a change, for budget_check (allocations are recomputed, not read)."""
+
+    def __init__(self, award: Award | None = None, amount_fen: int = 0, *, application=None, category_id=None):
+        self.application = application if application is not None else award.application
+        self.application_id = self.application.id
+        self.category_id = category_id if award is None else award.category_id
+        self.amount_fen = amount_fen
+        self.status = AwardStatus.DRAFT if award is None else award.status
+        self.allocations: list = []
+
+
+def exclude_award(award: Award, reason: str, actor) -> None:
+    """Take an application off the draft list, with a reason (the draft award is deleted, the reason audited)."""
+    call = award.call
+    _require_draftable(call)
+    reason = (reason or "").strip()
+    if not reason:
+        raise AwardError(_("请填写不予资助的理由"), field="reason")
+    record(actor, "award.exclude", call, before={"application_id": award.application_id,
+                                                 "amount_fen": award.amount_fen}, after={"reason": reason})
+    db.session.delete(award)
+    db.session.flush()
+    reallocate(call)
+
+
+def include_application(call: Call, application: Application, amount_fen: int, reason: str, actor) -> Award:
+    """Put a ranked application on the draft list by hand (out of rank order), within every budget."""
+    _require_draftable(call)
+    reason = (reason or "").strip()
+    if application.call_id != call.id or application.status not in AWARDABLE:
+        raise AwardError(_("该申报不在可资助之列"))
+    if db.session.scalar(sa.select(Award.id).where(Award.application_id == application.id)) is not None:
+        raise AwardError(_("该申报已在资助方案中"))
+    if not reason:
+        raise AwardError(_("请填写调整理由"), field="reason")
+    if amount_fen is None or amount_fen <= 0:
+        raise AwardError(_("资助金额必须大于零"), field="amount")
+    if amount_fen > application.requested_fen:
+        raise AwardError(_("资助金额不能超过申请金额 %(req)s", req=yuan(application.requested_fen)), field="amount")
+    current = awards_of(call)
+    _check_or_raise(call, current + [_Hypo(None, amount_fen, application=application,
+                                             category_id=application.category_id)])
+    rank = None
+    for row in _safe_ranking(call):
+        if row.application.id == application.id:
+            rank = row.rank_overall
+    award = Award(call_id=call.id, application_id=application.id, organization_id=application.organization_id,
+                  category_id=application.category_id, amount_fen=amount_fen, status=AwardStatus.DRAFT, rank=rank,
+                  adjustment_reason=reason[:500], cancelled_reason="", proposed_by_id=actor.id, created_at=now())
+    db.session.add(award)
+    db.session.flush()
+    reallocate(call)
+    record(actor, "award.include", award, after={"application_id": application.id, "amount_fen": amount_fen,
+                                                 "reason": reason})
+    return award
+
+
+def _safe_ranking(call: Call) -> list:
+    try:
+        return ranking_for(call)
+    except ImportError:
+        return []
+
+
+# --- approval and notice ----------------------------------------------------------------
+
+def approval_problem(call: Call, actor) -> str | None:
+    """Why `actor` may not approve the draft now (None when they may)."""
+    drafts = [a for a in awards_of(call) if a.status == AwardStatus.DRAFT]
+    if call.status != CallStatus.REVIEWING or not drafts:
+        return _("没有待审批的资助方案")
+    if not actor.has_role(Role.ADMIN) and any(a.proposed_by_id == actor.id for a in drafts):
+        return _("资助方案须由编制人以外的另一名工作人员（或管理员）审批")
+    problems = budget_check(call, awards_of(call))
+    if problems:
+        return problems[0]
+    return None
+
+
+def approve_awards(call: Call, actor) -> list[Award]:
+    """Approve the draft award list: by another officer than whoever drafted or changed it, or an admin."""
+    problem = approval_problem(call, actor)
+    if problem:
+        raise AwardError(problem)
+    drafts = [a for a in awards_of(call) if a.status == AwardStatus.DRAFT]
+    at = now()
+    for award in drafts:
+        award.status = AwardStatus.APPROVED
+        award.approved_by_id = actor.id
+        award.approved_at = at
+    db.session.flush()
+    record(actor, "award.approve", call, after={"awards": [[a.application_id, a.amount_fen] for a in drafts]})
+    return drafts
+
+
+def notice_period(call: Call, from_day: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """公示 dates: starts the next working day and lasts call.notice_working_days working days.
+
+    Raises AwardError with a clear warning when a day falls in a year whose holidays nobody knows yet.
+    """
+    day = from_day or today_local()
+    try:
+        start = workdays.add_working_days(day, 1)
+        end = workdays.add_working_days(start, call.notice_working_days - 1)
+    except CalendarUnknown as exc:
+        year = str(exc).split(" ", 1)[0].rstrip("年")
+        raise AwardError(_("公示期落在 %(year)s 年，系统尚未录入该年的法定节假日和调休安排，无法准确计算工作日。"
+                           "请联系管理员在“节假日设置”（%(url)s）录入后再发布公示。", year=year, url=HOLIDAYS_URL))
+    return start, end
+
+
+def publish_notice(call: Call, actor, *, show_panel_names: bool = False) -> PublicNotice:
+    """Publish the approved award list (公示): the call enters the notice stage, the applications are awarded."""
+    if call.status != CallStatus.REVIEWING:
+        raise AwardError(_("只有“评审中”的活动才能发布公示"))
+    awards = awards_of(call)
+    if not awards or any(a.status != AwardStatus.APPROVED for a in awards):
+        raise AwardError(_("资助方案审批通过后才能发布公示"))
+    if notice_of(call) is not None:
+        raise AwardError(_("该活动已发布公示"))
+    starts_on, ends_on = notice_period(call)
+    notice = PublicNotice(call_id=call.id, starts_on=starts_on, ends_on=ends_on, published_at=now(),
+                          published_by_id=actor.id, show_panel_names=bool(show_panel_names))
+    db.session.add(notice)
+    from grants.calls.services import CALL_WORKFLOW
+
+    try:
+        CALL_WORKFLOW.transition(call, "start_notice", actor, roles=_roles(actor))
+        for award in awards:
+            APPLICATION_WORKFLOW.transition(award.application, "award", actor, roles=_roles(actor),
+                                            detail={"amount_fen": award.amount_fen})
+    except IllegalTransition as exc:
+        raise AwardError(exc.message)
+    db.session.flush()
+    record(actor, "notice.publish", notice, after={"starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat()})
+    return notice
+
+
+def _roles(actor) -> set[str]:
+    return set(getattr(actor, "role_names", ()) or ())
+
+
+# --- objections -------------------------------------------------------------------
+
+def file_objection(notice: PublicNotice, application: Application, *, name: str, contact: str, content: str) -> Objection:
+    """Anyone files an objection during the notice; refused once the end date has passed (server clock)."""
+    if notice.finalized_at is not None or now() >= notice.closes_at:
+        raise AwardError(_("公示期已结束，不再受理异议"))
+    name, contact, content = (name or "").strip(), (contact or "").strip(), (content or "").strip()
+    if not name:
+        raise AwardError(_("请填写姓名或单位名称"), field="objector_name")
+    if not contact:
+        raise AwardError(_("请填写联系方式"), field="contact")
+    if len(content) < 10:
+        raise AwardError(_("请具体说明异议的事实和理由（至少 10 个字）"), field="content")
+    award = db.session.scalar(sa.select(Award).where(Award.application_id == application.id,
+                                                     Award.call_id == notice.call_id))
+    if award is None or award.status not in ACTIVE_AWARD_STATUSES:
+        raise AwardError(_("请选择公示名单中的项目"), field="application_id")
+    objection = Objection(notice_id=notice.id, application_id=application.id, award_id=award.id,
+                          objector_name=name[:50], contact=contact[:100], content=content[:5000],
+                          status=ObjectionStatus.OPEN, handling_reason="", filed_at=now())
+    db.session.add(objection)
+    db.session.flush()
+    record(None, "objection.file", objection, after={"application_id": application.id})
+    return objection
+
+
+def handle_objection(objection: Objection, decision: str, reason: str, actor, *, promote: bool = False) -> Award | None:
+    """Uphold (the award and the application are cancelled; optionally the next ranked application within
+    budget is promoted) or reject an objection, with a reason. Returns the promoted award, if any."""
+    if objection.status != ObjectionStatus.OPEN:
+        raise AwardError(_("该异议已处理"))
+    if objection.notice.finalized_at is not None:
+        raise AwardError(_("公示已结束定项"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise AwardError(_("请填写处理理由"), field="reason")
+    if decision not in ("uphold", "reject"):
+        raise AwardError(_("请选择处理结果"), field="decision")
+    objection.handling_reason = reason[:1000]
+    objection.handled_by_id = actor.id
+    objection.handled_at = now()
+    promoted = None
+    if decision == "reject":
+        objection.status = ObjectionStatus.REJECTED
+        record(actor, "objection.reject", objection, after={"reason": reason})
+        return None
+    objection.status = ObjectionStatus.UPHELD
+    record(actor, "objection.uphold", objection, after={"reason": reason})
+    award = objection.award
+    if award is not None and award.status in ACTIVE_AWARD_STATUSES:
+        cancel_award(award, reason, actor)
+    if promote:
+        promoted = promote_next(objection.notice.call, actor, reason=reason)
+    return promoted
+
+
+def cancel_award(award: Award, reason: str, actor) -> None:
+    """Cancel an award (objection upheld): its budget is freed, the application is cancelled."""
+    before = award.status
+    award.status = AwardStatus.CANCELLED
+    award.cancelled_reason = reason[:500]
+    award.allocations.clear()
+    if award.application.status == ApplicationStatus.AWARDED:
+        try:
+            APPLICATION_WORKFLOW.transition(award.application, "cancel", actor, roles=_roles(actor),
+                                            detail={"reason": reason})
+        except IllegalTransition as exc:
+            raise AwardError(exc.message)
+    db.session.flush()
+    record(actor, "award.cancel", award, before={"status": before}, after={"status": "cancelled", "reason": reason})
+
+
+def promotion_candidate(call: Call):
+    """The best-ranked unfunded application whose requested amount fits what is left (total and quota)."""
+    awards = awards_of(call)
+    budget_left, quota_left = _remaining(call, awards)
+    taken = set(db.session.scalars(sa.select(Award.application_id).where(Award.call_id == call.id)))
+    for row in ranking_for(call):
+        app = row.application
+        if app.id in taken or app.status not in AWARDABLE or app.requested_fen <= 0:
+            continue
+        quota = quota_left.get(app.category_id)
+        if app.requested_fen <= budget_left and (quota is None or app.requested_fen <= quota):
+            return row
+    return None
+
+
+def promote_next(call: Call, actor, *, reason: str = "") -> Award | None:
+    """递补: award the next ranked application that fits the budget (approved at once, shown on the notice)."""
+    row = promotion_candidate(call)
+    if row is None:
+        return None
+    app = row.application
+    at = now()
+    award = Award(call_id=call.id, application_id=app.id, organization_id=app.organization_id,
+                  category_id=app.category_id, amount_fen=app.requested_fen, status=AwardStatus.APPROVED,
+                  rank=row.rank_overall, adjustment_reason=_("递补：%(reason)s", reason=reason)[:500],
+                  cancelled_reason="", proposed_by_id=actor.id, approved_by_id=actor.id, approved_at=at, created_at=at)
+    db.session.add(award)
+    db.session.flush()
+    sources = list(call.funding_sources)
+    remaining = {s.id: s.amount_fen for s in sources}
+    for other in awards_of(call):
+        if other.id != award.id:
+            for alloc in other.allocations:
+                remaining[alloc.funding_source_id] -= alloc.amount_fen
+    _charge(award, sources, remaining)
+    try:
+        APPLICATION_WORKFLOW.transition(app, "award", actor, roles=_roles(actor),
+                                        detail={"amount_fen": award.amount_fen, "promoted": True})
+    except IllegalTransition as exc:
+        raise AwardError(exc.message)
+    db.session.flush()
+    record(actor, "award.promote", award, after={"application_id": app.id, "amount_fen": award.amount_fen})
+    return award
+
+
+# --- finalize -------------------------------------------------------------------------
+
+def finalize_problems(call: Call) -> list[str]:
+    notice = notice_of(call)
+    if call.status != CallStatus.NOTICE or notice is None:
+        return [_("只有公示中的活动才能定项")]
+    problems = []
+    if not notice.has_ended:
+        problems.append(_("公示期至 %(day)s 结束，结束后才能定项", day=notice.ends_on.isoformat()))
+    n_open = open_objections(notice)
+    if n_open:
+        problems.append(_("还有 %(n)s 条异议未处理", n=n_open))
+    return problems
+
+
+def finalize_notice(call: Call, actor) -> list[Award]:
+    """After the notice ends with every objection handled: awards confirmed, the rest not awarded, notified."""
+    problems = finalize_problems(call)
+    if problems:
+        raise AwardError(problems[0], problems)
+    notice = notice_of(call)
+    at = now()
+    confirmed = []
+    roles = _roles(actor)
+    try:
+        for award in awards_of(call):
+            award.status = AwardStatus.CONFIRMED
+            award.confirmed_at = at
+            APPLICATION_WORKFLOW.transition(award.application, "confirm", actor, roles=roles)
+            confirmed.append(award)
+        unfunded = list(db.session.scalars(sa.select(Application).where(
+            Application.call_id == call.id, Application.status.in_(UNDECIDED))))
+        for app in unfunded:
+            APPLICATION_WORKFLOW.transition(app, "reject", actor, roles=roles)
+        from grants.calls.services import CALL_WORKFLOW
+
+        CALL_WORKFLOW.transition(call, "finalize", actor, roles=roles)
+    except IllegalTransition as exc:
+        raise AwardError(exc.message)
+    notice.finalized_at = at
+    db.session.flush()
+    record(actor, "notice.finalize", notice, after={"confirmed": [a.id for a in confirmed],
+                                                    "not_awarded": [a.id for a in unfunded]})
+    _notify_applicants(call, confirmed, unfunded)
+    return confirmed
+
+
+def _notify_applicants(call: Call, confirmed: list[Award], unfunded: list[Application]) -> None:
+    """Tell each organisation's members the outcome (through the reminders inbox when it is installed)."""
+    try:
+        from grants.reminders.services import notify
+    except ImportError:  # the notification domain is optional; the audit row records the outcome anyway
+        return
+    from flask import url_for
+
+    from grants.organizations.models import OrganizationMember
+
+    org_ids = {a.organization_id for a in confirmed} | {a.organization_id for a in unfunded}
+    members: dict[int, list] = defaultdict(list)
+    if org_ids:
+        for m in db.session.scalars(sa.select(OrganizationMember).where(
+                OrganizationMember.organization_id.in_(org_ids))):
+            members[m.organization_id].append(m.user)
+    for award in confirmed:
+        for user in members[award.organization_id]:
+            notify(user, _("立项通知：“%(name)s”获得资助 %(amount)s", name=award.application.display_name,
+                           amount=yuan(award.amount_fen)),
+                   _("“%(call)s”公示期满，项目已确认立项，请留意资助协议的签订。", call=call.title))
+    for app in unfunded:
+        for user in members[app.organization_id]:
+            notify(user, _("评审结果：“%(name)s”未获资助", name=app.display_name),
+                   _("感谢参与“%(call)s”。您可以查看评审得分和专家意见。", call=call.title),
+                   link=url_for("awards.feedback", application_id=app.id))
