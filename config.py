@@ -54,6 +54,9 @@ class Config:
 
     ITEMS_PER_PAGE = 50
 
+    # Payments strictly above this amount (in fen) need a second finance user's approval (复核).
+    PAYMENT_SECOND_APPROVAL_FEN = int(os.environ.get("PAYMENT_SECOND_APPROVAL_FEN", "20000000"))
+
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)

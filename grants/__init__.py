@@ -49,6 +49,7 @@ def create_app(config_class: type = Config) -> Flask:
     from grants.assessments import bp as assessments_bp
     from grants.core.views import bp as core_bp
     from grants.contracts import bp as contracts_bp
+    from grants.finance import bp as finance_bp
     from grants.main import bp as main_bp
     from grants.organizations import bp as organizations_bp
     from grants.reminders import bp as reminders_bp
@@ -65,6 +66,7 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(reviews_bp)
     app.register_blueprint(contracts_bp)
     app.register_blueprint(assessments_bp)
+    app.register_blueprint(finance_bp)
 
     from grants.cli import register_cli
 

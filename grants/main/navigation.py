@@ -22,6 +22,9 @@ def nav_items(user) -> list[NavItem]:
         items.append(NavItem(_l("本组织"), "organizations.mine", "building"))
     if user.has_role(Role.OFFICER, Role.AUDITOR, Role.FINANCE):
         items.append(NavItem(_l("社会组织"), "organizations.index", "people"))
+    if user.has_role(Role.FINANCE, Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None:
+        items.append(NavItem(_l("拨款"), "finance.queue", "cash-coin"))
+        items.append(NavItem(_l("资金台账"), "finance.ledgers", "journal-richtext"))
     if user.has_role(Role.OFFICER, Role.AUDITOR):
         items.append(NavItem(_l("审计日志"), "core.audit_log", "journal-text"))
     if user.has_role(Role.ADMIN):

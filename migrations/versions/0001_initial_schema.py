@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 14:33:02.970139
+Create Date: 2026-11-23 14:34:24.127975
 
 """
 from alembic import op

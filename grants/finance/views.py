@@ -1,0 +1,306 @@
+"""Finance pages: the payment queue, a payment with its decision forms, the voucher PDF (拨款通知单),
+and the ledgers (台账) per call with their Excel export."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+
+from grants.calls.models import Call
+from grants.core.money import Money
+from grants.core.pdf import pdf_response, render_pdf
+from grants.core.states import IllegalTransition
+from grants.core.timeutil import now, today_local
+from grants.core.web import ensure, get_or_404, paginate
+from grants.extensions import db
+from grants.finance import bp
+from grants.finance import permissions as perm
+from grants.finance import services
+from grants.finance.exports import ledger_workbook, xlsx_response
+from grants.finance.forms import PaymentActionForm, QueueFilterForm, ReasonForm, ReclaimForm, ReleaseForm
+from grants.finance.ledger import call_ledger, calls_summary
+from grants.finance.models import OPEN_STATUSES, Payment, PaymentHold, PaymentStatus, Reclaim
+from grants.finance.states import PAYMENT_WORKFLOW
+from grants.organizations.models import Organization
+
+PER_PAGE = 30
+
+
+def _scope_call_ids():
+    """Calls of the current user's unit subtree, as a subquery."""
+    from grants.organizations.services import unit_subtree_ids
+
+    return sa.select(Call.id).where(Call.host_unit_id.in_(unit_subtree_ids(current_user.host_unit_id)))
+
+
+# --- the queue ----------------------------------------------------------------------------
+
+@bp.route("/payments")
+@login_required
+def queue():
+    """付款队列: filters by status, call and organisation; a fixed number of queries per page."""
+    ensure(perm.can_browse_payments(current_user))
+    scope = _scope_call_ids()
+    calls = db.session.scalars(sa.select(Call).where(Call.id.in_(scope))
+                               .order_by(Call.year.desc(), Call.id.desc())).all()
+    form = QueueFilterForm(request.args)
+    form.fill(calls)
+    conditions = [Payment.call_id.in_(scope)]
+    status = request.args.get("status") or "open"
+    if status == "open":
+        conditions.append(Payment.status.in_(OPEN_STATUSES))
+    elif status in set(PaymentStatus):
+        conditions.append(Payment.status == status)
+    form.status.data = status
+    call_id = request.args.get("call_id", type=int)
+    if call_id:
+        conditions.append(Payment.call_id == call_id)
+    org = (request.args.get("org") or "").strip()[:100]
+    if org:
+        conditions.append(Payment.organization_id.in_(
+            sa.select(Organization.id).where(Organization.name.contains(org, autoescape=True))))
+    stmt = sa.select(Payment).where(*conditions).order_by(Payment.requested_at.desc(), Payment.id.desc())
+    page = paginate(stmt, per_page=PER_PAGE,
+                    count_stmt=sa.select(sa.func.count(Payment.id)).where(*conditions))
+    totals = db.session.execute(sa.select(sa.func.count(Payment.id), sa.func.coalesce(sa.func.sum(Payment.amount_fen), 0))
+                                .where(*conditions)).one()
+    return render_template("finance/queue.html", page=page, form=form, total_fen=int(totals[1]),
+                           threshold_fen=services.second_approval_threshold_fen())
+
+
+# --- one payment ---------------------------------------------------------------------------
+
+def _forms(payment: Payment, **override) -> dict:
+    v = {"version": payment.version}
+    forms = {
+        "action_form": PaymentActionForm(formdata=None, data=v),
+        "return_form": ReasonForm(formdata=None, data=v),
+        "hold_form": ReasonForm(formdata=None, data=v),
+        "lift_form": ReasonForm(formdata=None, data=v),
+        "release_form": ReleaseForm(formdata=None, data={**v, "released_on": today_local()}),
+        "reclaim_form": ReclaimForm(formdata=None, data=v),
+    }
+    forms.update(override)
+    return forms
+
+
+def _render_payment(payment: Payment, status: int = 200, **override):
+    handle = perm.can_handle_payment(current_user, payment)
+    conflicts = {a: services.duty_conflict(payment, current_user, a) for a in ("approve", "second_approve", "release")} \
+        if handle else {}
+    s = payment.status
+    needs_second = services.needs_second_approval(payment)
+    holds = db.session.scalars(sa.select(PaymentHold).where(PaymentHold.payment_id == payment.id)
+                               .order_by(PaymentHold.id)).all()
+    reclaims = db.session.scalars(sa.select(Reclaim).where(Reclaim.payment_id == payment.id)
+                                  .order_by(Reclaim.id)).all()
+    return render_template(
+        "finance/payment.html", payment=payment, tranche=payment.tranche, contract=payment.contract,
+        holds=holds, reclaims=reclaims, needs_second=needs_second,
+        threshold_fen=services.second_approval_threshold_fen(), conflicts=conflicts, workflow=PAYMENT_WORKFLOW,
+        can_approve=handle and s == PaymentStatus.REQUESTED,
+        can_second=handle and s == PaymentStatus.APPROVED and needs_second,
+        can_release=handle and (s == PaymentStatus.SECOND_APPROVED or (s == PaymentStatus.APPROVED and not needs_second)),
+        can_return=handle and s in (PaymentStatus.REQUESTED, PaymentStatus.APPROVED, PaymentStatus.SECOND_APPROVED),
+        can_reclaim=handle and s == PaymentStatus.RELEASED and payment.reclaimed_fen < payment.amount_fen,
+        can_resubmit=perm.can_resubmit_payment(current_user, payment),
+        can_hold=perm.can_hold_payment(current_user, payment) and s != PaymentStatus.HELD,
+        can_lift=perm.can_hold_payment(current_user, payment) and s == PaymentStatus.HELD,
+        can_voucher=perm.can_download_voucher(current_user, payment),
+        **_forms(payment, **override),
+    ), status
+
+
+@bp.route("/payments/<int:payment_id>")
+@login_required
+def payment(payment_id: int):
+    p = get_or_404(Payment, payment_id)
+    ensure(perm.can_view_payment(current_user, p))
+    return _render_payment(p)
+
+
+def _done(p: Payment, message: str):
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("finance.payment", payment_id=p.id))
+
+
+def _refused(p: Payment, exc: Exception, form=None, form_name: str | None = None):
+    """Roll back and explain; a field error is shown next to the field with what was typed kept."""
+    db.session.rollback()
+    message = getattr(exc, "message", str(exc))
+    if isinstance(exc, services.AlreadyDone):
+        flash(message, "info")
+        return redirect(url_for("finance.payment", payment_id=p.id))
+    field = getattr(exc, "field", None)
+    if form is not None and field and hasattr(form, field):
+        getattr(form, field).errors = [*getattr(form, field).errors, message]
+        p = db.session.get(Payment, p.id)
+        return _render_payment(p, 400, **{form_name: form})
+    flash(message, "danger")
+    return redirect(url_for("finance.payment", payment_id=p.id))
+
+
+def _version(form) -> int | None:
+    return form.version.data if form.version.data is not None else None
+
+
+def _simple_action(payment_id: int, fn, success: str):
+    p = get_or_404(Payment, payment_id)
+    ensure(perm.can_handle_payment(current_user, p))
+    form = PaymentActionForm()
+    if not form.validate_on_submit():
+        flash(_("表单安全校验失败，请刷新页面后重试"), "danger")
+        return redirect(url_for("finance.payment", payment_id=p.id))
+    try:
+        fn(p, current_user, expected_version=_version(form))
+    except (services.PaymentError, IllegalTransition) as exc:
+        return _refused(p, exc)
+    return _done(p, success)
+
+
+@bp.route("/payments/<int:payment_id>/approve", methods=["POST"])
+@login_required
+def approve(payment_id: int):
+    return _simple_action(payment_id, services.approve_payment, _("已审核通过"))
+
+
+@bp.route("/payments/<int:payment_id>/second-approve", methods=["POST"])
+@login_required
+def second_approve(payment_id: int):
+    return _simple_action(payment_id, services.second_approve_payment, _("已复核通过"))
+
+
+@bp.route("/payments/<int:payment_id>/release", methods=["POST"])
+@login_required
+def release(payment_id: int):
+    """确认支付 with the bank reference and the value date: exactly once (see services.release_payment)."""
+    p = get_or_404(Payment, payment_id)
+    ensure(perm.can_handle_payment(current_user, p))
+    form = ReleaseForm()
+    if not form.validate_on_submit():
+        if p.status == PaymentStatus.RELEASED:
+            flash(_("这笔拨款已支付，不会重复支付。"), "info")
+            return redirect(url_for("finance.payment", payment_id=p.id))
+        return _render_payment(p, 400, release_form=form)
+    try:
+        services.release_payment(p, current_user, form.bank_reference.data, form.released_on.data,
+                                 expected_version=_version(form))
+    except (services.PaymentError, IllegalTransition) as exc:
+        return _refused(p, exc, form, "release_form")
+    return _done(p, _("已确认支付 %(amount)s，银行流水号 %(ref)s", amount=Money(p.amount_fen).format(),
+                      ref=p.bank_reference))
+
+
+@bp.route("/payments/<int:payment_id>/return", methods=["POST"])
+@login_required
+def return_(payment_id: int):
+    p = get_or_404(Payment, payment_id)
+    ensure(perm.can_handle_payment(current_user, p))
+    return _reason_action(p, services.return_payment, "return_form", _("已退回"))
+
+
+@bp.route("/payments/<int:payment_id>/resubmit", methods=["POST"])
+@login_required
+def resubmit(payment_id: int):
+    p = get_or_404(Payment, payment_id)
+    ensure(perm.can_resubmit_payment(current_user, p))
+    form = PaymentActionForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("finance.payment", payment_id=p.id))
+    try:
+        services.resubmit_payment(p, current_user, expected_version=_version(form))
+    except (services.PaymentError, IllegalTransition) as exc:
+        return _refused(p, exc)
+    return _done(p, _("已重新提交，等待财务审核"))
+
+
+@bp.route("/payments/<int:payment_id>/hold", methods=["POST"])
+@login_required
+def hold(payment_id: int):
+    p = get_or_404(Payment, payment_id)
+    ensure(perm.can_hold_payment(current_user, p))
+    return _reason_action(p, services.hold_payment, "hold_form", _("已暂停拨付"))
+
+
+@bp.route("/payments/<int:payment_id>/lift-hold", methods=["POST"])
+@login_required
+def lift_hold(payment_id: int):
+    p = get_or_404(Payment, payment_id)
+    ensure(perm.can_hold_payment(current_user, p))
+    return _reason_action(p, services.lift_hold, "lift_form", _("已解除暂停，需财务重新审核"))
+
+
+def _reason_action(p: Payment, fn, form_name: str, success: str):
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        return _render_payment(p, 400, **{form_name: form})
+    try:
+        fn(p, current_user, form.reason.data, expected_version=_version(form))
+    except (services.PaymentError, IllegalTransition) as exc:
+        return _refused(p, exc, form, form_name)
+    return _done(p, success)
+
+
+@bp.route("/payments/<int:payment_id>/reclaim", methods=["POST"])
+@login_required
+def reclaim(payment_id: int):
+    """追回: an entry linked to this payment, never more than was paid in total."""
+    p = get_or_404(Payment, payment_id)
+    ensure(perm.can_handle_payment(current_user, p))
+    form = ReclaimForm()
+    amount = form.amount_fen() if form.amount.data else None
+    if not form.validate_on_submit() or amount is None:
+        return _render_payment(p, 400, reclaim_form=form)
+    if form.version.data is not None and form.version.data != p.version:
+        flash(_("这笔拨款的状态已变化（可能已重复提交），请核对追回记录后再操作。"), "info")
+        return redirect(url_for("finance.payment", payment_id=p.id))
+    try:
+        services.record_reclaim(p, current_user, amount, form.reason.data, form.reference.data or "")
+    except (services.PaymentError, IllegalTransition) as exc:
+        return _refused(p, exc, form, "reclaim_form")
+    return _done(p, _("已登记追回 %(amount)s", amount=Money(amount).format()))
+
+
+@bp.route("/payments/<int:payment_id>/voucher.pdf")
+@login_required
+def voucher(payment_id: int):
+    """拨款通知单 of a released payment."""
+    p = get_or_404(Payment, payment_id)
+    ensure(perm.can_download_voucher(current_user, p))
+    data = render_pdf("finance/voucher.pdf.html", payment=p, tranche=p.tranche, contract=p.contract, call=p.call,
+                      printed_at=now())
+    return pdf_response(data, f"拨款通知单-{p.voucher_number}.pdf")
+
+
+# --- ledgers ----------------------------------------------------------------------------------
+
+@bp.route("/ledger")
+@login_required
+def ledgers():
+    """台账 index: the calls of the user's unit subtree with their totals (five queries)."""
+    ensure(perm.can_browse_ledgers(current_user))
+    calls = db.session.scalars(sa.select(Call).where(Call.id.in_(_scope_call_ids()))
+                               .options(selectinload(Call.funding_sources))
+                               .order_by(Call.year.desc(), Call.id.desc())).all()
+    summary = calls_summary([c.id for c in calls])
+    return render_template("finance/ledgers.html", calls=calls, summary=summary)
+
+
+@bp.route("/ledger/<int:call_id>")
+@login_required
+def ledger(call_id: int):
+    call = get_or_404(Call, call_id)
+    ensure(perm.can_view_ledger(current_user, call))
+    return render_template("finance/ledger.html", call=call, ledger=call_ledger(call))
+
+
+@bp.route("/ledger/<int:call_id>/export.xlsx")
+@login_required
+def ledger_export(call_id: int):
+    call = get_or_404(Call, call_id)
+    ensure(perm.can_view_ledger(current_user, call))
+    data = ledger_workbook(call_ledger(call))
+    return xlsx_response(data, f"资金台账-{call.year}-{call.title}.xlsx")
