@@ -2,7 +2,7 @@
 
 `flask --app wsgi scheduler run [--once]` runs the scheduler (see scheduler.py).
 """
-from flask import Blueprint, g
+from flask import Blueprint, request
 from flask_login import current_user
 
 bp = Blueprint("reminders", __name__, cli_group="scheduler")
@@ -16,11 +16,13 @@ def inject_unread_count():
     def unread_notifications() -> int:
         if not current_user.is_authenticated:
             return 0
-        if "unread_notifications" not in g:
+        # Cached on the request (not on g: an app context can outlive one request).
+        cached = getattr(request, "_unread_notifications", None)
+        if cached is None:
             from grants.reminders.services import unread_count
 
-            g.unread_notifications = unread_count(current_user)
-        return g.unread_notifications
+            cached = request._unread_notifications = unread_count(current_user)
+        return cached
 
     return {"unread_notifications": unread_notifications}
 

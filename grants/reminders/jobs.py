@@ -56,9 +56,13 @@ def ensure_rule_rows() -> None:
     """Seed a settings row with the registry's defaults for every rule that has none."""
     existing = set(db.session.scalars(sa.select(ReminderRule.rule)))
     for key, r in RULES.items():
-        if key not in existing:
-            db.session.add(ReminderRule(rule=key, enabled=True, offsets=list(r.default_offsets)))
-    db.session.flush()
+        if key in existing:
+            continue
+        try:
+            with db.session.begin_nested():  # another process may seed the same row at the same moment
+                db.session.add(ReminderRule(rule=key, enabled=True, offsets=list(r.default_offsets)))
+        except IntegrityError:
+            pass
 
 
 def _safe_url_for(endpoint: str, **values) -> str:
