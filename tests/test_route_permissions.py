@@ -53,6 +53,27 @@ ALLOWED: dict[str, set[str]] = {
     "reminders.scheduler_status": {"admin"},
     "reminders.call_list": {"officer"},  # lists the calls of the officer's own unit
     "reminders.call_settings": set(),  # the world's call belongs to another unit
+    "reviews.tasks": {"expert"},  # lists the caller's own assignments only
+    "reviews.declare": set(),  # another expert's assignment
+    "reviews.review": set(),
+    "reviews.experts": {"officer", "auditor"},  # the expert pool is shared by every unit
+    "reviews.expert_new": {"officer"},
+    "reviews.expert_edit": {"officer"},
+    "reviews.calls": {"officer", "auditor"},  # lists the calls of the caller's own unit subtree
+    "reviews.panel": set(),  # the world's call belongs to another unit
+    "reviews.panel_remove": set(),
+    "reviews.conflicts": set(),
+    "reviews.conflicts_detect": set(),
+    "reviews.assignments": set(),
+    "reviews.auto_assign": set(),
+    "reviews.assign": set(),
+    "reviews.reassign": set(),
+    "reviews.unassign": set(),
+    "reviews.review_detail": set(),
+    "reviews.reopen": set(),
+    "reviews.ranking": set(),
+    "reviews.shortlist": set(),
+    "reviews.score_sheet": set(),
 }
 
 
@@ -79,6 +100,7 @@ def world(app, db):
                              organization_id=other.id, uploader=other_admin)
     from grants.reminders.models import Notification, OutboxMail
     from tests.reminders.factories import call as make_call
+    from tests.reviews.factories import world_objects as review_world
 
     world_call = make_call(close_at=dt.datetime(2027, 3, 1, tzinfo=dt.timezone.utc),
                            unit=factories.host_unit(name="别处民政局"))
@@ -90,6 +112,7 @@ def world(app, db):
         "org_id": other.id, "member_id": other_member.membership.id, "user_id": other_admin.id,
         "file_id": stored.id, "token": inv.token, "day": "2027-01-01", "code": "en",
         "call_id": world_call.id, "notification_id": note.id, "mail_id": mail.id,
+        **review_world(other, world_call.host_unit_id),
     }
 
 

@@ -81,3 +81,21 @@ def submitted_review(assignment_, points: dict[str, int] | list[int], *, recomme
     db.session.add(r)
     db.session.flush()
     return r
+
+
+def world_objects(org, unit_id: int) -> dict:
+    """For the route-permission walk: another expert's assignment, review, panel seat and pool profile in a call
+    of another unit, on an application of an organisation none of the test users belongs to."""
+    from grants.organizations.models import HostUnit
+
+    unit = db.session.get(HostUnit, unit_id)
+    call = review_call(unit)
+    application = eligible_application(call, org, status=ApplicationStatus.UNDER_REVIEW)
+    other_expert = expert(specialties=["为老服务"], employer="别处大学")
+    seat = panel_member(call, other_expert)
+    a = assignment(application, other_expert)
+    r = submitted_review(a, [15, 25, 15, 10, 10])
+    profile = db.session.query(ExpertProfile).filter_by(user_id=other_expert.id).one()
+    db.session.commit()
+    return {"assignment_id": a.id, "review_id": r.id, "panel_member_id": seat.id, "profile_id": profile.id,
+            "review_call_id": call.id}
