@@ -43,6 +43,20 @@ ALLOWED: dict[str, set[str]] = {
     "admin.units": {"admin"},
     "admin.holidays": {"admin"},
     "admin.holiday_delete": {"admin"},
+    "finance.queue": {"finance", "officer", "auditor"},  # lists the caller's own unit subtree only
+    "finance.payment": set(),  # the world's payment belongs to another unit
+    "finance.approve": set(),
+    "finance.second_approve": set(),
+    "finance.release": set(),
+    "finance.return_": set(),
+    "finance.resubmit": set(),
+    "finance.hold": set(),
+    "finance.lift_hold": set(),
+    "finance.reclaim": set(),
+    "finance.voucher": set(),  # another organisation's payment in another unit
+    "finance.ledgers": {"finance", "officer", "auditor"},  # the caller's own unit subtree only
+    "finance.ledger": set(),
+    "finance.ledger_export": set(),
     "reminders.inbox": set(ROLES),
     "reminders.open_notification": set(),  # another user's notification
     "reminders.mark_one_read": set(),
@@ -106,12 +120,16 @@ def world(app, db):
                            unit=factories.host_unit(name="别处民政局"))
     note = Notification(user_id=other_admin.id, kind="general", title="别人的通知", link="/")
     mail = OutboxMail(to_address="other@example.org", subject="别人的邮件", body="")
+    from tests.finance.factories import world_objects as finance_world
+
+    finance = finance_world(app, other)
     db.session.add_all([note, mail])
     db.session.commit()
     return {
         "org_id": other.id, "member_id": other_member.membership.id, "user_id": other_admin.id,
         "file_id": stored.id, "token": inv.token, "day": "2027-01-01", "code": "en",
         "call_id": world_call.id, "notification_id": note.id, "mail_id": mail.id,
+        **finance,
         **review_world(other, world_call.host_unit_id),
     }
 

@@ -78,3 +78,19 @@ def assess_tranche(tranche, *, evaluator=None, payment_pct: int = 100, grade: st
     mark_tranche_payable(tranche, evaluator, payment_pct=payment_pct)
     db.session.flush()
     return evaluator
+
+
+def world_objects(app, org) -> dict:
+    """For the route-permission walk: a released payment to `org` in a call of a unit no test user belongs to."""
+    import datetime as dt
+
+    from grants.finance import services
+
+    with app.test_request_context():
+        call_ = funded_call(factories.host_unit(name="别处财政局"))
+        contract = active_contract(call_, org=org)
+        payment = first_payment(contract)
+        services.approve_payment(payment, finance_user(call_))
+        services.release_payment(payment, finance_user(call_), "WORLD-001", dt.date(2026, 11, 2))
+        db.session.flush()
+    return {"payment_id": payment.id}
