@@ -34,8 +34,12 @@ def review_call(unit=None, *, status: str = CallStatus.REVIEWING, pitch: bool = 
     return call
 
 
-def eligible_application(call, org=None, *, status: str = ApplicationStatus.ELIGIBLE, **kw):
-    return app_factories.application(call, org, status=status, **kw)
+def eligible_application(call, org=None, *, status: str = ApplicationStatus.ELIGIBLE, category=None, **kw):
+    a = app_factories.application(call, org, status=status, **kw)
+    if category is not None:
+        a.category = category
+        db.session.flush()
+    return a
 
 
 def expert(*, specialties=(), employer: str = "", affiliated_organization=None, **kwargs):
