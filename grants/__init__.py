@@ -45,6 +45,7 @@ def create_app(config_class: type = Config) -> Flask:
     from grants.accounts import bp as accounts_bp
     from grants.admin import bp as admin_bp
     from grants.applications import bp as applications_bp
+    from grants.calls import bp as calls_bp
     from grants.awards import bp as awards_bp
     from grants.assessments import bp as assessments_bp
     from grants.core.views import bp as core_bp
@@ -61,6 +62,7 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(organizations_bp)
     app.register_blueprint(applications_bp)
+    app.register_blueprint(calls_bp)
     app.register_blueprint(awards_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(reviews_bp)

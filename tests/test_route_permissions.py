@@ -17,6 +17,7 @@ ROLES = [str(r) for r in Role]
 PUBLIC = {
     "static", "main.index", "main.healthz", "main.set_language",
     "accounts.login", "organizations.register", "organizations.join",
+    "calls.public_list", "calls.public_detail", "calls.public_document",  # drafts answer 404
 }
 
 # endpoint → roles that may get a 2xx answer when the URL names ANOTHER organisation's objects.
@@ -57,6 +58,17 @@ ALLOWED: dict[str, set[str]] = {
     "finance.ledgers": {"finance", "officer", "auditor"},  # the caller's own unit subtree only
     "finance.ledger": set(),
     "finance.ledger_export": set(),
+    "calls.index": {"officer", "auditor"},  # lists the caller's own unit subtree only
+    "calls.new": {"officer"},  # a form for the officer's own units
+    "calls.detail": set(),  # the world's call belongs to another unit
+    "calls.edit": set(),
+    "calls.publish": set(),
+    "calls.close": set(),
+    "calls.archive": set(),
+    "calls.copy": set(),
+    "calls.upload_document": set(),
+    "calls.delete_document": set(),
+    "calls.document": set(),
     "reminders.inbox": set(ROLES),
     "reminders.open_notification": set(),  # another user's notification
     "reminders.mark_one_read": set(),
@@ -118,6 +130,10 @@ def world(app, db):
 
     world_call = make_call(close_at=dt.datetime(2027, 3, 1, tzinfo=dt.timezone.utc),
                            unit=factories.host_unit(name="别处民政局"))
+    from grants.calls.models import CallDocument
+
+    world_doc = CallDocument(call_id=world_call.id, stored_file_id=stored.id, title="别处的征集公告")
+    db.session.add(world_doc)
     note = Notification(user_id=other_admin.id, kind="general", title="别人的通知", link="/")
     mail = OutboxMail(to_address="other@example.org", subject="别人的邮件", body="")
     from tests.finance.factories import world_objects as finance_world
@@ -128,7 +144,7 @@ def world(app, db):
     return {
         "org_id": other.id, "member_id": other_member.membership.id, "user_id": other_admin.id,
         "file_id": stored.id, "token": inv.token, "day": "2027-01-01", "code": "en",
-        "call_id": world_call.id, "notification_id": note.id, "mail_id": mail.id,
+        "call_id": world_call.id, "doc_id": world_doc.id, "notification_id": note.id, "mail_id": mail.id,
         **finance,
         **review_world(other, world_call.host_unit_id),
     }

@@ -20,6 +20,10 @@ def nav_items(user) -> list[NavItem]:
     items: list[NavItem] = [NavItem(_l("工作台"), "main.index", "house")]
     if user.organization is not None:
         items.append(NavItem(_l("本组织"), "organizations.mine", "building"))
+    if user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None:
+        items.append(NavItem(_l("创投活动"), "calls.index", "megaphone"))
+    if user.has_role(Role.APPLICANT):
+        items.append(NavItem(_l("征集公告"), "calls.public_list", "megaphone"))
     if user.has_role(Role.EXPERT):
         items.append(NavItem(_l("我的评审任务"), "reviews.tasks", "ui-checks"))
     if user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None:
