@@ -118,3 +118,9 @@ def _demo_org(i, name, form, kind, district, street, community, rating, status, 
     db.session.flush()
     record(None, "organization.register", org, after={"name": name, "demo": True})
     return org
+
+
+# The calls come first: later parts of the demo (applications, reviews …) build on this year's call.
+from grants.calls.demo import demo_calls  # noqa: E402
+
+DEMO_EXTENSIONS.insert(0, demo_calls)
