@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from grants.core.timeutil import to_local
 from grants.extensions import db
 
 UNALLOCATED = 0  # pseudo funding-source id for awards without allocations (shown as “未分配来源”)
@@ -106,7 +107,7 @@ class Ledger:
 
 
 def call_ledger(call) -> Ledger:
-    """The ledger of one call: per-source totals and the entries they add up from (5 queries)."""
+    """The ledger of one call: per-source totals and the entries they add up from (five queries)."""
     from grants.awards.models import Award, AwardAllocation, AwardStatus
     from grants.calls.models import CallFundingSource
     from grants.contracts.models import Contract, Tranche
@@ -135,7 +136,7 @@ def call_ledger(call) -> Ledger:
         if status != AwardStatus.CONFIRMED:
             continue
         parts = dict(allocations[award_id]) if allocations[award_id] else {UNALLOCATED: amount}
-        entries.append(LedgerEntry("committed", confirmed_at.date() if confirmed_at else None, "", org_name, "",
+        entries.append(LedgerEntry("committed", to_local(confirmed_at).date() if confirmed_at else None, "", org_name, "",
                                    str(_l("立项资助")), sum(parts.values()), parts))
 
     contract_cols = (Contract.award_id, Contract.number, Contract.party_b_name, Contract.project_name)
@@ -147,13 +148,12 @@ def call_ledger(call) -> Ledger:
                                    f"{p.tranche.name} · {p.bank_reference}", p.amount_fen,
                                    charge_to_sources(p.amount_fen, allocations[award_id]), p.id))
 
-    for r, award_id, number, org_name, project in db.session.execute(
-            sa.select(Reclaim, *contract_cols).join(Payment, Payment.id == Reclaim.payment_id)
-            .join(Contract, Contract.id == Payment.contract_id)
+    for payment_id, amount, reason, recorded_at, award_id, number, org_name, project in db.session.execute(
+            sa.select(Reclaim.payment_id, Reclaim.amount_fen, Reclaim.reason, Reclaim.recorded_at, *contract_cols)
+            .join(Payment, Payment.id == Reclaim.payment_id).join(Contract, Contract.id == Payment.contract_id)
             .where(Payment.call_id == call.id).order_by(Reclaim.recorded_at, Reclaim.id)).all():
-        entries.append(LedgerEntry("reclaimed", r.recorded_at.date(), number, org_name, project, r.reason,
-                                   r.amount_fen, charge_to_sources(r.amount_fen, allocations[award_id]),
-                                   r.payment_id))
+        entries.append(LedgerEntry("reclaimed", to_local(recorded_at).date(), number, org_name, project, reason,
+                                   amount, charge_to_sources(amount, allocations[award_id]), payment_id))
 
     for tranche_name, withheld, grade, award_id, number, org_name, project in db.session.execute(
             sa.select(Tranche.name, Tranche.withheld_fen, Tranche.grade, *contract_cols)

@@ -1,0 +1,145 @@
+"""Ledger arithmetic: proportional charging with remainders, withheld and reclaimed sums, totals equal
+to the sum of entries, and a fixed number of queries."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+import sqlalchemy as sa
+
+from grants.extensions import db
+from grants.finance import services
+from grants.finance.ledger import UNALLOCATED, call_ledger, calls_summary, charge_to_sources
+from grants.finance.models import Payment
+from tests.finance import factories as ff
+
+TODAY = dt.date(2026, 11, 23)
+
+
+# --- proportional charging ----------------------------------------------------------------
+
+def test_charge_splits_in_proportion_with_remainder_on_last_source():
+    assert charge_to_sources(100, [(1, 1), (2, 1), (3, 1)]) == {1: 33, 2: 33, 3: 34}
+    assert charge_to_sources(2_000_000, [(7, 3_000_000), (9, 2_000_000)]) == {7: 1_200_000, 9: 800_000}
+    assert charge_to_sources(1, [(1, 50), (2, 50)]) == {1: 0, 2: 1}
+    # Sources are taken in id order whatever order the allocations come in.
+    assert charge_to_sources(10, [(5, 1), (2, 2)]) == {2: 6, 5: 4}
+
+
+def test_charge_without_allocations_goes_to_unallocated():
+    assert charge_to_sources(123, []) == {UNALLOCATED: 123}
+
+
+def test_charge_always_adds_up_exactly():
+    rnd = random.Random(2026)
+    for _ in range(2000):
+        allocations = [(i, rnd.randint(1, 10_000_000)) for i in range(1, rnd.randint(1, 5) + 1)]
+        amount = rnd.randint(1, 50_000_000)
+        parts = charge_to_sources(amount, allocations)
+        assert sum(parts.values()) == amount
+        assert all(v >= 0 for v in parts.values())
+        total = sum(a for _i, a in allocations)
+        for fs, a in allocations[:-1]:
+            assert parts[fs] == amount * a // total
+
+
+# --- the ledger of a call ------------------------------------------------------------------
+
+@pytest.fixture()
+def scene(db):
+    """Two projects in a call with two sources; payments released, one reduced by its assessment,
+    one reclaim."""
+    call = ff.funded_call(sources=(("welfare_lottery", 60_000_000), ("fiscal_matching", 40_000_000)))
+    f1, f2 = ff.finance_user(call), ff.finance_user(call)
+    # Project A: ¥50,000 charged 30,000.01 / 19,999.99 (odd split, so remainders show).
+    a = ff.active_contract(call, amount_fen=5_000_000, shares=(3_000_001, 1_999_999))
+    # Project B: ¥33,333.33 all from the first source.
+    b = ff.active_contract(call, amount_fen=3_333_333, shares=(3_333_333, 0))
+    for i, contract in enumerate((a, b)):
+        p = ff.first_payment(contract)
+        services.approve_payment(p, f1)
+        services.release_payment(p, f2, f"L{i}", TODAY)
+    # A's mid-term tranche assessed at 80 %: 20 % of it withheld, the rest paid.
+    ff.assess_tranche(a.tranches[1], payment_pct=80, grade="pass", score=65)
+    mid = db.session.scalars(sa.select(Payment).where(Payment.tranche_id == a.tranches[1].id)).one()
+    services.approve_payment(mid, f1)
+    services.release_payment(mid, f2, "L-mid", TODAY)
+    services.record_reclaim(ff.first_payment(b), f1, 333_333, "部分活动未开展")
+    db.session.flush()
+    return dict(call=call, a=a, b=b, mid=mid)
+
+
+def test_ledger_figures(scene):
+    call, a, b, mid = scene["call"], scene["a"], scene["b"], scene["mid"]
+    ledger = call_ledger(call)
+    s1, s2 = ledger.sources
+    # committed: the confirmed awards' allocations
+    assert (s1.committed_fen, s2.committed_fen) == (3_000_001 + 3_333_333, 1_999_999)
+    # paid: A first 40 % = 2,000,000 split 1,200,000.4 → 1,200,000 / 800,000;
+    #       A mid 30 % × 80 % = 1,200,000 → 720,000 / 480,000; B first 40 % of 3,333,333 = 1,333,333 → all s1
+    a_first = a.tranches[0].payable_fen
+    assert a_first == 2_000_000 and mid.amount_fen == 1_200_000
+    b_first = b.tranches[0].payable_fen
+    assert b_first == 1_333_333
+    assert s1.paid_fen == 1_200_000 + 720_000 + b_first
+    assert s2.paid_fen == 800_000 + 480_000
+    # withheld: A's mid tranche planned 1,500,000, 80 % paid, 300,000 withheld → 180,000 / 120,000
+    assert a.tranches[1].withheld_fen == 300_000
+    assert (s1.withheld_fen, s2.withheld_fen) == (180_000, 120_000)
+    # reclaimed: 333,333 from B (all s1)
+    assert (s1.reclaimed_fen, s2.reclaimed_fen) == (333_333, 0)
+    assert s1.remaining_fen == s1.committed_fen - s1.paid_fen - s1.withheld_fen
+    assert s2.balance_fen == 40_000_000 - (s2.paid_fen - s2.reclaimed_fen)
+
+
+def test_ledger_totals_equal_the_sum_of_entries(scene):
+    ledger = call_ledger(scene["call"])
+    for line in ledger.sources:
+        for kind in ("committed", "paid", "withheld", "reclaimed"):
+            assert getattr(line, f"{kind}_fen") == sum(
+                e.by_source.get(line.source_id, 0) for e in ledger.entries if e.kind == kind)
+    for e in ledger.entries:
+        assert sum(e.by_source.values()) == e.amount_fen
+    total = ledger.total
+    released = db.session.scalar(sa.select(sa.func.sum(Payment.amount_fen)).where(Payment.status == "released"))
+    assert total.paid_fen == released == sum(e.amount_fen for e in ledger.entries if e.kind == "paid")
+    assert total.reclaimed_fen == 333_333
+    assert total.withheld_fen == 300_000
+    assert total.committed_fen == 5_000_000 + 3_333_333
+
+
+def test_calls_summary_matches_the_ledger(scene):
+    call = scene["call"]
+    ledger = call_ledger(call)
+    summary = calls_summary([call.id])[call.id]
+    t = ledger.total
+    assert summary == dict(committed=t.committed_fen, paid=t.paid_fen, reclaimed=t.reclaimed_fen,
+                           withheld=t.withheld_fen)
+
+
+def test_ledger_uses_a_fixed_number_of_queries(scene, app):
+    def count_queries(call):
+        db.session.expire_all()
+        n = 0
+
+        def on_exec(*_a, **_k):
+            nonlocal n
+            n += 1
+
+        sa.event.listen(db.engine, "before_cursor_execute", on_exec)
+        try:
+            call_ledger(db.session.get(type(call), call.id))
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", on_exec)
+        return n
+
+    before = count_queries(scene["call"])
+    f1, f2 = ff.finance_user(scene["call"]), ff.finance_user(scene["call"])
+    for i in range(4):
+        p = ff.first_payment(ff.active_contract(scene["call"], amount_fen=2_000_000))
+        services.approve_payment(p, f1)
+        services.release_payment(p, f2, f"Q{i}", TODAY)
+        services.record_reclaim(p, f1, 100, "抽查追回")
+    db.session.flush()
+    assert count_queries(scene["call"]) == before <= 6  # the call itself + five
