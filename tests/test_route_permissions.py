@@ -17,6 +17,7 @@ ROLES = [str(r) for r in Role]
 PUBLIC = {
     "static", "main.index", "main.healthz", "main.set_language",
     "accounts.login", "organizations.register", "organizations.join",
+    "awards.public_notices", "awards.public_notice", "awards.public_objection",  # 公示 and objections are public
     "calls.public_list", "calls.public_detail", "calls.public_document",  # drafts answer 404
 }
 
@@ -100,6 +101,19 @@ ALLOWED: dict[str, set[str]] = {
     "reviews.ranking": set(),
     "reviews.shortlist": set(),
     "reviews.score_sheet": set(),
+    "awards.index": {"officer", "auditor", "admin"},  # lists the caller's own unit subtree (admin: calls to approve)
+    "awards.draft": {"admin"},  # the admin may open any draft to approve it (four-eyes step); officers: own subtree
+    "awards.propose": set(),
+    "awards.adjust": set(),
+    "awards.exclude": set(),
+    "awards.include": set(),
+    "awards.approve": set(),  # the world's call is not in review; an admin approves only a call in review
+    "awards.publish": set(),
+    "awards.notice": {"admin"},
+    "awards.handle_objection": set(),
+    "awards.finalize": set(),
+    "awards.summary_pdf": set(),
+    "awards.feedback": set(),  # another organisation's application
 }
 
 
@@ -126,6 +140,7 @@ def world(app, db):
                              organization_id=other.id, uploader=other_admin)
     from grants.reminders.models import Notification, OutboxMail
     from tests.reminders.factories import call as make_call
+    from tests.awards.factories import world_objects as award_world
     from tests.reviews.factories import world_objects as review_world
 
     world_call = make_call(close_at=dt.datetime(2027, 3, 1, tzinfo=dt.timezone.utc),
@@ -147,6 +162,7 @@ def world(app, db):
         "call_id": world_call.id, "doc_id": world_doc.id, "notification_id": note.id, "mail_id": mail.id,
         **finance,
         **review_world(other, world_call.host_unit_id),
+        **award_world(other, world_call.host_unit_id),
     }
 
 

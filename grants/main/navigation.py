@@ -28,6 +28,8 @@ def nav_items(user) -> list[NavItem]:
         items.append(NavItem(_l("我的评审任务"), "reviews.tasks", "ui-checks"))
     if user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None:
         items.append(NavItem(_l("专家评审"), "reviews.calls", "person-badge"))
+    if (user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None) or user.has_role(Role.ADMIN):
+        items.append(NavItem(_l("立项公示"), "awards.index", "award"))
     if user.has_role(Role.OFFICER, Role.AUDITOR, Role.FINANCE):
         items.append(NavItem(_l("社会组织"), "organizations.index", "people"))
     if user.has_role(Role.FINANCE, Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None:

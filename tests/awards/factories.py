@@ -84,3 +84,70 @@ def use_ranking(monkeypatch, apps):
 
 def officers(call: Call, n: int = 2):
     return [factories.user(roles=(Role.OFFICER,), unit=call.host_unit) for _ in range(n)]
+
+
+def world_objects(other_org, unit_id: int) -> dict:
+    """For the route-permission walk: an award, its notice and an objection in a call of another unit,
+    for an application of an organisation none of the test users belongs to."""
+    from grants.awards.models import Award, AwardAllocation, Objection, PublicNotice
+    from grants.core.timeutil import now
+    from grants.organizations.models import HostUnit
+
+    call = scored_call(unit=db.session.get(HostUnit, unit_id), status=CallStatus.NOTICE)
+    app = scored_application(call, org=other_org, status=ApplicationStatus.AWARDED, requested_fen=50_000_00)
+    approver = factories.user(roles=(Role.OFFICER,), unit=call.host_unit)
+    award = Award(call_id=call.id, application_id=app.id, organization_id=other_org.id, category_id=app.category_id,
+                  amount_fen=50_000_00, status="approved", rank=1, adjustment_reason="", cancelled_reason="",
+                  proposed_by_id=approver.id, approved_by_id=approver.id, approved_at=now())
+    db.session.add(award)
+    db.session.flush()
+    db.session.add(AwardAllocation(award_id=award.id, funding_source_id=call.funding_sources[0].id,
+                                   amount_fen=50_000_00))
+    notice = PublicNotice(call_id=call.id, starts_on=dt.date(2026, 11, 2), ends_on=dt.date(2026, 11, 6),
+                          published_at=now(), show_panel_names=False)
+    db.session.add(notice)
+    db.session.flush()
+    objection = Objection(notice_id=notice.id, application_id=app.id, award_id=award.id, objector_name="某人",
+                          contact="13900000000", content="别人的异议内容很长。", status="open", handling_reason="")
+    db.session.add(objection)
+    db.session.flush()
+    return {"award_id": award.id, "objection_id": objection.id, "application_id": app.id}
+
+
+EXPERT_NAMES = ["王评审", "李评审", "赵评审"]
+
+
+def reviewed_call(*, unit=None, requested=(200_000_00, 150_000_00, 150_000_00, 100_000_00, 80_000_00),
+                  scores=(90, 85, 80, 75, 70), cats=(0, 0, 1, 0, 1), names=None, **kw):
+    """A call in review whose applications were really scored by three panel experts (reviews domain)."""
+    from grants.calls.models import RubricCriterion
+    from tests.reviews import factories as rf
+
+    call = scored_call(unit=unit, **kw)
+    for i, (name, pts) in enumerate(rf.RUBRIC):
+        call.criteria.append(RubricCriterion(stage="written", name=name, max_points=pts, sort=i))
+    db.session.flush()
+    experts = []
+    for name in EXPERT_NAMES:
+        e = rf.expert(specialties=["为老服务"], employer="某大学")
+        e.display_name = name
+        rf.panel_member(call, e)
+        experts.append(e)
+    apps = []
+    for i, (req, score, cat) in enumerate(zip(requested, scores, cats)):
+        app = scored_application(call, category=cat, requested_fen=req,
+                                 name=(names[i] if names else f"示范项目{i + 1}"))
+        for j, e in enumerate(experts):
+            total = score + (j - 1)  # spread a little around the target
+            points = _split_points(total, [p for _n, p in rf.RUBRIC])
+            rf.submitted_review(rf.assignment(app, e), points, comment=f"第{j + 1}位专家意见：需求分析扎实，预算可再细化。")
+        apps.append(app)
+    db.session.flush()
+    return call, apps, experts
+
+
+def _split_points(total: int, maxima: list[int]) -> list[int]:
+    """Points per criterion adding up to `total` (out of 100), proportional to each maximum."""
+    pts = [m * total // 100 for m in maxima]
+    pts[0] += total - sum(pts)
+    return pts
