@@ -124,3 +124,7 @@ def _demo_org(i, name, form, kind, district, street, community, rating, status, 
 from grants.calls.demo import demo_calls  # noqa: E402
 
 DEMO_EXTENSIONS.insert(0, demo_calls)
+
+from grants.reviews.demo import demo_experts  # noqa: E402
+
+DEMO_EXTENSIONS.append(demo_experts)
