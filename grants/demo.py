@@ -128,3 +128,7 @@ DEMO_EXTENSIONS.insert(0, demo_calls)
 from grants.reviews.demo import demo_experts  # noqa: E402
 
 DEMO_EXTENSIONS.append(demo_experts)
+
+from grants.reminders.demo import demo_notifications  # noqa: E402
+
+DEMO_EXTENSIONS.append(demo_notifications)

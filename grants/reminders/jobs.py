@@ -46,10 +46,11 @@ class PassResult:
     duration_ms: int = 0
 
     def summary(self) -> str:
-        return _("送达 %(d)s 条（其中补发 %(l)s 条），重复跳过 %(s)s 条，邮件发送 %(m)s 封、重试 %(r)s 封、失败 %(f)s 封，"
-                 "用时 %(ms)s 毫秒",
-                 d=self.delivered, l=self.late, s=self.duplicates, m=self.mail.sent, r=self.mail.retrying,
-                 f=self.mail.failed, ms=self.duration_ms)
+        """For the operator's console (no request, so no translation): the scheduler's log line."""
+        text = (f"送达 {self.delivered} 条（其中补发 {self.late} 条），重复跳过 {self.duplicates} 条，"
+                f"邮件发送 {self.mail.sent} 封、重试 {self.mail.retrying} 封、失败 {self.mail.failed} 封，"
+                f"用时 {self.duration_ms} 毫秒")
+        return text + (f"；错误：{'; '.join(self.errors)}" if self.errors else "")
 
 
 def ensure_rule_rows() -> None:
