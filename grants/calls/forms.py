@@ -271,7 +271,8 @@ class CallForm(FlaskForm):
     def fill_from(self, call) -> None:
         """Show a saved call (GET)."""
         for key, value in self.settings_from(call).items():
-            getattr(self, key).data = value
+            if key in self._fields:
+                self[key].data = value
         for name in ROW_FORMS:
             fl = getattr(self, name)
             fl.entries = []
@@ -332,7 +333,7 @@ def _types(text: str | None) -> list[str]:
 
 def row_template(list_name: str) -> Form:
     """An empty row whose field names carry __prefix__, cloned by static/js/rows.js."""
-    return ROW_FORMS[list_name](formdata=None, prefix=f"{list_name}-__prefix__")
+    return ROW_FORMS[list_name](formdata=None, prefix=f"{list_name}-__prefix__-")
 
 
 class DocumentForm(FlaskForm):

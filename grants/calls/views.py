@@ -160,6 +160,7 @@ def edit(call_id: int):
     form = CallForm() if draft else PublishedCallForm()
     if draft:
         _prepare(form)
+        del form.host_unit_id  # the owning unit is fixed once the call exists
     if request.method == "GET":
         form.fill_from(call)
     if form.validate_on_submit():

@@ -275,3 +275,22 @@ def test_pitch_criteria_kept_apart(db):
                                           dict(stage="pitch", name="A", max_points=100)]})
     assert [c.stage for c in call.criteria] == ["written", "pitch"]
     assert isinstance(call.criteria_for("pitch")[0], RubricCriterion)
+
+
+def test_demo_calls(db):
+    """The demo: last year's archived call and this year's open one, linked for 'copy from last year'."""
+    from grants.calls.demo import demo_calls
+    from grants.core.timeutil import now
+    import sqlalchemy as sa
+
+    city = factories.host_unit(level="city")
+    factories.user(roles=("officer",), unit=city, username="officer")
+    demo_calls({"city": city})
+    calls = db.session.scalars(sa.select(Call).order_by(Call.year)).all()
+    year = now().astimezone(SHANGHAI).year
+    assert [(c.year, c.status) for c in calls] == [(year - 1, "archived"), (year, "published")]
+    current = calls[1]
+    assert current.title == f"{year}年南通市公益创投大赛" and current.is_open
+    assert current.previous_call_id == calls[0].id and len(current.categories) == 5
+    assert {s.kind for s in current.funding_sources} == {"welfare_lottery", "fiscal_matching"}
+    assert 20 <= (current.close_at - now()).days <= 21
