@@ -129,6 +129,10 @@ from grants.reviews.demo import demo_experts  # noqa: E402
 
 DEMO_EXTENSIONS.append(demo_experts)
 
+from grants.awards.demo import demo_award_notice  # noqa: E402
+
+DEMO_EXTENSIONS.append(demo_award_notice)
+
 from grants.reminders.demo import demo_notifications  # noqa: E402
 
 DEMO_EXTENSIONS.append(demo_notifications)
