@@ -251,8 +251,9 @@ def reclaim(payment_id: int):
     p = get_or_404(Payment, payment_id)
     ensure(perm.can_handle_payment(current_user, p))
     form = ReclaimForm()
+    valid = form.validate_on_submit()  # validation resets field errors: parse the amount after it
     amount = form.amount_fen() if form.amount.data else None
-    if not form.validate_on_submit() or amount is None:
+    if not valid or amount is None:
         return _render_payment(p, 400, reclaim_form=form)
     if form.version.data is not None and form.version.data != p.version:
         flash(_("这笔拨款的状态已变化（可能已重复提交），请核对追回记录后再操作。"), "info")
