@@ -136,3 +136,8 @@ DEMO_EXTENSIONS.append(demo_award_notice)
 from grants.reminders.demo import demo_notifications  # noqa: E402
 
 DEMO_EXTENSIONS.append(demo_notifications)
+
+# Payments come last: they work on what the contracts part made payable.
+from grants.finance.demo import demo_payments  # noqa: E402
+
+DEMO_EXTENSIONS.append(demo_payments)
