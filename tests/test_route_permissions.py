@@ -101,6 +101,30 @@ ALLOWED: dict[str, set[str]] = {
     "reviews.ranking": set(),
     "reviews.shortlist": set(),
     "reviews.score_sheet": set(),
+    "contracts.index": {"officer", "finance", "auditor"},  # lists the caller's own unit subtree only
+    "contracts.mine": {"applicant"},  # the caller's own organisation's contracts
+    "contracts.create": set(),
+    "contracts.detail": set(),  # the world's contract belongs to another unit and organisation
+    "contracts.edit": set(),
+    "contracts.issue": set(),
+    "contracts.recall": set(),
+    "contracts.sign": set(),
+    "contracts.countersign": set(),
+    "contracts.reject": set(),
+    "contracts.terminate": set(),
+    "contracts.complete": set(),
+    "contracts.pdf": set(),
+    "contracts.scan": set(),
+    "assessments.mine": {"evaluator"},  # the caller's own assignments only
+    "assessments.start_report": set(),
+    "assessments.edit_report": set(),
+    "assessments.report": set(),
+    "assessments.return_report": set(),
+    "assessments.accept_report": set(),
+    "assessments.evidence": set(),
+    "assessments.assessment": set(),  # assigned to another evaluator
+    "assessments.rectify_deadline": set(),
+    "assessments.withhold": set(),
     "awards.index": {"officer", "auditor", "admin"},  # lists the caller's own unit subtree (admin: calls to approve)
     "awards.draft": {"admin"},  # the admin may open any draft to approve it (four-eyes step); officers: own subtree
     "awards.propose": set(),
@@ -141,6 +165,7 @@ def world(app, db):
     from grants.reminders.models import Notification, OutboxMail
     from tests.reminders.factories import call as make_call
     from tests.awards.factories import world_objects as award_world
+    from tests.contracts.factories import world_objects as contract_world
     from tests.reviews.factories import world_objects as review_world
 
     world_call = make_call(close_at=dt.datetime(2027, 3, 1, tzinfo=dt.timezone.utc),
@@ -162,6 +187,7 @@ def world(app, db):
         "call_id": world_call.id, "doc_id": world_doc.id, "notification_id": note.id, "mail_id": mail.id,
         **finance,
         **review_world(other, world_call.host_unit_id),
+        **contract_world(app, other),
         **award_world(other, world_call.host_unit_id),
     }
 

@@ -1,1 +1,254 @@
-"""Views."""
+"""Report and assessment pages: the organisation writes and submits a report per gated tranche, the
+officer returns or accepts it (assigning an evaluator), the evaluator scores it; evidence downloads;
+rectification deadline and withholding after it."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from grants.accounts.models import User
+from grants.assessments import bp
+from grants.assessments import permissions as perm
+from grants.assessments.forms import (
+    AcceptForm, DeadlineForm, ReturnForm, TokenForm, parse_report_form, parse_score_form,
+)
+from grants.assessments.models import Assessment, ProgressReport, ReportEvidence
+from grants.assessments.services import (
+    AssessmentError, accept_report, bands_for, criteria_for, eligible_evaluators, report_problems, return_report,
+    save_report, set_rectify_deadline, start_report, submit_assessment, submit_report, withhold_after_deadline,
+)
+from grants.contracts.models import Tranche
+from grants.core.states import IllegalTransition
+from grants.core.storage import send_stored
+from grants.core.web import ensure, get_or_404
+from grants.extensions import db
+
+
+def _to_contract(tranche_or_report):
+    return redirect(url_for("contracts.detail", contract_id=tranche_or_report.contract.id))
+
+
+@bp.route("/tranches/<int:tranche_id>/report", methods=["POST"], endpoint="start_report")
+@login_required
+def start_report_view(tranche_id: int):
+    tranche = get_or_404(Tranche, tranche_id)
+    ensure(perm.can_start_report(current_user, tranche))
+    if not TokenForm().validate_on_submit():
+        flash(_("表单安全校验失败，请刷新页面后重试"), "danger")
+        return _to_contract(tranche)
+    try:
+        report = start_report(tranche, current_user)
+    except AssessmentError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _to_contract(tranche)
+    db.session.commit()
+    return redirect(url_for("assessments.edit_report", report_id=report.id))
+
+
+
+@bp.route("/reports/<int:report_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_report(report_id: int):
+    """The report form: "保存" keeps anything typed; "提交" saves, checks and submits."""
+    report = get_or_404(ProgressReport, report_id)
+    ensure(perm.can_edit_report(current_user, report))
+    form = TokenForm()
+    problems: dict = {}
+    typed = None
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            flash(_("表单安全校验失败，请刷新页面后重试"), "danger")
+            return _render_edit(report, form, {}, request.form, 400)
+        achieved, spent, problems = parse_report_form(report, request.form)
+        if problems:
+            return _render_edit(report, form, problems, request.form, 400)
+        remove = [int(x) for x in request.form.getlist("remove_evidence") if x.isdigit()]
+        upload_problems = save_report(report, narrative=request.form.get("narrative", ""), achieved=achieved,
+                                      spent=spent, actor=current_user, uploads=request.files.getlist("evidence"),
+                                      remove_evidence=remove)
+        if upload_problems:
+            problems["evidence"] = "；".join(upload_problems)
+        if form.action.data == "submit" and not problems:
+            try:
+                submit_report(report, current_user)
+            except (AssessmentError, IllegalTransition) as exc:
+                db.session.commit()  # what was typed is kept as a draft
+                problems[getattr(exc, "field", None) or "narrative"] = exc.message
+                return _render_edit(report, form, problems, None, 400)
+            db.session.commit()
+            flash(_("报告已提交，等待主管部门受理"), "success")
+            return redirect(url_for("assessments.report", report_id=report.id))
+        db.session.commit()
+        if not problems:
+            flash(_("已保存"), "success")
+            return redirect(url_for("assessments.edit_report", report_id=report.id))
+    return _render_edit(report, form, problems, typed, 400 if problems else 200)
+
+
+def _render_edit(report, form, problems, typed, status=200):
+    return render_template("assessments/report_form.html", r=report, c=report.contract, form=form,
+                           problems=problems, typed=typed, missing=report_problems(report)), status
+
+
+@bp.route("/reports/<int:report_id>")
+@login_required
+def report(report_id: int):
+    r = get_or_404(ProgressReport, report_id)
+    ensure(perm.can_view_report(current_user, r))
+    assessment = db.session.scalar(sa.select(Assessment).where(Assessment.report_id == r.id))
+    accept_form = None
+    if perm.can_review_report(current_user, r):
+        accept_form = AcceptForm()
+        accept_form.set_choices(eligible_evaluators(r.contract))
+        previous = db.session.scalar(sa.select(Assessment.evaluator_id).where(
+            Assessment.tranche_id == r.tranche_id).order_by(Assessment.round.desc()).limit(1))
+        if previous:
+            accept_form.evaluator_id.data = str(previous)
+    return render_template("assessments/report.html", r=r, c=r.contract, assessment=assessment,
+                           accept_form=accept_form, return_form=ReturnForm(),
+                           can_edit=perm.can_edit_report(current_user, r))
+
+
+@bp.route("/reports/<int:report_id>/return", methods=["POST"], endpoint="return_report")
+@login_required
+def return_report_view(report_id: int):
+    r = get_or_404(ProgressReport, report_id)
+    ensure(perm.can_review_report(current_user, r))
+    form = ReturnForm()
+    if not form.validate_on_submit():
+        flash("；".join(sum(form.errors.values(), [])), "danger")
+        return redirect(url_for("assessments.report", report_id=r.id))
+    try:
+        return_report(r, current_user, form.comment.data)
+    except (AssessmentError, IllegalTransition) as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("报告已退回"), "success")
+    return redirect(url_for("assessments.report", report_id=r.id))
+
+
+
+@bp.route("/reports/<int:report_id>/accept", methods=["POST"], endpoint="accept_report")
+@login_required
+def accept_report_view(report_id: int):
+    r = get_or_404(ProgressReport, report_id)
+    ensure(perm.can_review_report(current_user, r))
+    form = AcceptForm()
+    form.set_choices(eligible_evaluators(r.contract))
+    if not form.validate_on_submit():
+        flash("；".join(sum(form.errors.values(), [])), "danger")
+        return redirect(url_for("assessments.report", report_id=r.id))
+    evaluator = db.session.get(User, int(form.evaluator_id.data))
+    try:
+        accept_report(r, current_user, evaluator, form.comment.data or "")
+    except (AssessmentError, IllegalTransition) as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("报告已受理，已指派评估人员 %(n)s", n=evaluator.display_name), "success")
+    return redirect(url_for("assessments.report", report_id=r.id))
+
+
+
+@bp.route("/reports/<int:report_id>/evidence/<int:evidence_id>")
+@login_required
+def evidence(report_id: int, evidence_id: int):
+    r = get_or_404(ProgressReport, report_id)
+    ensure(perm.can_download_evidence(current_user, r))
+    ev = get_or_404(ReportEvidence, evidence_id)
+    ensure(ev.report_id == r.id)
+    return send_stored(ev.stored_file)
+
+
+@bp.route("/assessments")
+@login_required
+def mine():
+    """The evaluator's assessments: waiting first, then done."""
+    ensure(perm.can_list_my_assessments(current_user))
+    rows = db.session.scalars(
+        sa.select(Assessment).where(Assessment.evaluator_id == current_user.id)
+        .order_by(Assessment.status, Assessment.assigned_at.desc())).unique().all()
+    return render_template("assessments/mine.html", rows=rows)
+
+
+@bp.route("/assessments/<int:assessment_id>", methods=["GET", "POST"])
+@login_required
+def assessment(assessment_id: int):
+    """Scoring (评分) by the assigned evaluator; a read-only view for the others who may see it."""
+    a = get_or_404(Assessment, assessment_id)
+    ensure(perm.can_view_assessment(current_user, a))
+    contract = a.report.contract
+    criteria = criteria_for(contract.call)
+    form = TokenForm()
+    problems, typed = {}, None
+    can_score = perm.can_score_assessment(current_user, a)
+    if request.method == "POST":
+        ensure(can_score)
+        typed = request.form
+        if not form.validate_on_submit():
+            problems["form"] = _("表单安全校验失败，请刷新页面后重试")
+        else:
+            points, satisfaction, problems = parse_score_form(criteria, request.form)
+            if not problems:
+                try:
+                    submit_assessment(a, current_user, points=points, satisfaction_pct=satisfaction,
+                                             comment=request.form.get("comment", ""))
+                except (AssessmentError, IllegalTransition) as exc:
+                    db.session.rollback()
+                    problems[getattr(exc, "field", None) or "form"] = exc.message
+                else:
+                    db.session.commit()
+                    flash(_("评估已提交：%(s)s 分，%(g)s", s=a.total_score, g=a.grade_label), "success")
+                    return redirect(url_for("assessments.assessment", assessment_id=a.id))
+    elif can_score:
+        db.session.commit()  # the default rubric may just have been created
+    scores = {s.criterion_id: s.points for s in a.scores}
+    return render_template("assessments/assessment.html", a=a, r=a.report, c=contract, criteria=criteria,
+                           bands=bands_for(contract.call), scores=scores, form=form, problems=problems,
+                           typed=typed, can_score=can_score), (400 if problems else 200)
+
+
+@bp.route("/tranches/<int:tranche_id>/rectify-deadline", methods=["POST"])
+@login_required
+def rectify_deadline(tranche_id: int):
+    tranche = get_or_404(Tranche, tranche_id)
+    ensure(perm.can_manage_rectification(current_user, tranche))
+    form = DeadlineForm()
+    if not form.validate_on_submit():
+        flash("；".join(sum(form.errors.values(), [])), "danger")
+        return _to_contract(tranche)
+    try:
+        set_rectify_deadline(tranche, current_user, form.due_on.data)
+    except AssessmentError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("整改期限已改为 %(d)s", d=form.due_on.data.isoformat()), "success")
+    return _to_contract(tranche)
+
+
+@bp.route("/tranches/<int:tranche_id>/withhold", methods=["POST"])
+@login_required
+def withhold(tranche_id: int):
+    tranche = get_or_404(Tranche, tranche_id)
+    ensure(perm.can_manage_rectification(current_user, tranche))
+    if not TokenForm().validate_on_submit():
+        flash(_("表单安全校验失败，请刷新页面后重试"), "danger")
+        return _to_contract(tranche)
+    try:
+        withhold_after_deadline(tranche, current_user)
+    except (AssessmentError, IllegalTransition) as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("该节点资金不予拨付"), "success")
+    return _to_contract(tranche)
+

@@ -144,18 +144,24 @@ def update_contract(contract: Contract, *, terms: str, period_start_on: dt.date,
 
 # --- the contract workflow --------------------------------------------------------------------
 
+def _transition(contract: Contract, action: str, actor, *, roles=None, detail=None, **fields) -> None:
+    """Move the contract and set the fields its new state needs in one step: the table's CHECK
+    constraints tie them together, so nothing is flushed in between. A refused move changes nothing."""
+    with db.session.no_autoflush:
+        CONTRACT_WORKFLOW.transition(contract, action, actor, roles=roles, detail=detail)
+        for name, value in fields.items():
+            setattr(contract, name, value)
+
 def issue_contract(contract: Contract, actor) -> None:
     """下发: the organisation can now read and sign it."""
     if sum(t.planned_fen for t in contract.tranches) != contract.amount_fen:
         raise ContractError(_("拨付计划各期金额之和与协议金额不一致"))
-    CONTRACT_WORKFLOW.transition(contract, "issue", actor)
-    contract.issued_at = now()
-    contract.issued_by_id = actor.id
+    _transition(contract, "issue", actor, issued_at=now(), issued_by_id=actor.id)
 
 
 def recall_contract(contract: Contract, actor) -> None:
     """Take an issued (not yet signed) contract back to draft to correct it."""
-    CONTRACT_WORKFLOW.transition(contract, "recall", actor)
+    _transition(contract, "recall", actor)
 
 
 def sign_contract(contract: Contract, actor, *, signer_name: str, signer_title: str, scan=None) -> None:
@@ -165,9 +171,9 @@ def sign_contract(contract: Contract, actor, *, signer_name: str, signer_title: 
         raise ContractError(_("请填写签署人姓名"), "signer_name")
     if not signer_title:
         raise ContractError(_("请填写签署人职务"), "signer_title")
-    CONTRACT_WORKFLOW.transition(contract, "sign", actor, detail={"signer": signer_name, "title": signer_title})
-    contract.signer_name, contract.signer_title = signer_name[:50], signer_title[:50]
-    contract.signed_by_id, contract.signed_at = actor.id, now()
+    _transition(contract, "sign", actor, detail={"signer": signer_name, "title": signer_title},
+                signer_name=signer_name[:50], signer_title=signer_title[:50], signed_by_id=actor.id,
+                signed_at=now())
     if scan is not None:
         contract.signed_scan = scan
 
@@ -177,7 +183,7 @@ def reject_signature(contract: Contract, actor, reason: str) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise ContractError(_("请填写退回原因"), "reason")
-    CONTRACT_WORKFLOW.transition(contract, "reject_signature", actor, detail={"reason": reason})
+    _transition(contract, "reject_signature", actor, detail={"reason": reason})
     contract.signed_at = None
     contract.signed_by_id = None
     contract.signed_scan_file_id = None
@@ -185,8 +191,7 @@ def reject_signature(contract: Contract, actor, reason: str) -> None:
 
 def countersign_contract(contract: Contract, actor) -> None:
     """甲方会签: the contract is in force; the signing tranche becomes payable and the first report is due."""
-    CONTRACT_WORKFLOW.transition(contract, "countersign", actor)
-    contract.countersigned_by_id, contract.countersigned_at = actor.id, now()
+    _transition(contract, "countersign", actor, countersigned_by_id=actor.id, countersigned_at=now())
     for tranche in contract.tranches:
         if tranche.trigger == "signing" and tranche.status == TrancheStatus.SCHEDULED:
             mark_tranche_payable(tranche, actor, payment_pct=100)
@@ -198,8 +203,8 @@ def terminate_contract(contract: Contract, actor, reason: str) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise ContractError(_("请填写终止原因"), "reason")
-    CONTRACT_WORKFLOW.transition(contract, "terminate", actor, detail={"reason": reason})
-    contract.terminated_reason, contract.terminated_at = reason[:1000], now()
+    _transition(contract, "terminate", actor, detail={"reason": reason}, terminated_reason=reason[:1000],
+                terminated_at=now())
     for tranche in contract.tranches:
         if tranche.status in (TrancheStatus.SCHEDULED, TrancheStatus.DUE, TrancheStatus.REPORT_SUBMITTED,
                               TrancheStatus.RECTIFYING):
@@ -216,8 +221,7 @@ def complete_contract(contract: Contract, actor) -> None:
     if not can_be_completed(contract):
         raise ContractError(_("尚有未结清的拨付节点，不能结项"))
     roles = None if getattr(actor, "has_role", None) and actor.has_role("officer") else SYSTEM_ROLES
-    CONTRACT_WORKFLOW.transition(contract, "complete", actor, roles=roles)
-    contract.completed_at = now()
+    _transition(contract, "complete", actor, roles=roles, completed_at=now())
     keep_final_grade(contract)
 
 
@@ -303,8 +307,7 @@ def settle_tranche(tranche: Tranche, actor) -> None:
 def close_if_settled(contract: Contract, actor) -> bool:
     """Complete the contract when its last tranche is settled."""
     if can_be_completed(contract):
-        CONTRACT_WORKFLOW.transition(contract, "complete", actor, roles=SYSTEM_ROLES)
-        contract.completed_at = now()
+        _transition(contract, "complete", actor, roles=SYSTEM_ROLES, completed_at=now())
         keep_final_grade(contract)
         return True
     return False

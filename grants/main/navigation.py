@@ -32,6 +32,12 @@ def nav_items(user) -> list[NavItem]:
         items.append(NavItem(_l("立项公示"), "awards.index", "award"))
     if user.has_role(Role.OFFICER, Role.AUDITOR, Role.FINANCE):
         items.append(NavItem(_l("社会组织"), "organizations.index", "people"))
+    if user.has_role(Role.OFFICER, Role.FINANCE, Role.AUDITOR) and user.host_unit_id is not None:
+        items.append(NavItem(_l("资助协议"), "contracts.index", "file-earmark-check"))
+    if user.organization is not None and user.has_role(Role.APPLICANT):
+        items.append(NavItem(_l("我的协议"), "contracts.mine", "file-earmark-check"))
+    if user.has_role(Role.EVALUATOR):
+        items.append(NavItem(_l("我的评估任务"), "assessments.mine", "clipboard2-pulse"))
     if user.has_role(Role.FINANCE, Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None:
         items.append(NavItem(_l("拨款"), "finance.queue", "cash-coin"))
         items.append(NavItem(_l("资金台账"), "finance.ledgers", "journal-richtext"))
