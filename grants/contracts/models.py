@@ -74,7 +74,7 @@ class Contract(db.Model):
 
     __tablename__ = "contract"
     id: Mapped[int] = mapped_column(primary_key=True)
-    award_id: Mapped[int] = mapped_column(sa.Integer, unique=True)
+    award_id: Mapped[int] = mapped_column(sa.ForeignKey("award.id"), unique=True)
     call_id: Mapped[int] = mapped_column(sa.ForeignKey("call.id"), index=True)
     application_id: Mapped[int] = mapped_column(sa.ForeignKey("application.id"), unique=True)
     organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"), index=True)
@@ -117,6 +117,7 @@ class Contract(db.Model):
     call = relationship("Call", lazy="joined", innerjoin=True)
     organization = relationship("Organization", lazy="joined", innerjoin=True)
     application = relationship("Application", lazy="select")
+    award = relationship("Award", lazy="select")
     signed_scan = relationship("StoredFile", lazy="select")
     countersigned_by = relationship("User", foreign_keys=[countersigned_by_id], lazy="select")
     tranches: Mapped[list["Tranche"]] = relationship(

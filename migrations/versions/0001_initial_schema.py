@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 14:34:24.127975
+Create Date: 2026-11-23 14:49:40.444489
 
 """
 from alembic import op
@@ -111,6 +111,7 @@ def upgrade():
     sa.Column('enabled', sa.Boolean(), nullable=False),
     sa.Column('offsets', sa.JSON(), nullable=False),
     sa.Column('updated_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_run_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder_rule')),
     sa.UniqueConstraint('rule', name=op.f('uq_reminder_rule_rule'))
     )
@@ -709,69 +710,6 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_conflict_application_id'), ['application_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_conflict_expert_id'), ['expert_id'], unique=False)
 
-    op.create_table('contract',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('award_id', sa.Integer(), nullable=False),
-    sa.Column('call_id', sa.Integer(), nullable=False),
-    sa.Column('application_id', sa.Integer(), nullable=False),
-    sa.Column('organization_id', sa.Integer(), nullable=False),
-    sa.Column('seq', sa.Integer(), nullable=False),
-    sa.Column('number', sa.String(length=40), nullable=False),
-    sa.Column('project_name', sa.String(length=100), nullable=False),
-    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
-    sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('period_start_on', sa.Date(), nullable=False),
-    sa.Column('period_end_on', sa.Date(), nullable=False),
-    sa.Column('terms', sa.Text(), nullable=False),
-    sa.Column('party_a_name', sa.String(length=100), nullable=False),
-    sa.Column('party_b_name', sa.String(length=100), nullable=False),
-    sa.Column('party_b_uscc', sa.String(length=50), nullable=False),
-    sa.Column('party_b_bank_account_name', sa.String(length=100), nullable=False),
-    sa.Column('party_b_bank_name', sa.String(length=100), nullable=False),
-    sa.Column('party_b_bank_account_number', sa.String(length=40), nullable=False),
-    sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('issued_by_id', sa.Integer(), nullable=True),
-    sa.Column('issued_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('signer_name', sa.String(length=50), nullable=False),
-    sa.Column('signer_title', sa.String(length=50), nullable=False),
-    sa.Column('signed_by_id', sa.Integer(), nullable=True),
-    sa.Column('signed_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('signed_scan_file_id', sa.Integer(), nullable=True),
-    sa.Column('countersigned_by_id', sa.Integer(), nullable=True),
-    sa.Column('countersigned_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('completed_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('terminated_reason', sa.String(length=1000), nullable=False),
-    sa.Column('terminated_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('reclaim_flagged_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('reclaim_reason', sa.String(length=1000), nullable=False),
-    sa.CheckConstraint("status <> 'terminated' OR (terminated_at IS NOT NULL AND terminated_reason <> '')", name=op.f('ck_contract_terminated_has_reason')),
-    sa.CheckConstraint("status IN ('draft') OR issued_at IS NOT NULL", name=op.f('ck_contract_issued_has_time')),
-    sa.CheckConstraint("status IN ('draft','issued') OR status = 'terminated' OR (signed_at IS NOT NULL AND signer_name <> '')", name=op.f('ck_contract_signed_has_signer')),
-    sa.CheckConstraint("status IN ('draft','issued','signed_by_org','active','completed','terminated')", name=op.f('ck_contract_status_known')),
-    sa.CheckConstraint("status NOT IN ('active','completed') OR countersigned_at IS NOT NULL", name=op.f('ck_contract_active_countersigned')),
-    sa.CheckConstraint('amount_fen > 0', name=op.f('ck_contract_amount_positive')),
-    sa.CheckConstraint('period_end_on >= period_start_on', name=op.f('ck_contract_period_ordered')),
-    sa.CheckConstraint('seq >= 1', name=op.f('ck_contract_seq_positive')),
-    sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_contract_application_id_application')),
-    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_contract_call_id_call')),
-    sa.ForeignKeyConstraint(['countersigned_by_id'], ['user.id'], name=op.f('fk_contract_countersigned_by_id_user')),
-    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_contract_created_by_id_user')),
-    sa.ForeignKeyConstraint(['issued_by_id'], ['user.id'], name=op.f('fk_contract_issued_by_id_user')),
-    sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], name=op.f('fk_contract_organization_id_organization')),
-    sa.ForeignKeyConstraint(['signed_by_id'], ['user.id'], name=op.f('fk_contract_signed_by_id_user')),
-    sa.ForeignKeyConstraint(['signed_scan_file_id'], ['stored_file.id'], name=op.f('fk_contract_signed_scan_file_id_stored_file')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_contract')),
-    sa.UniqueConstraint('application_id', name=op.f('uq_contract_application_id')),
-    sa.UniqueConstraint('award_id', name=op.f('uq_contract_award_id')),
-    sa.UniqueConstraint('call_id', 'seq', name='uq_contract_call_seq'),
-    sa.UniqueConstraint('number', name=op.f('uq_contract_number'))
-    )
-    with op.batch_alter_table('contract', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_contract_call_id'), ['call_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_contract_organization_id'), ['organization_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_contract_status'), ['status'], unique=False)
-
     op.create_table('output_target',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('application_id', sa.Integer(), nullable=False),
@@ -843,6 +781,70 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_award_allocation_award_id'), ['award_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_award_allocation_funding_source_id'), ['funding_source_id'], unique=False)
 
+    op.create_table('contract',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('award_id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('number', sa.String(length=40), nullable=False),
+    sa.Column('project_name', sa.String(length=100), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('period_start_on', sa.Date(), nullable=False),
+    sa.Column('period_end_on', sa.Date(), nullable=False),
+    sa.Column('terms', sa.Text(), nullable=False),
+    sa.Column('party_a_name', sa.String(length=100), nullable=False),
+    sa.Column('party_b_name', sa.String(length=100), nullable=False),
+    sa.Column('party_b_uscc', sa.String(length=50), nullable=False),
+    sa.Column('party_b_bank_account_name', sa.String(length=100), nullable=False),
+    sa.Column('party_b_bank_name', sa.String(length=100), nullable=False),
+    sa.Column('party_b_bank_account_number', sa.String(length=40), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('issued_by_id', sa.Integer(), nullable=True),
+    sa.Column('issued_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('signer_name', sa.String(length=50), nullable=False),
+    sa.Column('signer_title', sa.String(length=50), nullable=False),
+    sa.Column('signed_by_id', sa.Integer(), nullable=True),
+    sa.Column('signed_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('signed_scan_file_id', sa.Integer(), nullable=True),
+    sa.Column('countersigned_by_id', sa.Integer(), nullable=True),
+    sa.Column('countersigned_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('terminated_reason', sa.String(length=1000), nullable=False),
+    sa.Column('terminated_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reclaim_flagged_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reclaim_reason', sa.String(length=1000), nullable=False),
+    sa.CheckConstraint("status <> 'terminated' OR (terminated_at IS NOT NULL AND terminated_reason <> '')", name=op.f('ck_contract_terminated_has_reason')),
+    sa.CheckConstraint("status IN ('draft') OR issued_at IS NOT NULL", name=op.f('ck_contract_issued_has_time')),
+    sa.CheckConstraint("status IN ('draft','issued') OR status = 'terminated' OR (signed_at IS NOT NULL AND signer_name <> '')", name=op.f('ck_contract_signed_has_signer')),
+    sa.CheckConstraint("status IN ('draft','issued','signed_by_org','active','completed','terminated')", name=op.f('ck_contract_status_known')),
+    sa.CheckConstraint("status NOT IN ('active','completed') OR countersigned_at IS NOT NULL", name=op.f('ck_contract_active_countersigned')),
+    sa.CheckConstraint('amount_fen > 0', name=op.f('ck_contract_amount_positive')),
+    sa.CheckConstraint('period_end_on >= period_start_on', name=op.f('ck_contract_period_ordered')),
+    sa.CheckConstraint('seq >= 1', name=op.f('ck_contract_seq_positive')),
+    sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_contract_application_id_application')),
+    sa.ForeignKeyConstraint(['award_id'], ['award.id'], name=op.f('fk_contract_award_id_award')),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_contract_call_id_call')),
+    sa.ForeignKeyConstraint(['countersigned_by_id'], ['user.id'], name=op.f('fk_contract_countersigned_by_id_user')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_contract_created_by_id_user')),
+    sa.ForeignKeyConstraint(['issued_by_id'], ['user.id'], name=op.f('fk_contract_issued_by_id_user')),
+    sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], name=op.f('fk_contract_organization_id_organization')),
+    sa.ForeignKeyConstraint(['signed_by_id'], ['user.id'], name=op.f('fk_contract_signed_by_id_user')),
+    sa.ForeignKeyConstraint(['signed_scan_file_id'], ['stored_file.id'], name=op.f('fk_contract_signed_scan_file_id_stored_file')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_contract')),
+    sa.UniqueConstraint('application_id', name=op.f('uq_contract_application_id')),
+    sa.UniqueConstraint('award_id', name=op.f('uq_contract_award_id')),
+    sa.UniqueConstraint('call_id', 'seq', name='uq_contract_call_seq'),
+    sa.UniqueConstraint('number', name=op.f('uq_contract_number'))
+    )
+    with op.batch_alter_table('contract', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_contract_call_id'), ['call_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_contract_organization_id'), ['organization_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_contract_status'), ['status'], unique=False)
+
     op.create_table('objection',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('notice_id', sa.Integer(), nullable=False),
@@ -880,6 +882,7 @@ def upgrade():
     sa.Column('overall_comment', sa.Text(), nullable=False),
     sa.Column('recommendation', sa.String(length=20), nullable=True),
     sa.Column('suggested_amount_fen', sa.BigInteger(), nullable=True),
+    sa.Column('points_total', sa.Integer(), nullable=False),
     sa.Column('created_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
     sa.Column('submitted_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
@@ -888,6 +891,7 @@ def upgrade():
     sa.CheckConstraint("stage IN ('written','pitch')", name=op.f('ck_review_stage_known')),
     sa.CheckConstraint("status != 'submitted' OR (submitted_at IS NOT NULL AND recommendation IS NOT NULL AND length(overall_comment) > 0)", name=op.f('ck_review_submitted_complete')),
     sa.CheckConstraint("status IN ('draft','submitted')", name=op.f('ck_review_status_known')),
+    sa.CheckConstraint('points_total >= 0', name=op.f('ck_review_points_total_nonneg')),
     sa.CheckConstraint('suggested_amount_fen IS NULL OR suggested_amount_fen > 0', name=op.f('ck_review_suggested_positive')),
     sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_review_application_id_application'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['assignment_id'], ['review_assignment.id'], name=op.f('fk_review_assignment_id_review_assignment'), ondelete='CASCADE'),
@@ -898,6 +902,21 @@ def upgrade():
     with op.batch_alter_table('review', schema=None) as batch_op:
         batch_op.create_index('ix_review_application_stage_status', ['application_id', 'stage', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_review_expert_id'), ['expert_id'], unique=False)
+
+    op.create_table('review_score',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('review_id', sa.Integer(), nullable=False),
+    sa.Column('criterion_id', sa.Integer(), nullable=False),
+    sa.Column('points', sa.Integer(), nullable=False),
+    sa.Column('comment', sa.String(length=1000), nullable=False),
+    sa.CheckConstraint('points >= 0 AND points <= 100', name=op.f('ck_review_score_points_range')),
+    sa.ForeignKeyConstraint(['criterion_id'], ['rubric_criterion.id'], name=op.f('fk_review_score_criterion_id_rubric_criterion'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['review_id'], ['review.id'], name=op.f('fk_review_score_review_id_review'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_score')),
+    sa.UniqueConstraint('review_id', 'criterion_id', name='uq_review_score')
+    )
+    with op.batch_alter_table('review_score', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_review_score_criterion_id'), ['criterion_id'], unique=False)
 
     op.create_table('tranche',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -1029,21 +1048,6 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_progress_report_contract_id'), ['contract_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_progress_report_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_progress_report_tranche_id'), ['tranche_id'], unique=False)
-
-    op.create_table('review_score',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('review_id', sa.Integer(), nullable=False),
-    sa.Column('criterion_id', sa.Integer(), nullable=False),
-    sa.Column('points', sa.Integer(), nullable=False),
-    sa.Column('comment', sa.String(length=1000), nullable=False),
-    sa.CheckConstraint('points >= 0 AND points <= 100', name=op.f('ck_review_score_points_range')),
-    sa.ForeignKeyConstraint(['criterion_id'], ['rubric_criterion.id'], name=op.f('fk_review_score_criterion_id_rubric_criterion'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['review_id'], ['review.id'], name=op.f('fk_review_score_review_id_review'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_score')),
-    sa.UniqueConstraint('review_id', 'criterion_id', name='uq_review_score')
-    )
-    with op.batch_alter_table('review_score', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_review_score_criterion_id'), ['criterion_id'], unique=False)
 
     op.create_table('assessment',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -1219,10 +1223,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_assessment_contract_id'))
 
     op.drop_table('assessment')
-    with op.batch_alter_table('review_score', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_review_score_criterion_id'))
-
-    op.drop_table('review_score')
     with op.batch_alter_table('progress_report', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_progress_report_tranche_id'))
         batch_op.drop_index(batch_op.f('ix_progress_report_status'))
@@ -1243,6 +1243,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_tranche_contract_id'))
 
     op.drop_table('tranche')
+    with op.batch_alter_table('review_score', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_review_score_criterion_id'))
+
+    op.drop_table('review_score')
     with op.batch_alter_table('review', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_review_expert_id'))
         batch_op.drop_index('ix_review_application_stage_status')
@@ -1255,6 +1259,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_objection_application_id'))
 
     op.drop_table('objection')
+    with op.batch_alter_table('contract', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_contract_status'))
+        batch_op.drop_index(batch_op.f('ix_contract_organization_id'))
+        batch_op.drop_index(batch_op.f('ix_contract_call_id'))
+
+    op.drop_table('contract')
     with op.batch_alter_table('award_allocation', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_award_allocation_funding_source_id'))
         batch_op.drop_index(batch_op.f('ix_award_allocation_award_id'))
@@ -1274,12 +1284,6 @@ def downgrade():
 
     op.drop_table('review_assignment')
     op.drop_table('output_target')
-    with op.batch_alter_table('contract', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_contract_status'))
-        batch_op.drop_index(batch_op.f('ix_contract_organization_id'))
-        batch_op.drop_index(batch_op.f('ix_contract_call_id'))
-
-    op.drop_table('contract')
     with op.batch_alter_table('conflict', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_conflict_expert_id'))
         batch_op.drop_index(batch_op.f('ix_conflict_application_id'))
