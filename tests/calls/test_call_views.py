@@ -296,6 +296,7 @@ def test_public_list_query_count_is_fixed(client, tree, app):
 
         def before(*args, **kwargs):
             n[0] += 1
+        _db.session.expunge_all()
         event.listen(_db.engine, "before_cursor_execute", before)
         try:
             client.get("/public/calls").close()
@@ -303,8 +304,58 @@ def test_public_list_query_count_is_fixed(client, tree, app):
             event.remove(_db.engine, "before_cursor_execute", before)
         return n[0]
 
+    city_id = tree["units"]["city"].id
     few = count()
+    city = _db.session.get(type(tree["units"]["city"]), city_id)
     for i in range(15):
-        cf.call(unit=tree["units"]["city"], title=f"更多活动{i}", status=CallStatus.PUBLISHED)
+        cf.call(unit=city, title=f"更多活动{i}", status=CallStatus.PUBLISHED)
+    _db.session.commit()
+    assert count() == few
+
+
+def test_edit_a_draft_through_the_form_keeps_and_replaces_rows(client, login_as, tree, clock):
+    clock.set(dt.datetime(2026, 3, 1, tzinfo=SHANGHAI))
+    officer = login_as(tree["users"]["d1"])
+    client.post("/calls/new", data=_form_data(officer.host_unit_id))
+    call = _db.session.scalar(sa.select(Call).where(Call.title == "2026年崇川区公益创投"))
+    page = client.get(f"/calls/{call.id}/edit").get_data(as_text=True)
+    assert 'value="为老服务"' in page and 'value="600000"' in page and 'value="2026-04-30T17:00"' in page
+    data = _form_data(officer.host_unit_id, **{"categories-1-name": None, "categories-7-name": "青少年服务",
+                                               "title": "改过的名称"})
+    data.pop("host_unit_id")
+    resp = client.post(f"/calls/{call.id}/edit", data=data)
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    _db.session.expire_all()
+    call = _db.session.get(Call, call.id)
+    assert call.title == "改过的名称"
+    assert [c.name for c in call.categories] == ["为老服务", "青少年服务"]
+
+
+def test_officer_list_query_count_is_fixed(client, login_as, tree):
+    from sqlalchemy import event
+
+    login_as(tree["users"]["city"])
+
+    def count():
+        n = [0]
+
+        def before(*args, **kwargs):
+            n[0] += 1
+        _db.session.expunge_all()  # the test and the requests share one session: start cold
+        event.listen(_db.engine, "before_cursor_execute", before)
+        try:
+            client.get("/calls").close()
+        finally:
+            event.remove(_db.engine, "before_cursor_execute", before)
+        return n[0]
+
+    unit_model = type(tree["units"]["city"])
+    ids = [tree["units"][k].id for k in ("d2", "city")]
+    few = count()
+    d2, city = (_db.session.get(unit_model, i) for i in ids)
+    for i in range(20):
+        cf.call(unit=d2, title=f"区级活动{i}", status=CallStatus.ARCHIVED)
+    for i in range(20):
+        cf.call(unit=city, title=f"市级草稿{i}")
     _db.session.commit()
     assert count() == few
