@@ -24,6 +24,10 @@ def nav_items(user) -> list[NavItem]:
         items.append(NavItem(_l("创投活动"), "calls.index", "megaphone"))
     if user.has_role(Role.APPLICANT):
         items.append(NavItem(_l("征集公告"), "calls.public_list", "megaphone"))
+    if user.organization is not None and user.has_role(Role.APPLICANT):
+        items.append(NavItem(_l("我的申报"), "applications.mine", "file-earmark-text"))
+    if user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None:
+        items.append(NavItem(_l("申报审查"), "applications.screening", "clipboard-check"))
     if user.has_role(Role.EXPERT):
         items.append(NavItem(_l("我的评审任务"), "reviews.tasks", "ui-checks"))
     if user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None:
