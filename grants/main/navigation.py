@@ -51,8 +51,6 @@ def nav_items(user) -> list[NavItem]:
         items.append(NavItem(_l("用户管理"), "admin.users", "person-gear"))
         items.append(NavItem(_l("主办单位"), "admin.units", "diagram-3"))
         items.append(NavItem(_l("节假日"), "admin.holidays", "calendar3"))
-    if user.has_role(Role.OFFICER) and user.host_unit_id is not None:
-        items.append(NavItem(_l("提醒设置"), "reminders.call_list", "alarm"))
     if user.has_role(Role.ADMIN):
         items.append(NavItem(_l("定时提醒"), "reminders.scheduler_status", "alarm"))
         items.append(NavItem(_l("发件箱"), "reminders.outbox", "envelope"))

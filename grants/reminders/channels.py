@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from grants.extensions import db
 from grants.reminders.kinds import is_critical
@@ -68,7 +69,8 @@ class EmailChannel:
         if message.link:
             body += "\n\n" + _absolute(message.link)
         body += f"\n\n—— {platform}"
-        db.session.add(OutboxMail(to_address=user.email, subject=f"[{platform}] {message.title}"[:200], body=body))
+        title = _("【补发】%(title)s", title=message.title) if message.late else message.title
+        db.session.add(OutboxMail(to_address=user.email, subject=f"[{platform}] {title}"[:200], body=body))
 
 
 class SmsGateway(Protocol):

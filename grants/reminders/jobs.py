@@ -127,11 +127,10 @@ def _recipients(user_ids) -> tuple[dict[int, sa.Row], dict[int, set[str]]]:
 
 def deliver(rule_key: str, due: Due, user, muted: set[str], late: bool, channels) -> None:
     """Record and send one reminder on every channel that accepts it; the caller commits."""
-    title, body = due.title, due.body
+    body = due.body
     if late:
-        title = _("【补发】%(title)s", title=title)
         body = _("%(body)s\n（此提醒原定于 %(at)s 发送，因系统暂停而延后送达。）", body=body, at=format_local(due.due_at))
-    message = Message(kind=due.kind, title=title[:200], body=body, link=due.link[:300], late=late)
+    message = Message(kind=due.kind, title=due.title[:200], body=body, link=due.link[:300], late=late)
     for channel in channels:
         if not channel.accepts(user, message, muted):
             continue
@@ -152,11 +151,13 @@ def run_rule(rule_key: str, ctx: RuleContext, result: PassResult, channels) -> N
     pending = [d for k, d in candidates.items() if k not in done or done[k] < d.due_at]
     users, muted = _recipients(d.recipient_id for d in pending)
     late_after = dt.timedelta(minutes=current_app.config.get("REMINDER_LATE_AFTER_MINUTES", LATE_AFTER_MINUTES))
+    # Late = missed because no pass ran between its moment and now (not: its data appeared afterwards).
+    last_run = ctx.settings.last_run.get(rule_key)
     for due in sorted(pending, key=lambda d: (d.due_at, d.subject_id, d.recipient_id)):
         user = users.get(due.recipient_id)
         if user is None:
             continue
-        late = ctx.now - due.due_at > late_after
+        late = ctx.now - due.due_at > late_after and (last_run is None or last_run < due.due_at)
         try:
             deliver(rule_key, due, user, muted.get(user.id, set()), late, channels)
             db.session.commit()
@@ -190,6 +191,8 @@ def run_pass(at: dt.datetime | None = None) -> PassResult:
                 continue
             try:
                 run_rule(key, ctx, result, channels)
+                db.session.execute(sa.update(ReminderRule).where(ReminderRule.rule == key).values(last_run_at=at))
+                db.session.commit()
             except Exception as exc:  # a rule's own query failing must not stop the other rules
                 db.session.rollback()
                 log.exception("reminder rule %s failed", key)

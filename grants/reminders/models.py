@@ -108,6 +108,9 @@ class ReminderRule(db.Model):
     enabled: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     offsets: Mapped[list] = mapped_column(sa.JSON, default=list)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+    # When a pass last evaluated this rule: a reminder due before then that goes out only now was not
+    # missed by an outage (its data appeared later), so it is not marked late.
+    last_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class CallReminderSetting(db.Model):

@@ -104,18 +104,21 @@ class Settings:
     """Rule settings for one pass: platform-wide rows and per-call overrides, loaded with two queries."""
 
     def __init__(self, global_rows: dict[str, tuple[bool, tuple[int, ...]]],
-                 call_rows: dict[tuple[int, str], tuple[bool, tuple[int, ...]]]):
+                 call_rows: dict[tuple[int, str], tuple[bool, tuple[int, ...]]],
+                 last_run: dict[str, dt.datetime | None] | None = None):
         self.global_rows = global_rows
         self.call_rows = call_rows
+        self.last_run = last_run or {}
 
     @classmethod
     def load(cls) -> "Settings":
         from grants.reminders.models import CallReminderSetting, ReminderRule
 
-        g = {r.rule: (r.enabled, tuple(r.offsets or ())) for r in db.session.scalars(sa.select(ReminderRule))}
+        rows = db.session.scalars(sa.select(ReminderRule)).all()
+        g = {r.rule: (r.enabled, tuple(r.offsets or ())) for r in rows}
         c = {(r.call_id, r.rule): (r.enabled, tuple(r.offsets or ()))
              for r in db.session.scalars(sa.select(CallReminderSetting))}
-        return cls(g, c)
+        return cls(g, c, {r.rule: r.last_run_at for r in rows})
 
     def globally_enabled(self, key: str) -> bool:
         return self.global_rows.get(key, (True, ()))[0]

@@ -188,8 +188,14 @@ def scheduler_status():
     mail_counts = dict(db.session.execute(
         sa.select(OutboxMail.status, sa.func.count()).group_by(OutboxMail.status)).all())
     recent = db.session.scalars(sa.select(Delivery).order_by(Delivery.id.desc()).limit(20)).all()
+    from grants.accounts.models import User
+
+    names = dict(db.session.execute(sa.select(User.id, User.display_name).where(
+        User.id.in_({d.recipient_id for d in recent}))).all()) if recent else {}
+    last_pass = db.session.scalar(sa.select(sa.func.max(ReminderRule.last_run_at)))
     return render_template("reminders/scheduler.html", instances=instances, rows=rows, forms=forms, at=at,
                            delivered=delivered, late=late, mail_counts=mail_counts, recent=recent, rules=RULES,
+                           names=names, last_pass=last_pass,
                            stale_after=dt.timedelta(minutes=5))
 
 

@@ -112,7 +112,22 @@ def test_outage_sends_one_late_reminder_not_a_flood(db, clock, run_pass):
     assert _occurrences(db) == ["1d", "1d"]
     assert all(d.late for d in _deliveries(db))
     n = db.session.scalar(sa.select(Notification).where(Notification.user_id == admin.id))
-    assert n.late and n.title.startswith("【补发】")
+    assert n.late and "延后送达" in n.body
+    assert db.session.scalar(sa.select(OutboxMail.subject).where(OutboxMail.to_address == "admin@example.org")) \
+        .endswith("【补发】申报即将截止：" + c.title)
+
+
+def test_new_data_after_the_moment_is_not_late(db, clock, run_pass):
+    """A draft started 20 hours before the close gets the 1-day reminder at once, not marked late."""
+    clock.set(CLOSE - dt.timedelta(days=2))
+    run_pass()
+    clock.set(CLOSE - dt.timedelta(hours=20))
+    run_pass()
+    _setup(db)
+    run_pass()
+    assert _occurrences(db) == ["1d", "1d"]
+    assert not any(d.late for d in _deliveries(db))
+    assert "延后" not in db.session.scalars(sa.select(Notification.body)).first()
 
 
 def test_three_day_outage_sends_each_missed_reminder_once(db, clock, run_pass):

@@ -90,6 +90,21 @@ def test_admin_scheduler_page_shows_instances_and_edits_platform_rules(client, l
     assert (row.enabled, row.offsets) == (False, [5, 2, 1])
 
 
+def test_scheduler_page_names_recipients_and_the_last_pass(client, login_as, db, clock):
+    from grants.reminders.jobs import run_pass
+
+    org = factories.organization()
+    boss = factories.member(org)
+    rf.application(rf.call(close_at=CLOSE), org)
+    db.session.commit()
+    clock.set(CLOSE - dt.timedelta(days=1))
+    run_pass()
+    login_as("admin")
+    html = client.get("/admin/scheduler").get_data(as_text=True)
+    assert boss.display_name in html and "2026-12-09 17:00" in html and "从未运行" not in html
+
+
 def test_no_scheduler_running_is_shown(client, login_as, db):
     login_as("admin")
-    assert "没有正在运行的调度实例" in client.get("/admin/scheduler").get_data(as_text=True)
+    html = client.get("/admin/scheduler").get_data(as_text=True)
+    assert "没有正在运行的调度实例" in html and "从未运行" in html
