@@ -169,6 +169,8 @@ class Review(db.Model):
     overall_comment: Mapped[str] = mapped_column(sa.Text, default="")
     recommendation: Mapped[str | None] = mapped_column(sa.String(20))
     suggested_amount_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # Σ points of the scores, kept by save_review() so that ranking reads one row per review, not five.
+    points_total: Mapped[int] = mapped_column(sa.Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -186,6 +188,7 @@ class Review(db.Model):
         sa.CheckConstraint(f"recommendation IS NULL OR recommendation IN ({_in(Recommendation)})",
                            name="recommendation_known"),
         sa.CheckConstraint("suggested_amount_fen IS NULL OR suggested_amount_fen > 0", name="suggested_positive"),
+        sa.CheckConstraint("points_total >= 0", name="points_total_nonneg"),
         # A submitted review is complete: submitted_at, a recommendation and an overall comment.
         sa.CheckConstraint("status != 'submitted' OR (submitted_at IS NOT NULL AND recommendation IS NOT NULL "
                            "AND length(overall_comment) > 0)", name="submitted_complete"),

@@ -2,7 +2,9 @@
 combination, z-scores, the ranking order. No database here, so the figures are pinned by table tests."""
 from __future__ import annotations
 
+import datetime as dt
 import math
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable, Sequence
 
@@ -59,6 +61,31 @@ def spread(totals: Sequence[Decimal]) -> Decimal | None:
     return (max(totals) - min(totals)) if totals else None
 
 
+@dataclass
+class Summary:
+    """One application's reviews of one stage, on the 100-point scale, rounded to 2 places."""
+
+    score: Decimal | None = None
+    std_dev: Decimal | None = None
+    spread: Decimal | None = None
+
+
+def summarise(sums: Sequence[int], max_sum: int, method: str = "mean") -> Summary:
+    """The same figures as aggregate()/std_dev()/spread() of the review totals, computed from the integer
+    point sums (Σ points of each review) with one exact division each — the fast path of the ranking."""
+    if not sums or max_sum <= 0:
+        return Summary()
+    values = sorted(sums)
+    kept = values[1:-1] if method == "trimmed_mean" and len(values) >= TRIM_MIN_REVIEWS else values
+    score = Decimal(sum(kept) * 100) / Decimal(len(kept) * max_sum)
+    n = len(values)
+    total, squares = sum(values), sum(v * v for v in values)
+    # σ in binary floating point: exact to ~15 digits, far beyond the 2 places shown.
+    sd = Decimal(math.sqrt(n * squares - total * total) * 100 / (n * max_sum))
+    spread_ = Decimal((values[-1] - values[0]) * 100) / Decimal(max_sum)
+    return Summary(score=q2(score), std_dev=q2(sd), spread=q2(spread_))
+
+
 def combine(written: Decimal | None, pitch: Decimal | None, pitch_weight_pct: int) -> Decimal | None:
     """Final score: the written score, or with a pitch score written × (100 − w)% + pitch × w%."""
     if written is None:
@@ -88,20 +115,18 @@ def z_scores(rows: Iterable[tuple[int, int, Decimal]]) -> dict[tuple[int, int], 
 
 
 _NEG_INF = Decimal("-Infinity")
+_FAR_FUTURE = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
 
 
 def rank_key(final: Decimal | None, pitch: Decimal | None, written: Decimal | None, submitted_at,
              application_id: int, *, pitched_first: bool = False):
     """Sort key, best first: [pitched before not pitched,] final score, then the tie-break — pitch score,
     written score, earlier submission, smaller application id. Missing scores sort last."""
-    import datetime as dt
-
-    far = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
     return (
         0 if (not pitched_first or pitch is not None) else 1,
         -(final if final is not None else _NEG_INF),
         -(pitch if pitch is not None else _NEG_INF),
         -(written if written is not None else _NEG_INF),
-        submitted_at or far,
+        submitted_at or _FAR_FUTURE,
         application_id,
     )

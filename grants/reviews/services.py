@@ -619,6 +619,7 @@ def save_review(assignment: ReviewAssignment, expert: User, data: dict[str, Any]
             s = ReviewScore(criterion_id=c.id, points=value, comment=comment)
             review.scores.append(s)
             existing[c.id] = s
+    review.points_total = sum(existing[c.id].points for c in criteria if c.id in existing)
     review.overall_comment = str(data.get("overall_comment", "") or "").strip()
     rec = str(data.get("recommendation", "") or "")
     if rec and rec not in {r.value for r in Recommendation}:
@@ -726,23 +727,34 @@ class RankingRow:
     assigned_count: int = 0
     complete: bool = False
     mean_z: float | None = None
-    totals: list[Decimal] = field(default_factory=list)
+    review_sums: list[int] = field(default_factory=list)
+    max_points: int = 100
+
+    @property
+    def totals(self) -> list[Decimal]:
+        """The experts' totals on 100, highest first."""
+        return [scoring.q2(Decimal(s * 100) / self.max_points) for s in sorted(self.review_sums, reverse=True)]
 
 
-def review_totals(call: Call, stage: str) -> list[tuple[int, int, int, Decimal]]:
-    """(review id, application id, expert id, total on 100) for every submitted review of the stage."""
-    criteria = call.criteria_for(stage)
-    max_sum = sum(c.max_points for c in criteria)
-    ids = [c.id for c in criteria]
-    if not ids:
-        return []
-    stmt = (sa.select(Review.id, Review.application_id, Review.expert_id, sa.func.sum(ReviewScore.points))
-            .join(ReviewScore, ReviewScore.review_id == Review.id)
+def review_points(call: Call, stage: str) -> list[tuple[int, int, int]]:
+    """(application id, expert id, Σ points) for every submitted review of the stage: one query."""
+    stmt = (sa.select(Review.application_id, Review.expert_id, Review.points_total)
             .join(Application, Application.id == Review.application_id)
-            .where(Application.call_id == call.id, Review.stage == stage, Review.status == ReviewStatus.SUBMITTED,
-                   ReviewScore.criterion_id.in_(ids))
-            .group_by(Review.id, Review.application_id, Review.expert_id))
-    return [(rid, aid, eid, scoring.review_total(int(s or 0), max_sum)) for rid, aid, eid, s in db.session.execute(stmt)]
+            .where(Application.call_id == call.id, Review.stage == stage, Review.status == ReviewStatus.SUBMITTED))
+    return [tuple(row) for row in db.session.execute(stmt)]
+
+
+def review_totals(call: Call, stage: str) -> list[tuple[int, int, Decimal]]:
+    """(application id, expert id, total on 100) for every submitted review of the stage."""
+    max_sum = sum(c.max_points for c in call.criteria_for(stage))
+    return [(aid, eid, scoring.review_total(s, max_sum)) for aid, eid, s in review_points(call, stage)]
+
+
+# Columns a ranking row never needs: long texts and bookkeeping times stay in the database (deferred; the
+# call is lazy: it is this call, already in the session, so reading a.call costs no query).
+_LONG_TEXTS = ("summary", "need_analysis", "objectives", "target_groups", "activity_description",
+               "screening_reason", "declaration_accepted_at", "withdrawn_at", "return_deadline_at", "screened_at",
+               "updated_at")
 
 
 def compute_ranking(call: Call) -> list[RankingRow]:
@@ -751,42 +763,48 @@ def compute_ranking(call: Call) -> list[RankingRow]:
     Written score: the call's aggregation (mean / trimmed mean) of the experts' totals (Σ criteria, on
     100); with a pitch stage, final = written × (100 − w)% + pitch × w% for pitched applications, which
     rank above the others. Ties: pitch score, then written score, then earlier submission, then id.
-    A fixed number of queries whatever the number of applications."""
-    apps = list(db.session.scalars(sa.select(Application).where(
-        Application.call_id == call.id, Application.status.in_(REVIEWED_STATES))).unique())
-    written: dict[int, list[Decimal]] = defaultdict(list)
+    Five queries whatever the number of applications; the arithmetic works on the integer point sums and
+    turns them into Decimal once per application (5,000 × 5 reviews rank in well under a second)."""
+    from sqlalchemy.orm import defer, lazyload, selectinload
+
+    apps = list(db.session.scalars(
+        sa.select(Application).where(Application.call_id == call.id, Application.status.in_(REVIEWED_STATES))
+        .options(lazyload(Application.call), selectinload(Application.organization),
+                 selectinload(Application.category), *(defer(getattr(Application, c)) for c in _LONG_TEXTS))))
+    w_max = sum(c.max_points for c in call.criteria_for(ReviewStage.WRITTEN))
+    p_max = sum(c.max_points for c in call.criteria_for(ReviewStage.PITCH))
+    written: dict[int, list[int]] = defaultdict(list)
     z_input = []
-    for _rid, aid, eid, total in review_totals(call, ReviewStage.WRITTEN):
-        written[aid].append(total)
-        z_input.append((eid, aid, total))
-    pitch: dict[int, list[Decimal]] = defaultdict(list)
+    for aid, eid, points in review_points(call, ReviewStage.WRITTEN):
+        written[aid].append(points)
+        z_input.append((eid, aid, points))
+    pitch: dict[int, list[int]] = defaultdict(list)
     if call.pitch_enabled:
-        for _rid, aid, _eid, total in review_totals(call, ReviewStage.PITCH):
-            pitch[aid].append(total)
+        for aid, _eid, points in review_points(call, ReviewStage.PITCH):
+            pitch[aid].append(points)
     assigned = dict(db.session.execute(
         sa.select(ReviewAssignment.application_id, sa.func.count()).join(Application)
         .where(Application.call_id == call.id, ReviewAssignment.stage == ReviewStage.WRITTEN)
         .group_by(ReviewAssignment.application_id)).all())
-    zs = scoring.z_scores(z_input)
     z_by_app: dict[int, list[float]] = defaultdict(list)
-    for (_eid, aid), z in zs.items():
+    for (_eid, aid), z in scoring.z_scores(z_input).items():
         z_by_app[aid].append(z)
     threshold = spread_threshold()
     rows: list[RankingRow] = []
     for a in apps:
-        totals = written.get(a.id, [])
-        w = scoring.q2(scoring.aggregate(totals, call.aggregation))
-        p_totals = pitch.get(a.id, [])
-        p = scoring.q2(scoring.aggregate(p_totals, call.aggregation)) if p_totals else None
+        sums = written.get(a.id, [])
+        stats = scoring.summarise(sums, w_max, call.aggregation)
+        p_sums = pitch.get(a.id, [])
+        p = scoring.summarise(p_sums, p_max, call.aggregation).score if p_sums else None
+        w = stats.score
         final = scoring.q2(scoring.combine(w, p, call.pitch_weight_pct)) if call.pitch_enabled else w
-        sp = scoring.spread(totals)
+        zs = z_by_app.get(a.id)
         rows.append(RankingRow(
             application=a, category_id=a.category_id, written_score=w, pitch_score=p, final_score=final,
-            review_count=len(totals), std_dev=scoring.q2(scoring.std_dev(totals)), spread=scoring.q2(sp),
-            flagged=sp is not None and sp > threshold, pitch_review_count=len(p_totals),
-            assigned_count=assigned.get(a.id, 0), complete=bool(totals) and len(totals) >= assigned.get(a.id, 0),
-            mean_z=(sum(z_by_app[a.id]) / len(z_by_app[a.id])) if z_by_app.get(a.id) else None,
-            totals=[scoring.q2(t) for t in sorted(totals, reverse=True)],
+            review_count=len(sums), std_dev=stats.std_dev, spread=stats.spread,
+            flagged=stats.spread is not None and stats.spread > threshold, pitch_review_count=len(p_sums),
+            assigned_count=assigned.get(a.id, 0), complete=bool(sums) and len(sums) >= assigned.get(a.id, 0),
+            mean_z=(sum(zs) / len(zs)) if zs else None, review_sums=sums, max_points=w_max or 100,
         ))
     pitched_first = bool(call.pitch_enabled and pitch)
     rows.sort(key=lambda r: scoring.rank_key(r.final_score, r.pitch_score, r.written_score,

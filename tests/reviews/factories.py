@@ -82,6 +82,7 @@ def submitted_review(assignment_, points: dict[str, int] | list[int], *, recomme
                stage=assignment_.stage, status=ReviewStatus.SUBMITTED, overall_comment=comment,
                recommendation=recommendation, submitted_at=submitted_at or dt.datetime(2026, 3, 1, tzinfo=UTC))
     r.scores = [ReviewScore(criterion_id=c.id, points=points[c.name]) for c in criteria if c.name in points]
+    r.points_total = sum(s.points for s in r.scores)
     db.session.add(r)
     db.session.flush()
     return r

@@ -207,3 +207,15 @@ def test_tie_break_is_explained_on_the_ranking_page(db, client, login_as):
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert "同分时依次比较：路演得分、书面评审得分、申报提交时间（早者优先）" in html
+
+
+@pytest.mark.parametrize("sums, max_sum, method", [
+    ([83, 84, 94], 100, "mean"), ([60, 75, 80, 85, 99], 100, "trimmed_mean"), ([30, 40], 40, "mean"),
+    ([25, 26, 20, 29, 30, 21], 30, "trimmed_mean"), ([7], 30, "mean"), ([55, 62, 70, 71, 88, 93], 100, "mean"),
+])
+def test_fast_summary_matches_the_plain_figures(sums, max_sum, method):
+    totals = [scoring.review_total(s, max_sum) for s in sums]
+    fast = scoring.summarise(sums, max_sum, method)
+    assert fast.score == scoring.q2(scoring.aggregate(totals, method))
+    assert fast.std_dev == scoring.q2(scoring.std_dev(totals))
+    assert fast.spread == scoring.q2(scoring.spread(totals))
