@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
@@ -21,6 +21,10 @@ class PaymentActionForm(FlaskForm):
 
 class ReasonForm(PaymentActionForm):
     reason = TextAreaField(_l("原因"), validators=[DataRequired(_l("请填写原因")), Length(max=1000)])
+
+
+class HoldForm(ReasonForm):
+    whole_project = BooleanField(_l("同时暂停本项目其他未支付的拨款"))
 
 
 class ReleaseForm(PaymentActionForm):

@@ -19,7 +19,7 @@ from grants.finance import bp
 from grants.finance import permissions as perm
 from grants.finance import services
 from grants.finance.exports import ledger_workbook, xlsx_response
-from grants.finance.forms import PaymentActionForm, QueueFilterForm, ReasonForm, ReclaimForm, ReleaseForm
+from grants.finance.forms import HoldForm, PaymentActionForm, QueueFilterForm, ReasonForm, ReclaimForm, ReleaseForm
 from grants.finance.ledger import call_ledger, calls_summary
 from grants.finance.models import OPEN_STATUSES, Payment, PaymentHold, PaymentStatus, Reclaim
 from grants.finance.states import PAYMENT_WORKFLOW
@@ -77,7 +77,7 @@ def _forms(payment: Payment, **override) -> dict:
     forms = {
         "action_form": PaymentActionForm(formdata=None, data=v),
         "return_form": ReasonForm(formdata=None, data=v),
-        "hold_form": ReasonForm(formdata=None, data=v),
+        "hold_form": HoldForm(formdata=None, data=v),
         "lift_form": ReasonForm(formdata=None, data=v),
         "release_form": ReleaseForm(formdata=None, data={**v, "released_on": today_local()}),
         "reclaim_form": ReclaimForm(formdata=None, data=v),
@@ -220,9 +220,20 @@ def resubmit(payment_id: int):
 @bp.route("/payments/<int:payment_id>/hold", methods=["POST"])
 @login_required
 def hold(payment_id: int):
+    """暂停拨付 of this payment, or of every unpaid payment of the project."""
     p = get_or_404(Payment, payment_id)
     ensure(perm.can_hold_payment(current_user, p))
-    return _reason_action(p, services.hold_payment, "hold_form", _("已暂停拨付"))
+    form = HoldForm()
+    if not form.whole_project.data:
+        return _reason_action(p, services.hold_payment, "hold_form", _("已暂停拨付"), form=form)
+    if not form.validate_on_submit():
+        return _render_payment(p, 400, hold_form=form)
+    try:
+        services.hold_payment(p, current_user, form.reason.data, expected_version=_version(form))
+        n = 1 + services.hold_contract_payments(p.contract, current_user, form.reason.data)
+    except (services.PaymentError, IllegalTransition) as exc:
+        return _refused(p, exc, form, "hold_form")
+    return _done(p, _("已暂停本项目 %(n)s 笔未支付的拨款", n=n))
 
 
 @bp.route("/payments/<int:payment_id>/lift-hold", methods=["POST"])
@@ -233,8 +244,8 @@ def lift_hold(payment_id: int):
     return _reason_action(p, services.lift_hold, "lift_form", _("已解除暂停，需财务重新审核"))
 
 
-def _reason_action(p: Payment, fn, form_name: str, success: str):
-    form = ReasonForm()
+def _reason_action(p: Payment, fn, form_name: str, success: str, form=None):
+    form = form or ReasonForm()
     if not form.validate_on_submit():
         return _render_payment(p, 400, **{form_name: form})
     try:

@@ -233,3 +233,17 @@ def test_auditor_reads_but_cannot_act(client, login_as, scene):
 def test_payments_for_contract(scene):
     payments = services.payments_for_contract(scene["contract"])
     assert list(payments) == [scene["contract"].tranches[0].id]
+
+
+def test_officer_holds_the_whole_project(client, login_as, scene):
+    contract = scene["contract"]
+    ff.assess_tranche(contract.tranches[1], payment_pct=100)
+    p = scene["payment"]
+    db.session.commit()
+    login_as(ff.officer(scene["call"]))
+    r = client.post(f"/finance/payments/{p.id}/hold", data={"reason": "项目暂停整顿", "whole_project": "y",
+                                                           "version": p.version})
+    assert r.status_code == 302
+    assert "已暂停本项目 2 笔未支付的拨款" in client.get(r.headers["Location"]).get_data(as_text=True)
+    db.session.expire_all()
+    assert {x.status for x in services.payments_for_contract(contract).values()} == {PaymentStatus.HELD}
