@@ -137,6 +137,10 @@ from grants.reminders.demo import demo_notifications  # noqa: E402
 
 DEMO_EXTENSIONS.append(demo_notifications)
 
+from grants.contracts.demo import demo_contracts  # noqa: E402
+
+DEMO_EXTENSIONS.append(demo_contracts)
+
 # Payments come last: they work on what the contracts part made payable.
 from grants.finance.demo import demo_payments  # noqa: E402
 

@@ -1,0 +1,132 @@
+"""Demo part: last year's city call, finalized, with three confirmed awards turned into contracts —
+one in force with its mid-term report assessed (良好, second tranche payable), one in force whose mid-term
+report waits for the evaluator `evaluator`, and one issued and waiting for `applicant3`'s signature.
+Runs before the payments part, which works the payments these contracts requested."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import sqlalchemy as sa
+from flask import current_app
+from werkzeug.datastructures import FileStorage
+
+from grants.accounts.models import User
+from grants.applications.models import Application, BudgetLine, OutputTarget
+from grants.calls.models import Call, CallCategory, CallFundingSource, ScoreBand, TrancheTemplate
+from grants.core.timeutil import SHANGHAI, now
+from grants.extensions import db
+
+PROJECTS = [  # applicant username, project, yuan
+    ("applicant", "银龄互助·幸福邻里", 100_000),
+    ("applicant2", "“星星的孩子”融合成长营", 80_000),
+    ("applicant3", "楼道微治理·邻里议事厅", 60_000),
+]
+# 1×1 PNG, the "photo" evidence of the demo reports.
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+       b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+def _user(username: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.username == username))
+
+
+def _call(units: dict, year: int) -> Call:
+    start = dt.datetime(year, 3, 1, 9, 0, tzinfo=SHANGHAI)
+    call = Call(host_unit_id=units["city"].id, title=f"{year}年南通市公益创投大赛", year=year, level="city",
+                status="finalized", open_at=start, close_at=start + dt.timedelta(days=30), published_at=start,
+                project_start_on=dt.date(year, 7, 1), project_end_on=dt.date(year + 1, 6, 30),
+                min_grant_fen=2_000_000, max_grant_fen=20_000_000, allowed_legal_forms=[],
+                description="面向全市社会组织征集为老、助残、青少年和社区治理服务项目。")
+    call.categories = [CallCategory(name="为老服务", sort=0), CallCategory(name="助残服务", sort=1),
+                       CallCategory(name="社区治理", sort=2)]
+    call.funding_sources = [CallFundingSource(kind="welfare_lottery", name="市级福利彩票公益金", amount_fen=20_000_000),
+                            CallFundingSource(kind="fiscal_matching", name="市财政配套资金", amount_fen=10_000_000)]
+    call.tranches = [TrancheTemplate(seq=1, name="首期款", percent=40, trigger="signing"),
+                     TrancheTemplate(seq=2, name="中期款", percent=30, trigger="midterm_assessment"),
+                     TrancheTemplate(seq=3, name="尾款", percent=30, trigger="final_assessment")]
+    call.score_bands = [ScoreBand(min_score=85, grade="excellent", payment_pct=100),
+                        ScoreBand(min_score=70, grade="good", payment_pct=100),
+                        ScoreBand(min_score=60, grade="pass", payment_pct=80),
+                        ScoreBand(min_score=0, grade="fail", payment_pct=0, rectification=True)]
+    db.session.add(call)
+    db.session.flush()
+    return call
+
+
+def _award(call: Call, org, category, project: str, yuan: int, rank: int, approver):
+    from grants.awards.models import Award, AwardAllocation
+
+    fen = yuan * 100
+    app = Application(call_id=call.id, organization_id=org.id, category_id=category.id,
+                      number=f"{call.year}-{call.id}-{rank:04d}", project_name=project, status="confirmed",
+                      summary=f"{project}：面向社区居民的公益服务项目。", requested_fen=fen,
+                      total_budget_fen=fen + fen // 5, own_funding_fen=fen // 5, submitted_at=call.close_at,
+                      declaration_accepted_at=call.close_at)
+    app.output_targets = [OutputTarget(kind="service_sessions", target=yuan // 40),
+                          OutputTarget(kind="beneficiaries", target=yuan // 800),
+                          OutputTarget(kind="activities", target=24)]
+    lines = [("personnel", "项目社工补贴", fen * 25 // 100), ("activity", "社区活动与服务", fen * 55 // 100),
+             ("materials", "活动物资", fen * 12 // 100)]
+    lines.append(("management", "项目管理费", fen - sum(a for _k, _i, a in lines)))
+    app.budget_lines = [BudgetLine(kind=k, item=i, unit_price_fen=a, quantity=1, amount_fen=a, funded_by="grant",
+                                   position=n) for n, (k, i, a) in enumerate(lines)]
+    app.budget_lines.append(BudgetLine(kind="other", item="自筹配套", unit_price_fen=fen // 5, quantity=1,
+                                       amount_fen=fen // 5, funded_by="own", position=len(lines)))
+    db.session.add(app)
+    db.session.flush()
+    award = Award(call_id=call.id, application_id=app.id, organization_id=org.id, category_id=category.id,
+                  amount_fen=fen, status="confirmed", rank=rank, approved_by_id=approver.id,
+                  approved_at=call.close_at, confirmed_at=call.close_at + dt.timedelta(days=40))
+    welfare, fiscal = call.funding_sources
+    award.allocations = [AwardAllocation(funding_source_id=welfare.id, amount_fen=fen * 2 // 3),
+                         AwardAllocation(funding_source_id=fiscal.id, amount_fen=fen - fen * 2 // 3)]
+    db.session.add(award)
+    db.session.flush()
+    return award
+
+
+def _report(tranche, member, narrative: str):
+    from grants.assessments import services as asvc
+
+    report = asvc.start_report(tranche, member)
+    achieved = {o.kind: o.target * 11 // 20 for o in report.outputs}
+    spent = {s.id: s.budget_fen * 9 // 20 for s in report.spending}
+    with current_app.test_request_context():
+        asvc.save_report(report, narrative=narrative, achieved=achieved, spent=spent, actor=member,
+                         uploads=[FileStorage(io.BytesIO(PNG), "活动照片.png")])
+    asvc.submit_report(report, member)
+    return report
+
+
+def demo_contracts(units: dict) -> None:
+    from grants.assessments import services as asvc
+    from grants.contracts import services
+
+    officer, evaluator = _user("officer"), _user("evaluator")
+    members = [_user(u) for u, _p, _y in PROJECTS]
+    if officer is None or evaluator is None or any(m is None or m.organization is None for m in members):
+        return
+    call = _call(units, now().astimezone(SHANGHAI).year - 1)
+    contracts = []
+    for rank, ((_u, project, yuan), member) in enumerate(zip(PROJECTS, members), start=1):
+        award = _award(call, member.organization, call.categories[min(rank - 1, 2)], project, yuan, rank, officer)
+        contracts.append(services.create_contract_from_award(award, officer))
+    first, second, third = contracts
+    for c, member in ((first, members[0]), (second, members[1])):
+        services.issue_contract(c, officer)
+        services.sign_contract(c, member, signer_name=member.display_name, signer_title="理事长")
+        services.countersign_contract(c, officer)
+    services.issue_contract(third, officer)
+
+    report = _report(first.tranches[1], members[0],
+                     "上半年完成入户探访 1400 人次，组建 30 人志愿者队伍，开展集体生日会和健康讲座 12 场。")
+    assessment = asvc.accept_report(report, officer, evaluator)
+    criteria = asvc.criteria_for(call)
+    points = dict(zip([c.id for c in criteria], [26, 16, 16, 24, 2, 0]))
+    asvc.submit_assessment(assessment, evaluator, points=points, satisfaction_pct=95,
+                           comment="服务记录完整，资金使用规范；建议加强志愿者培训和服务对象回访。")
+    report = _report(second.tranches[1], members[1],
+                     "融合成长营已开展 9 期，服务特殊儿童 40 名及家长 60 人次，志愿者陪伴 300 小时。")
+    asvc.accept_report(report, officer, evaluator)
+    db.session.flush()
