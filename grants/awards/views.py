@@ -230,12 +230,17 @@ def notice(call_id: int):
     objections = list(db.session.scalars(sa.select(Objection).where(Objection.notice_id == notice.id)
                                          .order_by(Objection.status != "open", Objection.id)).unique())
     awards = services.awards_of(call, active_only=False)
-    row = services.promotion_candidate(call) if call.status == CallStatus.NOTICE else None
+    # For each open objection: who would be promoted if it were upheld (the ranking is computed once).
+    candidates = {}
+    open_ones = [o for o in objections if o.status == "open" and o.award is not None]
+    if open_ones and call.status == CallStatus.NOTICE:
+        ranking = services._safe_ranking(call)
+        candidates = {o.id: services.promotion_candidate(call, freeing=o.award, ranking=ranking) for o in open_ones}
     return render_template(
         "awards/notice.html", call=call, notice=notice, objections=objections, awards=awards,
         finalize_problems=services.finalize_problems(call) if call.status == CallStatus.NOTICE else [],
         can_finalize=perm.can_finalize(current_user, call), can_handle=perm.can_finalize(current_user, call),
-        handle_form=HandleObjectionForm(), next_candidate=row, can_export=perm.can_export_summary(current_user, call))
+        handle_form=HandleObjectionForm(), candidates=candidates, can_export=perm.can_export_summary(current_user, call))
 
 
 @bp.route("/awards/objections/<int:objection_id>/handle", methods=["POST"])

@@ -159,3 +159,34 @@ def test_officer_of_a_sibling_unit_is_refused(client, db, login_as):
     assert client.get(f"/awards/calls/{call.id}").status_code == 403
     assert client.post(f"/awards/calls/{call.id}/propose").status_code == 403
     assert client.get(f"/awards/calls/{call.id}/summary.pdf").status_code == 403
+
+
+def test_upholding_cancels_and_promotes_on_the_pages(client, db, login_as, clock):
+    clock.set(dt.datetime(2026, 6, 1, 10, 0, tzinfo=SHANGHAI))
+    call, apps, experts = af.reviewed_call()
+    a, b = _officers(call)
+    db.session.commit()
+    login_as(a)
+    client.post(f"/awards/calls/{call.id}/propose")
+    login_as(b)
+    client.post(f"/awards/calls/{call.id}/approve")
+    client.post(f"/awards/calls/{call.id}/publish")
+    client.post("/logout")
+    client.post(f"/public/notices/{call.id}/objection", data={
+        "application_id": apps[0].id, "objector_name": "王五", "contact": "wang@example.org",
+        "content": "该组织负责人与评审专家存在利害关系。"})
+    obj = _db.session.scalars(_db.select(Objection)).one()
+    login_as(b)
+    r = client.get(f"/awards/calls/{call.id}/notice")
+    assert "可递补：第 2 名" in r.text  # 助残康复 150,000 fits once the 200,000 of #1 is freed
+    r = client.post(f"/awards/objections/{obj.id}/handle", follow_redirects=True,
+                    data={"decision": "uphold", "reason": "经核查，评审时未申报回避，异议成立。", "promote": "y"})
+    assert "已递补“示范项目2”" in r.text
+    _db.session.expire_all()
+    assert apps[0].status == "cancelled" and apps[1].status == "awarded"
+    r = client.get(f"/public/notices/{call.id}")
+    assert "示范项目2" in r.text and "因异议成立取消资助" in r.text and "王五" not in r.text
+    # a second handling of the same objection is refused
+    r = client.post(f"/awards/objections/{obj.id}/handle", follow_redirects=True,
+                    data={"decision": "reject", "reason": "再处理一次"})
+    assert "该异议已处理" in r.text
