@@ -138,6 +138,17 @@ ALLOWED: dict[str, set[str]] = {
     "awards.finalize": set(),
     "awards.summary_pdf": set(),
     "awards.feedback": set(),  # another organisation's application
+    "applications.apply": {"applicant"},  # any organisation may apply to an open call (the world's is not open)
+    "applications.mine": {"applicant"},  # the caller's own organisation's applications
+    "applications.edit": set(),  # the world's application belongs to another organisation and unit
+    "applications.detail": set(),
+    "applications.withdraw": set(),
+    "applications.pdf": set(),
+    "applications.attachment": set(),
+    "applications.screen": set(),
+    "applications.screening": {"officer", "auditor"},  # lists the calls of the caller's own unit subtree
+    "applications.call_list": set(),  # the world's call belongs to another unit
+    "applications.call_export": set(),
 }
 
 
@@ -181,7 +192,7 @@ def world(app, db):
     finance = finance_world(app, other)
     db.session.add_all([note, mail])
     db.session.commit()
-    return {
+    objects = {
         "org_id": other.id, "member_id": other_member.membership.id, "user_id": other_admin.id,
         "file_id": stored.id, "token": inv.token, "day": "2027-01-01", "code": "en",
         "call_id": world_call.id, "doc_id": world_doc.id, "notification_id": note.id, "mail_id": mail.id,
@@ -190,6 +201,11 @@ def world(app, db):
         **contract_world(app, other),
         **award_world(other, world_call.host_unit_id),
     }
+    from tests.applications.factories import world_objects as application_world
+
+    objects.update(application_world(app, objects["application_id"]))
+    db.session.commit()
+    return objects
 
 
 def url_args(rule, world) -> dict:

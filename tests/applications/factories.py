@@ -113,3 +113,17 @@ def application(call_: Call, org=None, *, complete: bool = True, status: str = A
 
 def officer_for(unit):
     return factories.user(roles=("officer",), unit=unit)
+
+
+def world_objects(app, application_id: int) -> dict:
+    """For the route-permission walk: an attachment on another organisation's application."""
+    from grants.core.storage import save_upload
+
+    application = db.session.get(Application, application_id)
+    with app.test_request_context():
+        stored = save_upload(upload(), allowed=("pdf",), organization_id=application.organization_id)
+    db.session.flush()
+    attachment = ApplicationAttachment(application_id=application.id, stored_file_id=stored.id)
+    db.session.add(attachment)
+    db.session.flush()
+    return {"attachment_id": attachment.id}
