@@ -125,6 +125,11 @@ from grants.calls.demo import demo_calls  # noqa: E402
 
 DEMO_EXTENSIONS.insert(0, demo_calls)
 
+# Applications in this year's call come straight after the call they apply to.
+from grants.applications.demo import demo_applications  # noqa: E402
+
+DEMO_EXTENSIONS.insert(DEMO_EXTENSIONS.index(demo_calls) + 1, demo_applications)
+
 from grants.reviews.demo import demo_experts  # noqa: E402
 
 DEMO_EXTENSIONS.append(demo_experts)
