@@ -13,6 +13,32 @@
     container.dataset.next = String(idx + 1);
     return idx;
   }
+  // Live sums: <span data-sum-of="LIST" data-sum-field="FIELD" data-sum-target="100"> shows the total
+  // of the FIELD inputs in #rows-LIST, so the officer sees "90 / 100" before saving.
+  function updateSums() {
+    document.querySelectorAll("[data-sum-of]").forEach(function (out) {
+      var container = document.getElementById("rows-" + out.getAttribute("data-sum-of"));
+      if (!container) { return; }
+      var suffix = "-" + out.getAttribute("data-sum-field");
+      var total = 0, cells = 0;
+      container.querySelectorAll("input").forEach(function (el) {
+        if (el.name.slice(-suffix.length) === suffix) {
+          cells += 1;
+          var v = parseInt(el.value, 10);
+          if (!isNaN(v)) { total += v; }
+        }
+      });
+      var target = parseInt(out.getAttribute("data-sum-target") || "100", 10);
+      out.hidden = cells === 0;
+      out.textContent = total + " / " + target;
+      out.classList.toggle("text-bg-success", total === target);
+      out.classList.toggle("text-bg-warning", total !== target);
+    });
+  }
+  document.addEventListener("input", updateSums);
+  document.addEventListener("DOMContentLoaded", updateSums);
+  document.addEventListener("click", function () { window.setTimeout(updateSums, 0); });
+
   document.addEventListener("click", function (ev) {
     var add = ev.target.closest("[data-add-row]");
     if (add) {

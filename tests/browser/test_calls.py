@@ -56,6 +56,8 @@ def test_officer_creates_checks_fixes_and_publishes_a_call(page, live_server, of
     page.fill("#close_at", _local(21, 17))
     # review window and project dates left empty; one tranche wrong: the check must say so
     page.fill("#tranches-2-percent", "20")
+    assert page.locator("#sum-tranches").inner_text() == "90 / 100"
+    assert page.locator("#sum-written").inner_text() == "100 / 100"
     screenshot(page, "calls-form-desktop")
     page.click("#save-call")
     page.wait_for_load_state("networkidle")

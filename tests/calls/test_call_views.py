@@ -359,3 +359,13 @@ def test_officer_list_query_count_is_fixed(client, login_as, tree):
         cf.call(unit=city, title=f"市级草稿{i}")
     _db.session.commit()
     assert count() == few
+
+
+@pytest.mark.parametrize("status,code", [(s, 404 if s == CallStatus.DRAFT else 200) for s in CallStatus])
+def test_public_detail_by_status(client, db, status, code):
+    call = cf.call(status=status, title="状态测试活动")
+    db.session.commit()
+    resp = client.get(f"/public/calls/{call.id}")
+    assert resp.status_code == code
+    listing = client.get("/public/calls").get_data(as_text=True)
+    assert ("状态测试活动" in listing) == (code == 200)
