@@ -125,6 +125,7 @@ ALLOWED: dict[str, set[str]] = {
     "assessments.assessment": set(),  # assigned to another evaluator
     "assessments.rectify_deadline": set(),
     "assessments.withhold": set(),
+    "assessments.rubric": set(),  # the world's call belongs to another unit
     "awards.index": {"officer", "auditor", "admin"},  # lists the caller's own unit subtree (admin: calls to approve)
     "awards.draft": {"admin"},  # the admin may open any draft to approve it (four-eyes step); officers: own subtree
     "awards.propose": set(),

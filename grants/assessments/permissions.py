@@ -79,3 +79,8 @@ def can_score_assessment(user, assessment) -> bool:
 
 def can_list_my_assessments(user) -> bool:
     return _authed(user) and user.has_role(Role.EVALUATOR)
+
+
+def can_edit_rubric(user, call) -> bool:
+    """Officers of the call's unit subtree set its assessment rubric (评估指标)."""
+    return _authed(user) and user.has_role(Role.OFFICER) and in_unit_scope(user, call)

@@ -346,3 +346,55 @@ def withhold_after_deadline(tranche: Tranche, actor) -> None:
         flag_reclaim(contract, actor, _("结项评估不合格且逾期未整改"))
         keep_final_grade(contract)
     open_next_report(contract, actor)
+
+
+def rubric_locked(call) -> bool:
+    """Once an assessment of the call is submitted its rubric stays as it was scored."""
+    return db.session.scalar(
+        sa.select(Assessment.id).join(Contract, Contract.id == Assessment.contract_id)
+        .where(Contract.call_id == call.id, Assessment.status == AssessmentStatus.SUBMITTED).limit(1)) is not None
+
+
+def set_assessment_criteria(call, rows: list[dict], actor) -> dict[str, str]:
+    """Replace the call's assessment rubric; returns problems by field (nothing changes when there are any).
+
+    Rows: {"name", "max_points" (int or None), "kind"}. Scored items must add up to 100 points."""
+    problems: dict[str, str] = {}
+    if rubric_locked(call):
+        return {"form": _("已有提交的评估，评估指标不能再修改")}
+    seen = set()
+    for i, row in enumerate(rows):
+        name = (row.get("name") or "").strip()
+        if not name:
+            problems[f"crit-{i}-name"] = _("请填写指标名称")
+        elif name in seen:
+            problems[f"crit-{i}-name"] = _("指标名称重复")
+        seen.add(name)
+        points = row.get("max_points")
+        if points is None or not 1 <= points <= 100:
+            problems[f"crit-{i}-max"] = _("满分应为 1 至 100 的整数")
+        if row.get("kind") not in {str(k) for k in CriterionKind}:
+            problems[f"crit-{i}-kind"] = _("请选择类型")
+    normal = sum(r.get("max_points") or 0 for r in rows if r.get("kind") == CriterionKind.NORMAL)
+    if not problems and normal != 100:
+        problems["form"] = _("评分项满分合计应为 100 分（当前 %(n)s 分）", n=normal)
+    if problems:
+        return problems
+    existing = {c.name: c for c in db.session.scalars(
+        sa.select(AssessmentCriterion).where(AssessmentCriterion.call_id == call.id))}
+    before = [(c.name, c.max_points, c.kind) for c in existing.values()]
+    keep = set()
+    for i, row in enumerate(rows):
+        c = existing.get(row["name"].strip())
+        if c is None:
+            c = AssessmentCriterion(call_id=call.id, name=row["name"].strip())
+            db.session.add(c)
+        c.max_points, c.kind, c.sort = row["max_points"], row["kind"], i
+        keep.add(c.name)
+    for name, c in existing.items():
+        if name not in keep:
+            db.session.delete(c)
+    db.session.flush()
+    record(actor, "assessment.rubric", call, before={"criteria": before},
+           after={"criteria": [(r["name"].strip(), r["max_points"], r["kind"]) for r in rows]})
+    return {}

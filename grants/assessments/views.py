@@ -252,3 +252,52 @@ def withhold(tranche_id: int):
         flash(_("该节点资金不予拨付"), "success")
     return _to_contract(tranche)
 
+
+
+@bp.route("/calls/<int:call_id>/assessment-rubric", methods=["GET", "POST"])
+@login_required
+def rubric(call_id: int):
+    """评估指标 of a call: scored items adding up to 100, plus bonus and penalty items."""
+    from grants.assessments.models import CRITERION_KIND_LABELS
+    from grants.assessments.services import rubric_locked, set_assessment_criteria
+    from grants.calls.models import Call
+
+    call = get_or_404(Call, call_id)
+    ensure(perm.can_edit_rubric(current_user, call))
+    form = TokenForm()
+    problems, rows = {}, None
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            problems["form"] = _("表单安全校验失败，请刷新页面后重试")
+        else:
+            rows = _rubric_rows(request.form)
+            problems = set_assessment_criteria(call, rows, current_user)
+            if not problems:
+                db.session.commit()
+                flash(_("评估指标已保存"), "success")
+                return redirect(url_for("assessments.rubric", call_id=call.id))
+            db.session.rollback()
+    if rows is None:
+        rows = [{"name": c.name, "max_points": c.max_points, "kind": c.kind} for c in criteria_for(call)]
+        db.session.commit()  # the default rubric may just have been created
+    return render_template("assessments/rubric.html", call=call, rows=rows, problems=problems, form=form,
+                           kinds=CRITERION_KIND_LABELS, locked=rubric_locked(call),
+                           bands=bands_for(call)), (400 if problems else 200)
+
+
+def _rubric_rows(formdata) -> list[dict]:
+    import re
+
+    found: dict[int, dict] = {}
+    for key in formdata.keys():
+        m = re.match(r"^crit-(\d{1,2})-(name|max|kind)$", key)
+        if m:
+            found.setdefault(int(m.group(1)), {})[m.group(2)] = formdata.get(key, "").strip()
+    rows = []
+    for _i, row in sorted(found.items()):
+        if not row.get("name") and not row.get("max"):
+            continue  # an empty spare row
+        raw = row.get("max", "")
+        rows.append({"name": row.get("name", ""), "max_points": int(raw) if raw.isdigit() else None,
+                     "kind": row.get("kind", "")})
+    return rows

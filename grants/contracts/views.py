@@ -63,7 +63,9 @@ def index():
         stmt = stmt.where(Contract.call_id == int(call_id))
     page = paginate(stmt, per_page=PER_PAGE)
     waiting = _awards_waiting(units) if current_user.has_role("officer") else []
-    return render_template("contracts/index.html", page=page, form=form, waiting=waiting, action_form=ActionForm())
+    rubric_calls = [c for c in calls if str(c.status) in ("notice", "finalized", "archived")]
+    return render_template("contracts/index.html", page=page, form=form, waiting=waiting, action_form=ActionForm(),
+                           rubric_calls=rubric_calls)
 
 
 def _awards_waiting(units):

@@ -192,3 +192,30 @@ def test_finance_sees_the_evaluator_as_a_conflict(db):
     assert tranche_evaluator_ids(mid) == {evaluator.id}
     payment = db.session.query(Payment).filter_by(tranche_id=mid.id).one()
     assert duty_conflict(payment, evaluator, "approve")
+
+
+def test_rubric_page_validates_and_locks(app, client, login_as, db):
+    app.config["WTF_CSRF_ENABLED"] = False
+    c, member, officer = _setup()
+    db.session.commit()
+    login_as(officer)
+    page = client.get(f"/calls/{c.call_id}/assessment-rubric")
+    assert page.status_code == 200 and "项目实施" in page.text
+    bad = {"crit-0-name": "项目实施", "crit-0-max": "40", "crit-0-kind": "normal",
+           "crit-1-name": "项目成效", "crit-1-max": "50", "crit-1-kind": "normal",
+           "crit-2-name": "宣传报道", "crit-2-max": "5", "crit-2-kind": "bonus"}
+    resp = client.post(f"/calls/{c.call_id}/assessment-rubric", data=bad)
+    assert resp.status_code == 400 and "合计应为 100 分（当前 90 分）" in resp.text and "宣传报道" in resp.text
+    good = {**bad, "crit-1-max": "60"}
+    assert client.post(f"/calls/{c.call_id}/assessment-rubric", data=good).status_code == 302
+    criteria = svc.criteria_for(c.call)
+    assert [(x.name, x.max_points, x.kind) for x in criteria] == [
+        ("项目实施", 40, "normal"), ("项目成效", 60, "normal"), ("宣传报道", 5, "bonus")]
+    evaluator = cf.evaluator()
+    _assess(_report(c.tranches[1], member), officer, evaluator, (40, 40, 5))
+    assert c.tranches[1].grade == "excellent"  # 80 + 5 bonus = 85
+    db.session.commit()
+    resp = client.post(f"/calls/{c.call_id}/assessment-rubric", data=good)
+    assert resp.status_code == 400 and "不能再修改" in resp.text
+    login_as("officer")  # another unit
+    assert client.get(f"/calls/{c.call_id}/assessment-rubric").status_code == 403
