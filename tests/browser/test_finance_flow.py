@@ -72,3 +72,33 @@ def test_finance_approves_and_another_releases(page, live_server, scene, screens
     page.goto(f"{live_server}/finance/ledger/{scene['call_id']}")
     assert "JSB20261123000187" in page.content()
     screenshot(page, "finance-ledger")
+
+
+def test_officer_holds_a_payment_and_finance_cannot_approve(page, live_server, app, db, scene, screenshot):
+    pid = scene["payment_id"]
+    with app.test_request_context():
+        from grants.calls.models import Call
+
+        officer = ff.officer(db.session.get(Call, scene["call_id"]), username="zhuguan_zhao")
+        db.session.commit()
+    login(page, live_server, "zhuguan_zhao", factories.PASSWORD)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server}/finance/payments/{pid}")
+    page.click("#hold-button")  # no reason: refused next to the field
+    page.wait_for_load_state("networkidle")
+    assert "请填写原因" in page.content()
+    page.fill("#reason", "收到举报，核查期间暂停拨付")
+    page.check("#whole_project")
+    screenshot(page, "finance-officer-hold-phone")
+    with page.expect_navigation():
+        page.click("#hold-button")
+    assert "已暂停本项目 1 笔未支付的拨款" in page.content()
+    assert page.locator("#payment-status").inner_text() == "暂停拨付"
+    screenshot(page, "finance-officer-held-phone")
+    page.context.clear_cookies()
+    page.set_viewport_size({"width": 1280, "height": 860})
+    login(page, live_server, scene["approver"], factories.PASSWORD)
+    page.goto(f"{live_server}/finance/payments/{pid}")
+    assert page.locator("#approve-button").count() == 0 and page.locator("#held-note").count() == 1
+    assert "收到举报" in page.content()
+    screenshot(page, "finance-held-seen-by-finance")
