@@ -658,10 +658,10 @@ def _maybe_complete(application: Application, stage: str, actor) -> None:
     """under_review → scored once every written review is in; shortlisted → pitched for the pitch stage."""
     db.session.flush()
     counts = dict(db.session.execute(
-        sa.select(sa.func.coalesce(Review.status, "none"), sa.func.count())
+        sa.select(Review.status, sa.func.count())
         .select_from(ReviewAssignment).outerjoin(Review, Review.assignment_id == ReviewAssignment.id)
         .where(ReviewAssignment.application_id == application.id, ReviewAssignment.stage == stage)
-        .group_by(sa.func.coalesce(Review.status, "none"))).all())
+        .group_by(Review.status)).all())
     total = sum(counts.values())
     done = counts.get(ReviewStatus.SUBMITTED, 0)
     if total == 0 or done < total:
