@@ -25,6 +25,7 @@ def test_award_flow(page, live_server, db, clock, screenshot):
     a.display_name = "陈经办"
     b = factories.user(roles=("officer",), unit=unit, username="award_officer_b")
     b.display_name = "周科长"
+    unfunded_member = factories.member(apps[1].organization, username="award_unfunded")
     db.session.commit()
     base = live_server
 
@@ -95,6 +96,7 @@ def test_award_flow(page, live_server, db, clock, screenshot):
     _as(page, base, a)
     page.goto(f"{base}/awards/calls/{call.id}/notice")
     assert page.locator("#finalize").is_disabled()
+    screenshot(page, "award-notice-open")
     form = page.locator(".handle-form").first
     form.locator("input[value=reject]").check()
     form.locator("textarea[name=reason]").fill("经实地核查，该组织已在桃坞路社区开展助餐服务一年，异议不成立。")
@@ -114,3 +116,14 @@ def test_award_flow(page, live_server, db, clock, screenshot):
     assert resp.status == 200 and resp.headers["content-type"] == "application/pdf"
     SCREENS.mkdir(parents=True, exist_ok=True)
     (SCREENS / "award-summary.pdf").write_bytes(resp.body())
+
+    # the unfunded applicant: scores and comments, no expert names
+    _as(page, base, unfunded_member)
+    page.goto(f"{base}/reminders/inbox")
+    page.goto(f"{base}/awards/applications/{apps[1].id}/feedback")
+    text = page.content()
+    assert "需求分析" in text and "预算可再细化" in text
+    assert all(name not in text for name in af.EXPERT_NAMES)
+    screenshot(page, "award-feedback")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "award-feedback-phone")
