@@ -11,9 +11,8 @@ from grants.core.audit import verify_chain
 from grants.core.models import AuditLog
 from grants.extensions import db
 from grants.finance import services
-from grants.finance.models import Payment, PaymentHold, PaymentStatus, Reclaim
+from grants.finance.models import Payment, PaymentStatus
 from grants.finance.services import AlreadyDone, PaymentError
-from tests import factories
 from tests.finance import factories as ff
 
 TODAY = dt.date(2026, 11, 23)
@@ -136,3 +135,22 @@ def test_only_finance_role_approves(world):
     officer = ff.officer(world["call"])
     with pytest.raises(Exception, match="角色"):
         services.approve_payment(world["payment"], officer)
+
+
+def test_last_release_settles_the_tranche_and_closes_the_project(world):
+    contract, f1, f2 = world["contract"], world["f1"], world["f2"]
+    services.approve_payment(world["payment"], f1)
+    services.release_payment(world["payment"], f2, "C1", TODAY)
+    for i, tranche in enumerate(contract.tranches[1:], start=2):
+        ff.assess_tranche(tranche, payment_pct=100 if i == 2 else 80, grade="good" if i == 2 else "pass")
+        p = db.session.scalars(sa.select(Payment).where(Payment.tranche_id == tranche.id)).one()
+        assert p.amount_fen == tranche.payable_fen
+        assert contract.status == "active"
+        services.approve_payment(p, f1)
+        services.release_payment(p, f2, f"C{i}", TODAY)
+    assert [t.status for t in contract.tranches] == ["paid", "paid", "paid"]
+    assert contract.status == "completed"
+    paid = db.session.scalar(sa.select(sa.func.sum(Payment.amount_fen)).where(Payment.contract_id == contract.id))
+    withheld = sum(t.withheld_fen or 0 for t in contract.tranches)
+    assert paid + withheld == contract.amount_fen  # every fen accounted for
+    assert withheld == contract.tranches[2].planned_fen * 20 // 100
