@@ -156,6 +156,8 @@ def update_call(call: Call, actor, *, children: dict[str, list[dict]] | None = N
     for key, value in changed.items():
         setattr(call, key, value)
     _check_settings(call)
+    if call.status == CallStatus.PUBLISHED and changed:
+        _check_published_timeline(call)
     child_changes = {}
     for name, rows in (children or {}).items():
         old = _child_dump(call, name)
@@ -183,6 +185,16 @@ def _check_settings(call: Call) -> None:
     bad_forms = [f for f in (call.allowed_legal_forms or []) if f not in {str(x) for x in LegalForm}]
     if bad_forms:
         raise CallError(_("未知的组织类型：%(forms)s", forms="、".join(bad_forms)), "allowed_legal_forms")
+
+
+def _check_published_timeline(call: Call) -> None:
+    """A public call's dates must stay in order after an edit (e.g. a deadline extension)."""
+    if call.review_start_at and call.close_at and call.review_start_at < call.close_at:
+        raise CallError(_("专家评审不能早于申报截止时间开始，请同时调整评审时间"), "review_start_at")
+    if call.review_start_at and call.review_end_at and call.review_end_at <= call.review_start_at:
+        raise CallError(_("专家评审结束时间必须晚于开始时间"), "review_end_at")
+    if call.project_start_on and call.project_end_on and call.project_end_on <= call.project_start_on:
+        raise CallError(_("项目结束日期必须晚于开始日期"), "project_end_on")
 
 
 def _normal(name: str, row: dict) -> dict:

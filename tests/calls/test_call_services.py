@@ -156,7 +156,8 @@ def test_published_call_only_extends_the_deadline(db, clock):
     import sqlalchemy as sa
 
     clock.set(dt.datetime(2026, 3, 5, tzinfo=UTC))
-    call = cf.call(status=CallStatus.PUBLISHED, open_at=OPEN, close_at=CLOSE)
+    call = cf.call(status=CallStatus.PUBLISHED, open_at=OPEN, close_at=CLOSE,
+                   review_start_at=CLOSE + dt.timedelta(days=10), review_end_at=CLOSE + dt.timedelta(days=20))
     db.session.commit()
     with pytest.raises(CallError, match="只能延长"):
         update_call(call, None, close_at=CLOSE - dt.timedelta(days=1))
@@ -294,3 +295,15 @@ def test_demo_calls(db):
     assert current.previous_call_id == calls[0].id and len(current.categories) == 5
     assert {s.kind for s in current.funding_sources} == {"welfare_lottery", "fiscal_matching"}
     assert 20 <= (current.close_at - now()).days <= 21
+
+
+def test_extension_past_the_review_start_needs_the_review_moved(db, clock):
+    clock.set(dt.datetime(2026, 3, 5, tzinfo=UTC))
+    call = cf.call(status=CallStatus.PUBLISHED, open_at=OPEN, close_at=CLOSE,
+                   review_start_at=CLOSE + dt.timedelta(days=2), review_end_at=CLOSE + dt.timedelta(days=9))
+    with pytest.raises(CallError, match="专家评审不能早于申报截止时间开始") as exc:
+        update_call(call, None, close_at=CLOSE + dt.timedelta(days=5))
+    assert exc.value.field == "review_start_at"
+    update_call(call, None, close_at=CLOSE + dt.timedelta(days=5), review_start_at=CLOSE + dt.timedelta(days=6),
+                review_end_at=CLOSE + dt.timedelta(days=12))
+    assert call.close_at == (CLOSE + dt.timedelta(days=5)).astimezone(UTC)
