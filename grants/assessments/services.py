@@ -17,7 +17,8 @@ from grants.assessments.models import (
 )
 from grants.contracts.models import Contract, ContractStatus, Tranche, TrancheStatus
 from grants.contracts.services import (
-    SYSTEM_ROLES, flag_reclaim, keep_final_grade, mark_tranche_payable, open_next_report, withhold_tranche,
+    SYSTEM_ROLES, contract_link, flag_reclaim, keep_final_grade, mark_tranche_payable, open_next_report, org_admins,
+    tell, withhold_tranche,
 )
 from grants.contracts.states import TRANCHE_WORKFLOW
 from grants.core.audit import record
@@ -199,6 +200,9 @@ def return_report(report: ProgressReport, actor, comment: str) -> None:
     report.officer_comment = comment
     report.returned_at, report.returned_by_id = now(), actor.id
     record(actor, "report.return", report, after={"status": "returned", "comment": comment})
+    submitter = db.session.get(User, report.submitted_by_id) if report.submitted_by_id else None
+    tell([submitter, *org_admins(report.contract)], _("报告被退回：%(k)s", k=report.kind_label),
+         comment, f"/reports/{report.id}")
 
 
 def eligible_evaluators(contract: Contract) -> list[User]:
@@ -237,6 +241,9 @@ def accept_report(report: ProgressReport, actor, evaluator: User | None, comment
     db.session.flush()
     record(actor, "report.accept", report, after={"status": "accepted", "evaluator_id": evaluator.id,
                                                   "assessment_id": assessment.id})
+    tell([evaluator], _("新的评估任务：%(p)s", p=contract.project_name),
+         _("%(org)s 的%(k)s已受理，请评估。", org=contract.party_b_name, k=report.kind_label),
+         f"/assessments/{assessment.id}")
     return assessment
 
 
@@ -301,6 +308,12 @@ def submit_assessment(assessment: Assessment, actor, *, points: dict[int, int | 
         keep_final_grade(contract)
     if tranche.status in (TrancheStatus.PAYABLE, TrancheStatus.WITHHELD):
         open_next_report(contract, actor)
+    if tranche.status == TrancheStatus.RECTIFYING:
+        body = _("评估 %(s)s 分，不合格。请于 %(d)s 前完成整改并重新提交报告。", s=total, d=tranche.rectify_due_on.isoformat())
+    else:
+        body = _("评估 %(s)s 分，等级%(g)s，%(t)s：%(st)s。", s=total, g=assessment.grade_label, t=tranche.name,
+                 st=tranche.status_label)
+    tell(org_admins(contract), _("评估结果：%(p)s", p=contract.project_name), body, contract_link(contract))
     record(actor, "assessment.submit", assessment, after={
         "total_score": total, "grade": band.grade, "payment_pct": assessment.payment_pct, "round": assessment.round,
         "satisfaction_pct": satisfaction_pct, "tranche_status": str(tranche.status)})

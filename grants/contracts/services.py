@@ -157,6 +157,8 @@ def issue_contract(contract: Contract, actor) -> None:
     if sum(t.planned_fen for t in contract.tranches) != contract.amount_fen:
         raise ContractError(_("拨付计划各期金额之和与协议金额不一致"))
     _transition(contract, "issue", actor, issued_at=now(), issued_by_id=actor.id)
+    tell(org_admins(contract), _("资助协议待签署：%(p)s", p=contract.project_name),
+         _("协议 %(n)s 已下发，请组织管理员阅读后签署。", n=contract.number), contract_link(contract))
 
 
 def recall_contract(contract: Contract, actor) -> None:
@@ -174,6 +176,11 @@ def sign_contract(contract: Contract, actor, *, signer_name: str, signer_title: 
     _transition(contract, "sign", actor, detail={"signer": signer_name, "title": signer_title},
                 signer_name=signer_name[:50], signer_title=signer_title[:50], signed_by_id=actor.id,
                 signed_at=now())
+    from grants.accounts.models import User
+
+    tell([db.session.get(User, contract.issued_by_id) if contract.issued_by_id else None],
+         _("乙方已签署协议：%(p)s", p=contract.project_name),
+         _("%(org)s 已签署协议 %(n)s，请会签。", org=contract.party_b_name, n=contract.number), contract_link(contract))
     if scan is not None:
         contract.signed_scan = scan
 
@@ -192,6 +199,8 @@ def reject_signature(contract: Contract, actor, reason: str) -> None:
 def countersign_contract(contract: Contract, actor) -> None:
     """甲方会签: the contract is in force; the signing tranche becomes payable and the first report is due."""
     _transition(contract, "countersign", actor, countersigned_by_id=actor.id, countersigned_at=now())
+    tell(org_admins(contract), _("资助协议已生效：%(p)s", p=contract.project_name),
+         _("甲方已会签，首期款进入拨付流程。"), contract_link(contract))
     for tranche in contract.tranches:
         if tranche.trigger == "signing" and tranche.status == TrancheStatus.SCHEDULED:
             mark_tranche_payable(tranche, actor, payment_pct=100)
@@ -339,3 +348,24 @@ def contract_for_award_ids(award_ids) -> dict[int, Contract]:
         return {}
     rows = db.session.scalars(sa.select(Contract).where(Contract.award_id.in_(list(award_ids)))).all()
     return {c.award_id: c for c in rows}
+
+
+# --- notifications ------------------------------------------------------------------------------
+
+def org_admins(contract: Contract) -> list:
+    return [m.user for m in contract.organization.members if m.is_admin]
+
+
+def tell(users, title: str, body: str, link: str) -> None:
+    """Notify each user once (inbox, and e-mail unless muted); sent with the caller's commit."""
+    from grants.reminders.services import notify
+
+    seen = set()
+    for user in users:
+        if user is not None and user.id not in seen:
+            seen.add(user.id)
+            notify(user, title, body, link=link)
+
+
+def contract_link(contract: Contract) -> str:
+    return f"/contracts/{contract.id}"

@@ -219,3 +219,20 @@ def test_rubric_page_validates_and_locks(app, client, login_as, db):
     assert resp.status_code == 400 and "不能再修改" in resp.text
     login_as("officer")  # another unit
     assert client.get(f"/calls/{c.call_id}/assessment-rubric").status_code == 403
+
+
+def test_parties_are_notified(db):
+    import sqlalchemy as sa
+
+    from grants.reminders.models import Notification
+
+    c, member, officer = _setup()
+    evaluator = cf.evaluator()
+    _assess(_report(c.tranches[1], member), officer, evaluator, (15, 10, 10, 15, 0, 0))
+    titles = {n.user_id: [] for n in db.session.scalars(sa.select(Notification))}
+    for n in db.session.scalars(sa.select(Notification)):
+        titles[n.user_id].append(n.title)
+    assert any(t.startswith("新的评估任务") for t in titles[evaluator.id])
+    admin_titles = sum((titles.get(m.user_id, []) for m in c.organization.members if m.is_admin), [])
+    assert any(t.startswith("资助协议已生效") for t in admin_titles)
+    assert any(t.startswith("评估结果") for t in admin_titles)
