@@ -134,6 +134,7 @@ ALLOWED: dict[str, set[str]] = {
     "awards.include": set(),
     "awards.approve": set(),  # the world's call is not in review; an admin approves only a call in review
     "awards.publish": set(),
+    "awards.reopen": set(),
     "awards.notice": {"admin"},
     "awards.handle_objection": set(),
     "awards.finalize": set(),

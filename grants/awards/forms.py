@@ -35,6 +35,10 @@ class IncludeForm(FlaskForm):
     reason = StringField(_l("纳入理由"), [DataRequired(_l("请填写调整理由")), Length(max=500)])
 
 
+class ReopenForm(FlaskForm):
+    reason = StringField(_l("退回理由"), [DataRequired(_l("请填写退回理由")), Length(max=500)])
+
+
 class PublishForm(FlaskForm):
     show_panel_names = BooleanField(_l("在公示页面公布评审专家名单"))
 

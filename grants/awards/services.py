@@ -362,6 +362,24 @@ def approve_awards(call: Call, actor) -> list[Award]:
     return drafts
 
 
+def reopen_awards(call: Call, reason: str, actor) -> list[Award]:
+    """退回修改: an approved (not yet published) award list goes back to draft, with a reason."""
+    reason = (reason or "").strip()
+    awards = awards_of(call)
+    if call.status != CallStatus.REVIEWING or notice_of(call) is not None or not awards \
+            or any(a.status != AwardStatus.APPROVED for a in awards):
+        raise AwardError(_("只有已审批、尚未公示的资助方案才能退回修改"))
+    if not reason:
+        raise AwardError(_("请填写退回理由"), field="reason")
+    for award in awards:
+        award.status = AwardStatus.DRAFT
+        award.approved_by_id = None
+        award.approved_at = None
+    db.session.flush()
+    record(actor, "award.reopen", call, after={"reason": reason})
+    return awards
+
+
 def notice_period(call: Call, from_day: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """公示 dates: starts the next working day and lasts call.notice_working_days working days.
 

@@ -13,7 +13,7 @@ from grants.awards import bp
 from grants.awards import permissions as perm
 from grants.awards import services
 from grants.awards.forms import (
-    AdjustForm, ExcludeForm, HandleObjectionForm, IncludeForm, ObjectionForm, PublishForm,
+    AdjustForm, ExcludeForm, HandleObjectionForm, IncludeForm, ObjectionForm, PublishForm, ReopenForm,
 )
 from grants.awards.models import AWARD_STATUS_LABELS, ACTIVE_AWARD_STATUSES, Award, Objection, PublicNotice
 from grants.awards.services import AwardError
@@ -83,6 +83,7 @@ def _render_draft(call: Call, *, failed: dict | None = None, status: int = 200):
         can_approve=perm.can_approve_awards(current_user, call) and bool(drafts),
         approval_problem=services.approval_problem(call, current_user) if drafts else None,
         can_publish=perm.can_publish_notice(current_user, call) and approved and notice is None,
+        can_reopen=perm.can_approve_awards(current_user, call) and approved and notice is None,
         can_export=perm.can_export_summary(current_user, call),
         publish_form=PublishForm(), awardable=services.AWARDABLE, yuan_plain=_yuan_plain,
     )
@@ -195,6 +196,26 @@ def approve(call_id: int):
         return redirect(url_for("awards.draft", call_id=call.id))
     db.session.commit()
     flash(_("资助方案已审批通过，经办人可以发布公示"), "success")
+    return redirect(url_for("awards.draft", call_id=call.id))
+
+
+@bp.route("/awards/calls/<int:call_id>/reopen", methods=["POST"])
+@login_required
+def reopen(call_id: int):
+    call = get_or_404(Call, call_id)
+    ensure(perm.can_approve_awards(current_user, call))
+    form = ReopenForm()
+    if not form.validate_on_submit():
+        flash(_("请填写退回理由"), "danger")
+        return redirect(url_for("awards.draft", call_id=call.id))
+    try:
+        services.reopen_awards(call, form.reason.data, current_user)
+    except AwardError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return redirect(url_for("awards.draft", call_id=call.id))
+    db.session.commit()
+    flash(_("资助方案已退回修改，修改后须重新审批"), "success")
     return redirect(url_for("awards.draft", call_id=call.id))
 
 

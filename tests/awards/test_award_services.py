@@ -297,3 +297,21 @@ def test_finalize_preconditions_and_outcome(ctx, db, monkeypatch, clock):
     assert call.status == CallStatus.FINALIZED and notice.finalized_at is not None
     with pytest.raises(AwardError):
         services.file_objection(notice, apps[0], name="张三", contact="1", content="定项后再提异议。。")
+
+
+def test_reopen_sends_an_approved_list_back_to_draft(ctx, db, monkeypatch, clock):
+    call, apps, a, b = _setup(monkeypatch)
+    services.propose_awards(call, a)
+    services.approve_awards(call, b)
+    with pytest.raises(AwardError) as err:
+        services.reopen_awards(call, "", b)
+    assert err.value.field == "reason"
+    services.reopen_awards(call, "金额需再核", b)
+    awards = services.awards_of(call)
+    assert {x.status for x in awards} == {AwardStatus.DRAFT} and all(x.approved_by_id is None for x in awards)
+    services.adjust_award(awards[0], 90_000 * Y, "核减", a)
+    services.approve_awards(call, b)
+    clock.set(dt.datetime(2026, 6, 1, 10, 0, tzinfo=SHANGHAI))
+    services.publish_notice(call, a)
+    with pytest.raises(AwardError):
+        services.reopen_awards(call, "公示后不能退回", b)
