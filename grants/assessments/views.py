@@ -20,6 +20,7 @@ from grants.assessments.services import (
     save_report, set_rectify_deadline, start_report, submit_assessment, submit_report, withhold_after_deadline,
 )
 from grants.contracts.models import Tranche
+from grants.contracts.permissions import can_view_contract
 from grants.core.states import IllegalTransition
 from grants.core.storage import send_stored
 from grants.core.web import ensure, get_or_404
@@ -109,7 +110,8 @@ def report(report_id: int):
             accept_form.evaluator_id.data = str(previous)
     return render_template("assessments/report.html", r=r, c=r.contract, assessment=assessment,
                            accept_form=accept_form, return_form=ReturnForm(),
-                           can_edit=perm.can_edit_report(current_user, r))
+                           can_edit=perm.can_edit_report(current_user, r),
+                           can_view_contract=can_view_contract(current_user, r.contract))
 
 
 @bp.route("/reports/<int:report_id>/return", methods=["POST"], endpoint="return_report")

@@ -218,6 +218,11 @@ def terminate_contract(contract: Contract, actor, reason: str) -> None:
         if tranche.status in (TrancheStatus.SCHEDULED, TrancheStatus.DUE, TrancheStatus.REPORT_SUBMITTED,
                               TrancheStatus.RECTIFYING):
             withhold_tranche(tranche, actor, reason=_("协议终止"))
+    if _finance_installed():
+        from grants.finance.services import hold_contract_payments
+
+        # Requested but unreleased payments stop too; finance can still see why.
+        hold_contract_payments(contract, actor, _("协议终止：%(r)s", r=reason)[:1000])
 
 
 def can_be_completed(contract: Contract) -> bool:
@@ -248,9 +253,14 @@ def keep_final_grade(contract: Contract) -> None:
 
 # --- tranches ---------------------------------------------------------------------------------
 
+def _finance_installed() -> bool:
+    return (importlib.util.find_spec("grants.finance") is not None
+            and importlib.util.find_spec("grants.finance.services") is not None)
+
+
 def _finance_request_payment():
     """FINANCE's request_payment if the finance domain is installed, else None."""
-    if importlib.util.find_spec("grants.finance") is None or importlib.util.find_spec("grants.finance.services") is None:
+    if not _finance_installed():
         return None
     from grants.finance.services import request_payment
 
@@ -336,7 +346,7 @@ def flag_reclaim(contract: Contract, actor, reason: str) -> None:
 
 def payments_by_tranche(contract: Contract) -> dict:
     """{tranche_id: Payment} from finance when installed (for the schedule), else {}."""
-    if importlib.util.find_spec("grants.finance") is None or importlib.util.find_spec("grants.finance.services") is None:
+    if not _finance_installed():
         return {}
     from grants.finance.services import payments_for_contract
 

@@ -128,7 +128,11 @@ def test_terminate_needs_reason_and_withholds_open_tranches(db):
     services.terminate_contract(c, officer, "乙方擅自变更项目内容")
     assert c.status == ContractStatus.TERMINATED
     first, mid, final = c.tranches
-    assert first.status == TrancheStatus.PAYABLE  # already requested: finance may hold it
+    assert first.status == TrancheStatus.PAYABLE  # already requested: its payment is put on hold
+    from grants.finance.models import Payment
+
+    payment = db.session.query(Payment).filter_by(tranche_id=first.id).one()
+    assert payment.status == "held" and "乙方擅自变更项目内容" in payment.hold_reason
     assert mid.status == final.status == TrancheStatus.WITHHELD
     assert mid.withheld_fen == mid.planned_fen and mid.payable_fen == 0
 
