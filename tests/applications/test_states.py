@@ -24,6 +24,8 @@ LEGAL = [
     (S.PITCHED, "reject", S.NOT_AWARDED, "officer"),
     (S.AWARDED, "confirm", S.CONFIRMED, "system"),
     (S.AWARDED, "cancel", S.CANCELLED, "officer"),
+    (S.SCORED, "reopen_review", S.UNDER_REVIEW, "officer"),
+    (S.PITCHED, "reopen_pitch", S.SHORTLISTED, "officer"),
 ]
 
 ILLEGAL = [
@@ -43,6 +45,7 @@ WRONG_ROLE = [
     (S.DRAFT, "submit", "officer"),
     (S.SUBMITTED, "withdraw", "officer"),
     (S.AWARDED, "cancel", "system"),
+    (S.SCORED, "reopen_review", "expert"),
 ]
 
 
