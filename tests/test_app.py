@@ -55,7 +55,8 @@ def test_chinese_by_default_and_english_switch(app, client):
 def test_assets_are_local(client):
     page = client.get("/login").get_data(as_text=True)
     assert "cdn" not in page.lower() and "https://" not in page
-    assert client.get("/static/vendor/bootstrap/bootstrap.min.css").status_code == 200
+    with client.get("/static/vendor/bootstrap/bootstrap.min.css") as resp:
+        assert resp.status_code == 200
 
 
 def test_production_cookies_are_secure():
