@@ -499,12 +499,17 @@ def cancel_award(award: Award, reason: str, actor) -> None:
     record(actor, "award.cancel", award, before={"status": before}, after={"status": "cancelled", "reason": reason})
 
 
-def promotion_candidate(call: Call, *, freeing: Award | None = None, ranking: list | None = None):
+def promotion_candidate(call: Call, *, freeing: Award | None = None, ranking: list | None = None,
+                        awards: list[Award] | None = None, taken: set[int] | None = None):
     """The best-ranked unfunded application whose requested amount fits what is left (total and quota),
-    counting `freeing` (an award about to be cancelled) as already freed."""
-    awards = [a for a in awards_of(call) if freeing is None or a.id != freeing.id]
+    counting `freeing` (an award about to be cancelled) as already freed. Pages asking for several
+    objections pass the ranking, the active awards and the taken application ids once."""
+    if awards is None:
+        awards = awards_of(call)
+    awards = [a for a in awards if freeing is None or a.id != freeing.id]
     budget_left, quota_left = _remaining(call, awards)
-    taken = set(db.session.scalars(sa.select(Award.application_id).where(Award.call_id == call.id)))
+    if taken is None:
+        taken = set(db.session.scalars(sa.select(Award.application_id).where(Award.call_id == call.id)))
     for row in (ranking if ranking is not None else ranking_for(call)):
         app = row.application
         if app.id in taken or app.status not in AWARDABLE or app.requested_fen <= 0:

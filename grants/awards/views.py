@@ -256,7 +256,10 @@ def notice(call_id: int):
     open_ones = [o for o in objections if o.status == "open" and o.award is not None]
     if open_ones and call.status == CallStatus.NOTICE:
         ranking = services._safe_ranking(call)
-        candidates = {o.id: services.promotion_candidate(call, freeing=o.award, ranking=ranking) for o in open_ones}
+        active = [a for a in awards if a.is_active]
+        taken = {a.application_id for a in awards}
+        candidates = {o.id: services.promotion_candidate(call, freeing=o.award, ranking=ranking, awards=active,
+                                                         taken=taken) for o in open_ones}
     return render_template(
         "awards/notice.html", call=call, notice=notice, objections=objections, awards=awards,
         finalize_problems=services.finalize_problems(call) if call.status == CallStatus.NOTICE else [],
