@@ -54,7 +54,7 @@ def _date(value: str, problems: list[str], label: str) -> dt.date | None:
         return None
 
 
-def _int(value: str, problems: list[str], label: str) -> int | None:
+def _int(value: str, problems: list[str], label: str, maximum: int = 10**9) -> int | None:
     if value in ("", None):
         return None
     try:
@@ -62,7 +62,7 @@ def _int(value: str, problems: list[str], label: str) -> int | None:
     except ValueError:
         problems.append(_("%(label)s须为整数：%(v)s", label=label, v=value))
         return None
-    if number < 0 or number > 10**9:
+    if number < 0 or number > maximum:
         problems.append(_("%(label)s超出范围：%(v)s", label=label, v=value))
         return None
     return number
@@ -76,7 +76,7 @@ def _money(value: str, problems: list[str], label: str) -> int | None:
     except MoneyError:
         problems.append(_("%(label)s金额格式不正确：%(v)s（请填写数字，最多两位小数）", label=label, v=value))
         return None
-    if fen < 0 or fen > 10**12:
+    if fen < 0 or fen > 10**10:  # ¥100 million: far above any grant, and unit × quantity stays in range
         problems.append(_("%(label)s超出范围：%(v)s", label=label, v=value))
         return None
     return fen
@@ -127,7 +127,7 @@ def parse_application_form(formdata) -> DraftInput:
         data.budget_lines.append({
             "kind": kind, "item": row.get("item", "")[:100], "funded_by": funded,
             "unit_price_fen": _money(row.get("unit_price", ""), p["budget"], label + _("单价")),
-            "quantity": _int(row.get("quantity", ""), p["budget"], label + _("数量")),
+            "quantity": _int(row.get("quantity", ""), p["budget"], label + _("数量"), maximum=10**6),
         })
     data.problems = {k: v for k, v in p.items() if v}
     return data

@@ -374,6 +374,11 @@ def validate_for_submit(application: Application) -> dict[str, list[str]]:
 # --- submission, withdrawal --------------------------------------------------------
 
 def _next_number(call) -> str:
+    """<year>-<call id>-<sequence>; the call row is locked (PostgreSQL) so two submissions at the same
+    moment cannot take the same sequence (SQLite serialises writers anyway)."""
+    from grants.calls.models import Call
+
+    db.session.execute(sa.select(Call.id).where(Call.id == call.id).with_for_update())
     numbered = db.session.scalar(sa.select(sa.func.count()).select_from(Application).where(
         Application.call_id == call.id, Application.number.is_not(None))) or 0
     return f"{call.year}-{call.id:03d}-{numbered + 1:04d}"

@@ -248,3 +248,34 @@ def test_pdf_has_chinese_font_and_capitals(client, db, setup, ctx, tmp_path):
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     flat = "".join(text.split())
     assert "人民币伍万元整" in flat and "¥50,000.00" in flat and a.number in flat and "第1页/共" in flat
+
+
+def test_huge_numbers_are_refused_not_crashing(client, db, setup):
+    call, _user = setup
+    application = start(client, call)
+    resp = post(client, application, form_data(call, **{"budget-0-unit_price": "99999999999",
+                                                         "budget-0-quantity": "99999999"}))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "第 1 行预算单价超出范围" in html and "第 1 行预算数量超出范围" in html
+    assert fresh(db, application).budget_lines[0].item == "社工补贴"
+
+
+def test_saving_after_the_deadline_is_refused_with_a_message(client, db, setup, clock):
+    call, _user = setup
+    application = start(client, call)
+    clock.set(af.CLOSE_AT)
+    resp = post(client, application, form_data(call))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 409 and "截止" in html and 'value="银龄互助·幸福邻里"' in html
+    assert fresh(db, application).project_name == ""
+
+
+def test_numbers_follow_the_submission_order(client, db, setup, clock, ctx):
+    from grants.applications.services import submit_application
+
+    call, user = setup
+    call.max_applications_per_org = 3
+    first = af.application(call, user.organization)
+    second = af.application(call, user.organization)
+    assert submit_application(second, user) == {} and submit_application(first, user) == {}
+    assert (second.number, first.number) == (f"2026-{call.id:03d}-0001", f"2026-{call.id:03d}-0002")
