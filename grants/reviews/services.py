@@ -52,6 +52,13 @@ def _transition_app(application: Application, action: str, actor, *, system: boo
         raise ReviewError(exc.message) from exc
 
 
+def _notify(user, title: str, body: str, link: str) -> None:
+    """Tell an expert (inbox and e-mail) through the reminders domain."""
+    from grants.reminders.services import notify
+
+    notify(user, title, body, link=link)
+
+
 def _ensure_call_reviewing(call: Call, actor) -> None:
     """The call moves published → reviewing with its first assignment (only once the deadline passed)."""
     if call.status == CallStatus.REVIEWING:
@@ -459,7 +466,6 @@ def auto_assign(call: Call, stage: str, actor, n: int | None = None) -> tuple[in
         load[expert_id] += 1
     plan = plan_assignment([(a.id, _category_name(a)) for a in apps], [(e, profiles.get(e, [])) for e in expert_ids],
                            n, existing, conflicts, load)
-    by_id = {a.id: a for a in apps}
     for app_id, expert_id in plan:
         db.session.add(ReviewAssignment(application_id=app_id, expert_id=expert_id, stage=stage,
                                         assigned_by_id=actor.id))
@@ -475,7 +481,13 @@ def auto_assign(call: Call, stage: str, actor, n: int | None = None) -> tuple[in
         if total < n:
             warnings.append(_("%(no)s 只分配到 %(k)s 位专家（可用专家不足或存在回避）", no=a.number or a.id, k=total))
     record(actor, "review.auto_assign", call, after={"stage": str(stage), "n": n, "created": len(plan)})
-    del by_id
+    per_expert: dict[int, int] = defaultdict(int)
+    for _app_id, expert_id in plan:
+        per_expert[expert_id] += 1
+    for m in members:
+        if per_expert.get(m.user_id):
+            _notify(m.user, _("您有 %(k)s 个新的评审任务：%(c)s", k=per_expert[m.user_id], c=call.title),
+                    _("请在“我的评审任务”中先声明有无利益冲突，再评分。"), "/reviews/tasks")
     return len(plan), warnings
 
 
@@ -689,6 +701,8 @@ def reopen_review(review: Review, reason: str, actor) -> Review:
     review.submitted_at = None
     review.reopened_reason = reason[:500]
     record(actor, "review.reopen", review, before=before, after={"status": "draft", "reason": reason})
+    _notify(review.expert, _("评分被退回，请修改后重新提交：%(n)s", n=application.number or application.id), reason,
+            f"/reviews/assignments/{review.assignment_id}")
     if review.stage == ReviewStage.WRITTEN and application.status == ApplicationStatus.SCORED:
         _transition_app(application, "reopen_review", actor, reason=reason)
     elif review.stage == ReviewStage.PITCH and application.status == ApplicationStatus.PITCHED:

@@ -113,6 +113,10 @@ def test_officer_reopens_with_an_audited_reason(app, db, client, login_as):
     audit = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "review.reopen"))
     assert audit.actor_id == officer.id and audit.after["reason"] == "预算合理性评分与意见不一致"
     assert audit.before["status"] == "submitted" and audit.before["points"]
+    from grants.reminders.models import Notification
+
+    note = db.session.scalar(sa.select(Notification).where(Notification.user_id == experts[0].id))
+    assert note is not None and "评分被退回" in note.title
     # The expert sees why, changes and submits again.
     login_as(experts[0])
     page = client.get(f"/reviews/assignments/{assignments[0].id}").get_data(as_text=True)
