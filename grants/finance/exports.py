@@ -34,7 +34,7 @@ def ledger_workbook(ledger) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "汇总"
-    ws.append([f"{call.year} 年 {call.title} — 资金台账（按资金来源）"])
+    ws.append([f"{call.title} — 资金台账（按资金来源）"])
     ws["A1"].font = Font(bold=True, size=13)
     ws.append([f"导出时间：{format_local(now(), '%Y-%m-%d %H:%M')}（金额单位：元）"])
     headers = [("资金来源", 22), ("预算（元）", 16), ("已承诺（元）", 16), ("已拨付（元）", 16),

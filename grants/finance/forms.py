@@ -59,4 +59,5 @@ class QueueFilterForm(FlaskForm):
     def fill(self, calls) -> None:
         self.status.choices = choices([("open", _l("待处理（全部未支付）")), ("all", _l("全部"))]
                                       + [(str(k), v) for k, v in PAYMENT_STATUS_LABELS.items()])
-        self.call_id.choices = choices([("", _l("全部活动"))] + [(str(c.id), f"{c.year} {c.title}") for c in calls])
+        self.call_id.choices = choices([("", _l("全部活动"))] + [(str(c.id), c.title if str(c.year) in c.title else f"{c.year} {c.title}")
+                                                                 for c in calls])
