@@ -99,6 +99,19 @@ def test_experts_score_and_officer_ranks(page, live_server, review_world, screen
     screenshot(page, "review-officer-ranking")
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "review-officer-ranking-phone")
+    page.set_viewport_size({"width": 1280, "height": 860})
+
+    # The officer reopens one review with a reason; the application is under review again.
+    page.goto(f"{live_server}/reviews/calls/{call.id}/assignments")
+    page.locator("#assignment-list a", has_text="已提交").first.click()
+    page.wait_for_load_state("networkidle")
+    page.fill("#reason", "预算合理性评分与意见不一致，请复核")
+    screenshot(page, "review-officer-review-detail")
+    page.click("#reopen")
+    page.wait_for_load_state("networkidle")
+    assert "已退回该评分" in page.content() and page.locator("#review-status").inner_text() == "草稿"
+    page.goto(f"{live_server}/audit?action=review.reopen")
+    assert "review.reopen" in page.content()
 
 
 def test_officer_keeps_the_pool_panel_and_conflicts(page, live_server, review_world, screenshot, db):
