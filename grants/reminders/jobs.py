@@ -127,18 +127,18 @@ def _recipients(user_ids) -> tuple[dict[int, sa.Row], dict[int, set[str]]]:
 
 def deliver(rule_key: str, due: Due, user, muted: set[str], late: bool, channels) -> None:
     """Record and send one reminder on every channel that accepts it; the caller commits."""
-    body = due.body
+    text = due.compose()
+    body = text.body
     if late:
         body = _("%(body)s\n（此提醒原定于 %(at)s 发送，因系统暂停而延后送达。）", body=body, at=format_local(due.due_at))
-    message = Message(kind=due.kind, title=due.title[:200], body=body, link=due.link[:300], late=late)
-    for channel in channels:
-        if not channel.accepts(user, message, muted):
-            continue
-        db.session.add(Delivery(rule=rule_key, subject_type=due.subject_type, subject_id=due.subject_id,
-                                recipient_id=user.id, occurrence=due.occurrence, channel=channel.name,
-                                due_at=due.due_at, late=late))
-        # The ledger row goes to the database first: a duplicate fails here, before anything is sent.
-        db.session.flush()
+    message = Message(kind=due.kind, title=text.title[:200], body=body, link=text.link[:300], late=late)
+    accepted = [c for c in channels if c.accepts(user, message, muted)]
+    db.session.add_all([Delivery(rule=rule_key, subject_type=due.subject_type, subject_id=due.subject_id,
+                                 recipient_id=user.id, occurrence=due.occurrence, channel=c.name,
+                                 due_at=due.due_at, late=late) for c in accepted])
+    # The ledger rows go to the database first: a duplicate fails here, before anything is sent.
+    db.session.flush()
+    for channel in accepted:
         channel.send(user, message)
 
 

@@ -9,7 +9,8 @@ Adding a rule is one decorated function in rules.py:
             hit = ctx.latest_due("report_due", row.deadline_at, call_id=row.call_id)
             if hit:
                 yield Due(recipient_id=..., subject_type="report", subject_id=row.id,
-                          occurrence=hit.occurrence, due_at=hit.due_at, kind=DEADLINE.key, ...)
+                          occurrence=hit.occurrence, due_at=hit.due_at, kind=DEADLINE.key,
+                          compose=partial(_report_text, ctx, row))
 
 The engine (jobs.run_pass) keeps only the latest due occurrence per subject and recipient, drops what
 the delivery ledger already holds, and delivers the rest, each in its own transaction.
@@ -28,8 +29,21 @@ from grants.extensions import db
 
 
 @dataclass(frozen=True)
+class Text:
+    """What a reminder says: title, body and a link (a path inside the site)."""
+
+    title: str
+    body: str
+    link: str = ""
+
+
+@dataclass(frozen=True)
 class Due:
-    """One reminder that is due: who gets it, about what, which occurrence, and the message."""
+    """One reminder that is due: who gets it, about what, which occurrence, and how to word it.
+
+    `compose` is called only for reminders that are actually sent: most candidates of a pass were
+    delivered before, and wording (translation, links, local times) costs more than finding them.
+    """
 
     recipient_id: int
     subject_type: str
@@ -37,9 +51,7 @@ class Due:
     occurrence: str
     due_at: dt.datetime
     kind: str
-    title: str
-    body: str
-    link: str = ""
+    compose: Callable[[], Text]
 
 
 @dataclass(frozen=True)
@@ -77,7 +89,8 @@ def rule(key: str, *, label, description, offsets: tuple[int, ...], allow_overdu
 
 def occurrence_label(offset: int, deadline: dt.datetime) -> str:
     """'7d@202612011600': the offset plus the deadline it counts from, so a moved deadline starts afresh."""
-    stamp = deadline.astimezone(dt.timezone.utc).strftime("%Y%m%d%H%M")
+    d = deadline.astimezone(dt.timezone.utc)
+    stamp = f"{d.year:04d}{d.month:02d}{d.day:02d}{d.hour:02d}{d.minute:02d}"
     if offset > 0:
         name = f"{offset}d"
     elif offset == 0:
@@ -90,14 +103,14 @@ def occurrence_label(offset: int, deadline: dt.datetime) -> str:
 def latest_due(deadline: dt.datetime, offsets: Iterable[int], at: dt.datetime) -> Hit | None:
     """The most recent offset whose moment has come. Reminders before a deadline lapse once it has
     passed (nobody needs 'closes in 1 day' afterwards); overdue ones (offset ≤ 0) do not."""
-    best: Hit | None = None
+    best: tuple[int, dt.datetime] | None = None
     for offset in offsets:
         moment = deadline - dt.timedelta(days=offset)
         if moment > at or (offset > 0 and deadline <= at):
             continue
-        if best is None or moment > best.due_at:
-            best = Hit(offset, occurrence_label(offset, deadline), moment)
-    return best
+        if best is None or moment > best[1]:
+            best = (offset, moment)
+    return Hit(best[0], occurrence_label(best[0], deadline), best[1]) if best else None
 
 
 class Settings:

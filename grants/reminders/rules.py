@@ -21,13 +21,15 @@ of the organisation get `deadline_cc`.
 """
 from __future__ import annotations
 
+from functools import cache, partial
+
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from grants.extensions import db
 from grants.reminders.kinds import DEADLINE, DEADLINE_CC
-from grants.reminders.registry import Due, RuleContext, rule
+from grants.reminders.registry import Due, RuleContext, Text, rule
 
 
 def _org_recipients(ctx: RuleContext, members: dict, org_id: int, author_id: int | None):
@@ -58,14 +60,18 @@ def call_closing(ctx: RuleContext):
     hits = [(row, hit) for row, hit in hits if hit]
     members = ctx.organization_members(row.organization_id for row, _hit in hits)
     for row, hit in hits:
-        name = row.project_name or _("（未命名项目）")
-        title = _("申报即将截止：%(call)s", call=row.call_title)
-        body = _("“%(call)s”将于 %(close)s 截止申报。贵组织的申报书“%(name)s”仍是草稿，尚未提交；"
-                 "截止后将无法提交，请尽快完成并提交。",
-                 call=row.call_title, close=ctx.local(row.close_at), name=name)
-        link = _application_link(ctx, row.id)
+        compose = cache(partial(_call_closing_text, ctx, row))  # worded once, for all its recipients
         for user_id, kind in _org_recipients(ctx, members, row.organization_id, row.created_by_id):
-            yield Due(user_id, "application", row.id, hit.occurrence, hit.due_at, kind, title, body, link)
+            yield Due(user_id, "application", row.id, hit.occurrence, hit.due_at, kind, compose)
+
+
+def _call_closing_text(ctx: RuleContext, row) -> Text:
+    name = row.project_name or _("（未命名项目）")
+    return Text(
+        _("申报即将截止：%(call)s", call=row.call_title),
+        _("“%(call)s”将于 %(close)s 截止申报。贵组织的申报书“%(name)s”仍是草稿，尚未提交；"
+          "截止后将无法提交，请尽快完成并提交。", call=row.call_title, close=ctx.local(row.close_at), name=name),
+        _application_link(ctx, row.id))
 
 
 @rule("return_deadline", label=_l("退回修改截止提醒"),
@@ -86,10 +92,15 @@ def return_deadline(ctx: RuleContext):
     hits = [(row, hit) for row, hit in hits if hit]
     members = ctx.organization_members(row.organization_id for row, _hit in hits)
     for row, hit in hits:
-        name = row.project_name or _("（未命名项目）")
-        title = _("退回修改的申报书即将截止：%(name)s", name=name)
-        body = _("申报书“%(name)s”（%(call)s）已被退回修改，须在 %(deadline)s 前修改并重新提交，逾期将无法提交。",
-                 name=name, call=row.call_title, deadline=ctx.local(row.return_deadline_at))
-        link = _application_link(ctx, row.id)
+        compose = cache(partial(_return_deadline_text, ctx, row))
         for user_id, kind in _org_recipients(ctx, members, row.organization_id, row.created_by_id):
-            yield Due(user_id, "application", row.id, hit.occurrence, hit.due_at, kind, title, body, link)
+            yield Due(user_id, "application", row.id, hit.occurrence, hit.due_at, kind, compose)
+
+
+def _return_deadline_text(ctx: RuleContext, row) -> Text:
+    name = row.project_name or _("（未命名项目）")
+    return Text(
+        _("退回修改的申报书即将截止：%(name)s", name=name),
+        _("申报书“%(name)s”（%(call)s）已被退回修改，须在 %(deadline)s 前修改并重新提交，逾期将无法提交。",
+          name=name, call=row.call_title, deadline=ctx.local(row.return_deadline_at)),
+        _application_link(ctx, row.id))

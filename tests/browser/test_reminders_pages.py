@@ -67,8 +67,11 @@ def test_phone_width_inbox(page, live_server, reminded, screenshot):
 
 def test_officer_call_settings(page, live_server, reminded, screenshot):
     login(page, live_server, "rem_officer", factories.PASSWORD)
-    page.click("text=提醒设置")
-    page.click(f"text={reminded.title}")
+    page.goto(f"{live_server}/reminders/calls")
+    assert reminded.title in page.content()
+    page.goto(f"{live_server}/calls/{reminded.id}")  # the call's own page links to its reminder settings
+    page.click("#call-reminders")
+    page.wait_for_load_state("networkidle")
     page.fill("#call_closing-offsets", "七天")
     page.locator("#rule-call_closing button:has-text('保存')").click()
     page.wait_for_load_state("networkidle")
