@@ -234,3 +234,25 @@ __all__ = [
     "Recommendation", "RECOMMENDATION_LABELS", "ExpertProfile", "PanelMember", "Conflict", "ReviewAssignment",
     "Review", "ReviewScore",
 ]
+
+
+@sa.event.listens_for(sa.orm.Session, "before_flush")
+def _keep_points_total(session, _flush_context, _instances) -> None:
+    """Review.points_total follows its scores whoever writes them (pages, demo data, other domains' seeds);
+    only bulk inserts that bypass the ORM must set it themselves."""
+    reviews = set()
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, Review):
+            reviews.add(obj)
+        elif isinstance(obj, ReviewScore) and obj.review is not None:
+            reviews.add(obj.review)
+    for obj in list(session.deleted):
+        if isinstance(obj, ReviewScore) and obj.review is not None and obj.review not in session.deleted:
+            reviews.add(obj.review)
+    if not reviews:
+        return
+    with session.no_autoflush:
+        for review in reviews:
+            total = sum(s.points or 0 for s in review.scores if s not in session.deleted)
+            if review.points_total != total:
+                review.points_total = total
