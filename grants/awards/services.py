@@ -450,7 +450,27 @@ def file_objection(notice: PublicNotice, application: Application, *, name: str,
     db.session.add(objection)
     db.session.flush()
     record(None, "objection.file", objection, after={"application_id": application.id})
+    _notify_officers(notice, objection)
     return objection
+
+
+def _notify_officers(notice: PublicNotice, objection: Objection) -> None:
+    """Tell the officers of the call's unit that an objection waits for them (when reminders are installed)."""
+    try:
+        from grants.reminders.services import notify
+    except ImportError:
+        return
+    from flask import url_for
+
+    from grants.accounts.models import User, UserRole
+
+    call = notice.call
+    officers = db.session.scalars(sa.select(User).join(UserRole, UserRole.user_id == User.id).where(
+        UserRole.role == Role.OFFICER, User.host_unit_id == call.host_unit_id, User.is_active_account.is_(True))).unique()
+    link = url_for("awards.notice", call_id=call.id) + f"#objection-{objection.id}"
+    for officer in officers:
+        notify(officer, _("收到公示异议：“%(name)s”", name=objection.application.display_name),
+               _("“%(call)s”公示期间收到一条异议，请在公示期内核实处理。", call=call.title), link=link)
 
 
 def handle_objection(objection: Objection, decision: str, reason: str, actor, *, promote: bool = False) -> Award | None:

@@ -315,3 +315,13 @@ def test_reopen_sends_an_approved_list_back_to_draft(ctx, db, monkeypatch, clock
     services.publish_notice(call, a)
     with pytest.raises(AwardError):
         services.reopen_awards(call, "公示后不能退回", b)
+
+
+def test_officers_are_told_about_a_new_objection(ctx, db, monkeypatch, clock):
+    from grants.reminders.models import Notification
+
+    call, apps, a, b = _setup(monkeypatch)
+    notice = _publish(call, a, b, clock)
+    services.file_objection(notice, apps[0], name="张三", contact="1", content="我觉得这个项目不好。")
+    got = db.session.scalars(db.select(Notification)).all()
+    assert {n.user_id for n in got} == {a.id, b.id} and all("公示异议" in n.title for n in got)
