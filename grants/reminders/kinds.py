@@ -30,6 +30,8 @@ DEADLINE = register_kind(
 DEADLINE_CC = register_kind(
     "deadline_cc", _l("截止提醒（抄送）"),
     _l("本组织其他成员负责的事项临近截止，抄送给您知悉。"))
+ESCALATION = register_kind(
+    "escalation", _l("逾期督办"), _l("您主管的活动中有事项逾期未办（例如专家评审逾期），提请督办。"))
 GENERAL = register_kind(
     "general", _l("业务通知"), _l("申报、评审、合同等业务办理结果的通知。"))
 

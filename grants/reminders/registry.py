@@ -73,6 +73,8 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {}
+# How long after its moment an overdue reminder that was missed (scheduler down) is still sent.
+CATCH_UP_DAYS = 30
 
 
 def rule(key: str, *, label, description, offsets: tuple[int, ...], allow_overdue: bool = False,
@@ -94,7 +96,7 @@ def occurrence_label(offset: int, deadline: dt.datetime) -> str:
     if offset > 0:
         name = f"{offset}d"
     elif offset == 0:
-        name = "due"
+        name = "overdue"
     else:
         name = f"overdue{-offset}d"
     return f"{name}@{stamp}"
@@ -148,11 +150,13 @@ class Settings:
         return offsets or None
 
     def span(self, key: str) -> tuple[int, int]:
-        """(most days before, most days after) any deadline this rule can fire, over all calls."""
+        """(days before, days after) a deadline during which this rule can fire, over all calls."""
         values = list(self.global_rows.get(key, (True, RULES[key].default_offsets))[1])
         values += [o for (_, k), (_, offs) in self.call_rows.items() if k == key for o in offs]
-        values = values or [0]
-        return max(0, max(values)), max(0, -min(values))
+        values = values or [1]
+        # Overdue reminders (offset ≤ 0) do not lapse: look back far enough to catch up after an outage.
+        after = -min(values) + CATCH_UP_DAYS if min(values) <= 0 else 0
+        return max(0, max(values)), after
 
 
 class RuleContext:
@@ -175,6 +179,22 @@ class RuleContext:
     @staticmethod
     def local(value: dt.datetime) -> str:
         return format_local(value)
+
+    @staticmethod
+    def unit_officers(unit_ids: Iterable[int]) -> dict[int, list[int]]:
+        """host unit id → ids of its active officers, in one query."""
+        from grants.accounts.models import Role, User, UserRole
+
+        out: dict[int, list[int]] = defaultdict(list)
+        ids = sorted(set(unit_ids))
+        if ids:
+            rows = db.session.execute(
+                sa.select(User.host_unit_id, User.id).join(UserRole, UserRole.user_id == User.id)
+                .where(User.host_unit_id.in_(ids), UserRole.role == Role.OFFICER, User.is_active_account.is_(True))
+                .order_by(User.id)).all()
+            for unit_id, user_id in rows:
+                out[unit_id].append(user_id)
+        return out
 
     @staticmethod
     def organization_members(org_ids: Iterable[int]) -> dict[int, list[tuple[int, bool]]]:

@@ -1,12 +1,14 @@
 """The reminder rules in force. Each is one function registered with @rule; see registry.py.
 
-Rules present (their data exists):
+Rules present:
 - call_closing     — call closes in 7, 3 and 1 days → members of organisations with an unsubmitted draft.
 - return_deadline  — a returned application's new deadline in 3 and 1 days → the organisation's members.
+- review_due       — the call's review period ends in 3 and 1 days, and when it has passed → experts with
+                     an unsubmitted written review (no declared conflict).
+- review_overdue   — the review period has passed with reviews missing → the call's officers (escalation).
 
-Rules the issue asks for whose data does not exist yet, each to be added as one function here when its
-feature lands:
-- review due in 3 and 1 days and overdue → experts with unsubmitted reviews; overdue → officer (reviews);
+Rules the issue asks for that are still to come, each one function here once its feature's data is in
+place:
 - 公示 ending → officer, with the count of open objections (public notices);
 - contract issued and unsigned after 5 days → the organisation, then the officer (contracts);
 - progress report due in 14, 7 and 1 days, overdue by 1 and 7 days → the organisation; overdue → officer
@@ -28,7 +30,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from grants.extensions import db
-from grants.reminders.kinds import DEADLINE, DEADLINE_CC
+from grants.reminders.kinds import DEADLINE, DEADLINE_CC, ESCALATION
 from grants.reminders.registry import Due, RuleContext, Text, rule
 
 
@@ -104,3 +106,73 @@ def _return_deadline_text(ctx: RuleContext, row) -> Text:
         _("申报书“%(name)s”（%(call)s）已被退回修改，须在 %(deadline)s 前修改并重新提交，逾期将无法提交。",
           name=name, call=row.call_title, deadline=ctx.local(row.return_deadline_at)),
         _application_link(ctx, row.id))
+
+
+def _missing_reviews(ctx: RuleContext, key: str):
+    """(assignment id, expert id, application id, call row) of written reviews not yet submitted in calls
+    under review whose review period ends within the rule's window; declared conflicts excused."""
+    from grants.applications.models import Application
+    from grants.calls.models import Call, CallStatus
+    from grants.reviews.models import Conflict, Review, ReviewAssignment, ReviewStage, ReviewStatus
+
+    start, end = ctx.window(key)
+    submitted = sa.select(Review.id).where(Review.assignment_id == ReviewAssignment.id,
+                                           Review.status == ReviewStatus.SUBMITTED)
+    excused = sa.select(Conflict.id).where(Conflict.application_id == ReviewAssignment.application_id,
+                                           Conflict.expert_id == ReviewAssignment.expert_id,
+                                           Conflict.has_conflict.is_(True))
+    return db.session.execute(
+        sa.select(ReviewAssignment.id, ReviewAssignment.expert_id, Application.id.label("application_id"),
+                  Call.id.label("call_id"), Call.title.label("call_title"), Call.host_unit_id, Call.review_end_at)
+        .join(Application, Application.id == ReviewAssignment.application_id)
+        .join(Call, Call.id == Application.call_id)
+        .where(Call.status == CallStatus.REVIEWING, Call.review_end_at > start, Call.review_end_at <= end,
+               ReviewAssignment.stage == ReviewStage.WRITTEN, ~sa.exists(submitted), ~sa.exists(excused))
+    ).all()
+
+
+@rule("review_due", label=_l("专家评审截止提醒"),
+      description=_l("评审截止前及逾期时，提醒尚未提交书面评审的专家（已申报回避的除外）。提前天数填 0 表示逾期时提醒。"),
+      offsets=(3, 1, 0), allow_overdue=True)
+def review_due(ctx: RuleContext):
+    for row in _missing_reviews(ctx, "review_due"):
+        hit = ctx.latest_due("review_due", row.review_end_at, call_id=row.call_id)
+        if hit:
+            yield Due(row.expert_id, "review_assignment", row.id, hit.occurrence, hit.due_at, DEADLINE.key,
+                      cache(partial(_review_due_text, ctx, row, hit.offset)))
+
+
+def _review_due_text(ctx: RuleContext, row, offset: int) -> Text:
+    link = ctx.url_for("reviews.review", assignment_id=row.id)
+    if offset <= 0:
+        return Text(_("专家评审已逾期：%(call)s", call=row.call_title),
+                    _("“%(call)s”的专家评审已于 %(end)s 截止，您仍有分配的申报书尚未提交评审意见，请尽快完成。",
+                      call=row.call_title, end=ctx.local(row.review_end_at)), link)
+    return Text(_("专家评审即将截止：%(call)s", call=row.call_title),
+                _("“%(call)s”的专家评审将于 %(end)s 截止，您分配的申报书尚未提交评审意见，请在截止前完成。",
+                  call=row.call_title, end=ctx.local(row.review_end_at)), link)
+
+
+@rule("review_overdue", label=_l("评审逾期督办"),
+      description=_l("评审期结束仍有专家未提交评审时，提醒该活动所属单位的项目主管督办。"),
+      offsets=(0,), allow_overdue=True)
+def review_overdue(ctx: RuleContext):
+    calls: dict[int, list] = {}
+    for row in _missing_reviews(ctx, "review_overdue"):
+        calls.setdefault(row.call_id, []).append(row)
+    officers = ctx.unit_officers(rows[0].host_unit_id for rows in calls.values())
+    for call_id, rows in calls.items():
+        first = rows[0]
+        hit = ctx.latest_due("review_overdue", first.review_end_at, call_id=call_id)
+        if not hit:
+            continue
+        compose = cache(partial(_review_overdue_text, ctx, first, len(rows), len({r.expert_id for r in rows})))
+        for user_id in officers.get(first.host_unit_id, ()):
+            yield Due(user_id, "call", call_id, hit.occurrence, hit.due_at, ESCALATION.key, compose)
+
+
+def _review_overdue_text(ctx: RuleContext, row, missing: int, experts: int) -> Text:
+    return Text(_("评审逾期：%(call)s 尚有 %(n)s 份评审未提交", call=row.call_title, n=missing),
+                _("“%(call)s”的专家评审已于 %(end)s 截止，%(e)s 位专家尚有 %(n)s 份评审未提交，请督促或调整分配。",
+                  call=row.call_title, end=ctx.local(row.review_end_at), e=experts, n=missing),
+                ctx.url_for("reviews.assignments", call_id=row.call_id))
