@@ -368,7 +368,9 @@ def _stage_states(stage: str):
 def assign_expert(application: Application, expert: User, stage: str, actor) -> ReviewAssignment:
     """Manually give an application one more expert of the stage's panel (never a conflicted one)."""
     call = application.call
-    if application.status not in _stage_states(stage):
+    # An officer may add a reviewer to an application already scored (e.g. when the spread is flagged).
+    allowed = _stage_states(stage) + ((ApplicationStatus.SCORED,) if stage == ReviewStage.WRITTEN else ())
+    if application.status not in allowed:
         raise ReviewError(_("该申报当前状态为“%(s)s”，不能分配%(st)s", s=application.status_label,
                             st=_("路演评审") if stage == ReviewStage.PITCH else _("书面评审")))
     in_panel = db.session.scalar(sa.select(PanelMember.id).where(
@@ -600,6 +602,8 @@ def save_review(assignment: ReviewAssignment, expert: User, data: dict[str, Any]
 
     if not expert_may_see(expert, assignment.application):
         raise ReviewError(_("请先声明无利益冲突；存在利益冲突的申报不能评分"))
+    if assignment.application.call.status != CallStatus.REVIEWING:
+        raise ReviewError(_("评审已结束，不能再修改评分"))
     review = get_or_start_review(assignment)
     if review.is_submitted:
         raise ReviewError(_("评分已提交并锁定；如需修改，请联系项目主管退回"))

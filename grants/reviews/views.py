@@ -369,7 +369,8 @@ def assignments(call_id: int):
     can_manage = perm.can_manage_review(current_user, call)
     members = svc.panel(call, stage)
     experts = [m.user for m in members]
-    apps = _call_applications(call, svc.ASSIGNABLE_PITCH if stage == "pitch" else svc.ASSIGNABLE_WRITTEN)
+    apps = _call_applications(call, svc.ASSIGNABLE_PITCH if stage == "pitch"
+                              else (*svc.ASSIGNABLE_WRITTEN, ApplicationStatus.SCORED))
     assign_form = AssignForm(stage=stage)
     assign_form.application_id.choices = _app_choices(apps)
     assign_form.expert_id.choices = _expert_choices(experts)
@@ -418,7 +419,7 @@ def assign(call_id: int):
     members = svc.panel(call, stage)
     form.expert_id.choices = _expert_choices([m.user for m in members])
     form.application_id.choices = _app_choices(_call_applications(
-        call, svc.ASSIGNABLE_PITCH if stage == "pitch" else svc.ASSIGNABLE_WRITTEN))
+        call, svc.ASSIGNABLE_PITCH if stage == "pitch" else (*svc.ASSIGNABLE_WRITTEN, ApplicationStatus.SCORED)))
     if form.validate_on_submit():
         try:
             svc.assign_expert(db.session.get(Application, form.application_id.data),

@@ -213,3 +213,17 @@ def test_task_list_uses_a_fixed_number_of_queries(app, db, client, login_as):
     small = count_for(2)
     large = count_for(12)
     assert small == large
+
+
+def test_an_extra_reviewer_on_a_scored_application_puts_it_back_under_review(app, db, client, login_as):
+    call, experts, officer = _call_with_panel(db, status="reviewing")
+    a = rf.eligible_application(call, status="scored")
+    rf.submitted_review(rf.assignment(a, experts[0]), [10, 10, 10, 10, 10])
+    db.session.commit()
+    login_as(officer)
+    resp = client.post(f"/reviews/calls/{call.id}/assignments/manual",
+                       data={"application_id": a.id, "expert_id": experts[1].id, "stage": "written"})
+    assert resp.status_code == 302
+    db.session.refresh(a)
+    assert a.status == "under_review"
+    assert db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "application.reopen_review")) is not None
