@@ -430,3 +430,9 @@ def recent_public_notices(limit: int = 5) -> list[PublicNotice]:
 @bp.app_template_global()
 def notice_for_call(call: Call) -> PublicNotice | None:
     return db.session.scalar(sa.select(PublicNotice).where(PublicNotice.call_id == call.id))
+
+
+@bp.app_template_global()
+def award_feedback_visible(application: Application) -> bool:
+    """For the applicant's application page: link to the review feedback once the call is finalized."""
+    return perm.can_view_feedback(current_user, application)

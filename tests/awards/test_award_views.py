@@ -115,6 +115,7 @@ def test_full_flow_through_the_pages(client, db, login_as, clock):
     member = factories.member(apps[1].organization)
     _db.session.commit()
     login_as(member)
+    assert f"/awards/applications/{apps[1].id}/feedback" in client.get(f"/applications/{apps[1].id}").text
     r = client.get(f"/awards/applications/{apps[1].id}/feedback")
     assert r.status_code == 200 and "需求分析扎实" in r.text and "需求分析" in r.text
     for name in af.EXPERT_NAMES:
