@@ -18,9 +18,10 @@ _seq = itertools.count(1)
 
 def scored_call(*, unit=None, sources=(("welfare_lottery", 300_000_00), ("fiscal_matching", 200_000_00)),
                 categories=(("为老服务", 250_000_00), ("青少年服务", None)), notice_working_days=5,
-                status=CallStatus.REVIEWING) -> Call:
+                status=CallStatus.REVIEWING, title: str | None = None) -> Call:
     unit = unit or factories.host_unit()
-    call = Call(host_unit_id=unit.id, title=f"测试公益创投{next(_seq)}", year=2026, level=unit.level, status=status,
+    call = Call(host_unit_id=unit.id, title=title or f"测试公益创投{next(_seq)}", year=2026, level=unit.level,
+                status=status,
                 open_at=dt.datetime(2026, 3, 1, tzinfo=UTC), close_at=dt.datetime(2026, 4, 1, tzinfo=UTC),
                 notice_working_days=notice_working_days, description="", contract_terms="", allowed_legal_forms=[])
     db.session.add(call)
