@@ -11,7 +11,7 @@ from grants.awards import services
 from grants.awards.models import Award, AwardStatus, ObjectionStatus
 from grants.awards.services import AwardError, allocate, budget_check
 from grants.calls.models import CallStatus
-from grants.core.timeutil import SHANGHAI, UTC
+from grants.core.timeutil import SHANGHAI
 from tests import factories
 from tests.awards import factories as af
 
