@@ -524,6 +524,10 @@ class ExpertProgress:
     drafts: int = 0
     conflicts: int = 0
     undeclared: int = 0
+    # The expert's mean total (on 100) over their submitted reviews, and how far it is from the panel's mean:
+    # advice on lenient or severe scoring, never used in the scores.
+    mean_total: Decimal | None = None
+    lean: Decimal | None = None
 
     @property
     def pct(self) -> int:
@@ -562,6 +566,19 @@ def expert_progress(call: Call, stage: str = ReviewStage.WRITTEN) -> list[Expert
                 rows[expert_id].conflicts += n
     for eid, p in rows.items():
         p.undeclared = max(0, p.assigned - declared[eid])
+    max_sum = sum(c.max_points for c in call.criteria_for(stage)) or 100
+    sums = {eid: (int(total or 0), n) for eid, total, n in db.session.execute(
+        sa.select(Review.expert_id, sa.func.sum(Review.points_total), sa.func.count())
+        .join(Application, Application.id == Review.application_id)
+        .where(Application.call_id == call.id, Review.stage == stage, Review.status == ReviewStatus.SUBMITTED)
+        .group_by(Review.expert_id))}
+    all_n = sum(n for _t, n in sums.values())
+    panel_mean = (Decimal(sum(t for t, _n in sums.values()) * 100) / (all_n * max_sum)) if all_n else None
+    for eid, (total, n) in sums.items():
+        if eid in rows and n:
+            mean = Decimal(total * 100) / (n * max_sum)
+            rows[eid].mean_total = scoring.q2(mean)
+            rows[eid].lean = scoring.q2(mean - panel_mean)
     return list(rows.values())
 
 

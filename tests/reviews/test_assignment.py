@@ -186,6 +186,7 @@ def test_progress_per_expert_counts(app, db):
     p0, p1 = progress[experts[0].id], progress[experts[1].id]
     assert (p0.assigned, p0.submitted, p0.undeclared, p0.conflicts, p0.pct) == (3, 1, 1, 0, 33)
     assert (p1.assigned, p1.submitted, p1.conflicts) == (1, 0, 1)
+    assert p0.mean_total == 50 and p0.lean == 0 and p1.mean_total is None
 
 
 def test_task_list_uses_a_fixed_number_of_queries(app, db, client, login_as):
