@@ -64,6 +64,9 @@ def test_award_flow(page, live_server, db, clock, screenshot):
     # Tue 29 Sep → starts Wed 30 Sep; 5 working days skip 1–7 Oct and count Sat 10 Oct → ends Mon 12 Oct
     assert "2026-09-30 至 2026-10-12" in page.locator("#publish-form").inner_text()
     screenshot(page, "award-approved")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "award-approved-phone")
+    page.set_viewport_size({"width": 1280, "height": 860})
     _as(page, base, a)
     page.goto(f"{base}/awards/calls/{call.id}")
     page.check("#show_panel_names")
