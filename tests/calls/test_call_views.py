@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from grants.calls.models import Call, CallDocument, CallStatus
-from grants.core.timeutil import SHANGHAI, now
+from grants.core.timeutil import SHANGHAI
 from grants.extensions import db as _db
 from tests import factories
 from tests.calls import factories as cf
