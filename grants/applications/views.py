@@ -15,7 +15,8 @@ from grants.applications.models import (
     BUDGET_KIND_LABELS, CERTIFICATE_LEVELS, FUNDED_BY_LABELS, OUTPUT_LABELS, Application, ApplicationAttachment,
 )
 from grants.applications.services import (
-    ApplicationError, call_application_districts, call_applications_query, save_draft, screen_application,
+    ApplicationError, call_application_districts, call_applications_query, eligibility_problems, limit_problems,
+    save_draft, screen_application,
     start_application, status_counts, submit_application, withdraw_application,
 )
 from grants.applications.states import APPLICATION_WORKFLOW, SCREENING_ACTIONS
@@ -175,6 +176,9 @@ def detail(application_id: int):
         screening_form=ScreeningForm(), workflow=APPLICATION_WORKFLOW, screening_actions=SCREENING_ACTIONS,
         output_labels=OUTPUT_LABELS, form=ApplicationForm(),
         is_staff=not perm.is_own(current_user, application),
+        # What the rules say today, to help the officer's decision (the organisation may have changed).
+        checks=(eligibility_problems(application) + limit_problems(application))
+        if perm.can_screen_application(current_user, application) else None,
     )
 
 

@@ -203,3 +203,12 @@ def test_list_query_count_is_fixed(client, db, officer_world, capsys):
               f"filtered: {small_filtered} → {large_filtered}")
     assert small == large and small_filtered == large_filtered
     assert large <= 11
+
+
+def test_screening_panel_shows_the_rules_as_they_stand(client, db, officer_world):
+    _call, _officer, a = officer_world
+    assert "资格条件和申报数量均符合要求" in client.get(f"/applications/{a.id}").get_data(as_text=True)
+    a.organization.blacklisted = True
+    db.session.commit()
+    html = client.get(f"/applications/{a.id}").get_data(as_text=True)
+    assert "严重违法失信名单" in html
