@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from grants.core.timeutil import format_local
+from grants.core.timeutil import CalendarUnknown, add_working_days, format_local, to_local
 from grants.extensions import db
 
 
@@ -70,6 +70,10 @@ class Rule:
     allow_overdue: bool
     per_call: bool
     find: Callable[["RuleContext"], Iterable[Due]]
+    # Offsets count days AFTER an event (e.g. 'unsigned 5 days after issue') instead of before a deadline;
+    # `workdays`: they count working days.
+    after: bool = False
+    workdays: bool = False
 
 
 RULES: dict[str, Rule] = {}
@@ -78,12 +82,13 @@ CATCH_UP_DAYS = 30
 
 
 def rule(key: str, *, label, description, offsets: tuple[int, ...], allow_overdue: bool = False,
-         per_call: bool = True):
-    """Register a rule function under `key` with its default offsets (days before the deadline;
-    negative = days after it, i.e. overdue)."""
+         per_call: bool = True, after: bool = False, workdays: bool = False):
+    """Register a rule function under `key` with its default offsets: days before the deadline (negative
+    or 0 = overdue, with allow_overdue), or with after=True (working) days after an event."""
 
     def register(fn: Callable[["RuleContext"], Iterable[Due]]):
-        RULES[key] = Rule(key, label, description, tuple(offsets), allow_overdue, per_call, fn)
+        RULES[key] = Rule(key, label, description, tuple(offsets), allow_overdue or after, per_call, fn,
+                          after, workdays)
         return fn
 
     return register
@@ -113,6 +118,40 @@ def latest_due(deadline: dt.datetime, offsets: Iterable[int], at: dt.datetime) -
         if best is None or moment > best[1]:
             best = (offset, moment)
     return Hit(best[0], occurrence_label(best[0], deadline), best[1]) if best else None
+
+
+def _stamp(value: dt.datetime) -> str:
+    d = value.astimezone(dt.timezone.utc)
+    return f"{d.year:04d}{d.month:02d}{d.day:02d}{d.hour:02d}{d.minute:02d}"
+
+
+def add_days(anchor: dt.datetime, n: int, holidays: dict[dt.date, bool] | None = None) -> dt.datetime:
+    """`anchor` + n days, or + n working days (Beijing dates, same wall-clock time) when `holidays` is given."""
+    if holidays is None:
+        return anchor + dt.timedelta(days=n)
+    local = to_local(anchor)
+    try:
+        day = add_working_days(local.date(), n, holidays)
+    except CalendarUnknown:  # a year nobody has entered yet: Monday–Friday rather than no reminder
+        day, left = local.date(), n
+        while left:
+            day += dt.timedelta(days=1)
+            left -= day.weekday() < 5
+    return dt.datetime.combine(day, local.timetz()).astimezone(dt.timezone.utc)
+
+
+def latest_after(anchor: dt.datetime, offsets: Iterable[int], at: dt.datetime,
+                 holidays: dict[dt.date, bool] | None = None) -> Hit | None:
+    """The most recent 'n (working) days after the event' moment that has come."""
+    best: tuple[int, dt.datetime] | None = None
+    for offset in offsets:
+        moment = add_days(anchor, offset, holidays)
+        if moment <= at and (best is None or moment > best[1]):
+            best = (offset, moment)
+    if best is None:
+        return None
+    unit = "wd" if holidays is not None else "d"
+    return Hit(best[0], f"after{best[0]}{unit}@{_stamp(anchor)}", best[1])
 
 
 class Settings:
@@ -166,6 +205,7 @@ class RuleContext:
         self.now = at
         self.settings = settings
         self.url_for = url_for
+        self._holidays: dict[dt.date, bool] | None = None
 
     def window(self, key: str) -> tuple[dt.datetime, dt.datetime]:
         """Deadlines in (start, end] can have an occurrence due now: a rule filters its query on it."""
@@ -175,6 +215,29 @@ class RuleContext:
     def latest_due(self, key: str, deadline: dt.datetime, *, call_id: int | None = None) -> Hit | None:
         offsets = self.settings.offsets(key, call_id)
         return latest_due(deadline, offsets, self.now) if offsets else None
+
+    def anchor_window(self, key: str) -> tuple[dt.datetime, dt.datetime]:
+        """For after-event rules: events in [start, end] can have a reminder due now."""
+        values = list(self.settings.global_rows.get(key, (True, RULES[key].default_offsets))[1])
+        values += [o for (_, k), (_, offs) in self.settings.call_rows.items() if k == key for o in offs]
+        values = values or [1]
+        stretch = 2 if RULES[key].workdays else 1  # n working days span at most ~2n calendar days (+ holidays)
+        return (self.now - dt.timedelta(days=max(values) * stretch + 10 + CATCH_UP_DAYS),
+                self.now - dt.timedelta(days=min(values)))
+
+    def latest_after(self, key: str, anchor: dt.datetime, *, call_id: int | None = None) -> Hit | None:
+        offsets = self.settings.offsets(key, call_id)
+        if not offsets:
+            return None
+        return latest_after(anchor, offsets, self.now, self.holidays if RULES[key].workdays else None)
+
+    @property
+    def holidays(self) -> dict[dt.date, bool]:
+        if self._holidays is None:
+            from grants.core.workdays import holiday_overrides
+
+            self._holidays = holiday_overrides()
+        return self._holidays
 
     @staticmethod
     def local(value: dt.datetime) -> str:

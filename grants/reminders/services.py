@@ -71,7 +71,7 @@ def set_email_preference(user, kind: str, enabled: bool) -> None:
     pref.email_enabled = enabled
 
 
-def parse_offsets(text: str, *, allow_overdue: bool) -> list[int]:
+def parse_offsets(text: str, *, allow_overdue: bool, after: bool = False) -> list[int]:
     """'7, 3, 1' → [7, 3, 1] (days before the deadline; negative = after it, only for overdue rules)."""
     values: list[int] = []
     for part in text.replace("，", ",").replace("、", ",").split(","):
@@ -84,6 +84,8 @@ def parse_offsets(text: str, *, allow_overdue: bool) -> list[int]:
             raise ReminderError(_("提前天数须为整数，用逗号分隔，例如 7,3,1。")) from None
         if not -60 <= value <= 90:
             raise ReminderError(_("提前天数须在 -60 到 90 之间。"))
+        if after and value <= 0:
+            raise ReminderError(_("天数须大于 0。"))
         if value <= 0 and not allow_overdue:
             raise ReminderError(_("此提醒只在截止前发送，提前天数须大于 0。"))
         if value not in values:
@@ -119,7 +121,7 @@ def call_reminder_settings(call) -> list[dict]:
 def set_call_reminder(call, key: str, *, enabled: bool, offsets_text: str, actor) -> None:
     """An officer switches a rule off for a call or changes its offsets (audited)."""
     r = _rule(key)
-    offsets = parse_offsets(offsets_text, allow_overdue=r.allow_overdue)
+    offsets = parse_offsets(offsets_text, allow_overdue=r.allow_overdue, after=r.after)
     setting = db.session.scalar(sa.select(CallReminderSetting).where(
         CallReminderSetting.call_id == call.id, CallReminderSetting.rule == key))
     before = {"enabled": setting.enabled, "offsets": list(setting.offsets)} if setting else None
@@ -148,7 +150,7 @@ def reset_call_reminder(call, key: str, actor) -> None:
 def set_platform_rule(key: str, *, enabled: bool, offsets_text: str, actor) -> None:
     """The platform-wide default of a rule (admin)."""
     r = _rule(key)
-    offsets = parse_offsets(offsets_text, allow_overdue=r.allow_overdue)
+    offsets = parse_offsets(offsets_text, allow_overdue=r.allow_overdue, after=r.after)
     row = db.session.scalar(sa.select(ReminderRule).where(ReminderRule.rule == key))
     if row is None:
         row = ReminderRule(rule=key)
