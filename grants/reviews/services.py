@@ -1,7 +1,6 @@
 """Expert review: the pool, panels, conflicts (回避), assignment, scoring, reopening, shortlist, ranking."""
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
