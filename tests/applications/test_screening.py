@@ -212,3 +212,19 @@ def test_screening_panel_shows_the_rules_as_they_stand(client, db, officer_world
     db.session.commit()
     html = client.get(f"/applications/{a.id}").get_data(as_text=True)
     assert "严重违法失信名单" in html
+
+
+@pytest.mark.parametrize("action,data,status", [
+    ("mark_eligible", {"reason": ""}, "eligible"),
+    ("mark_ineligible", {"reason": "登记未满一年"}, "ineligible"),
+    ("return", {"reason": "请补充预算依据", "new_deadline": "2027-01-08T17:00"}, "returned"),
+])
+def test_every_screening_decision_is_audited(client, db, officer_world, action, data, status):
+    _call, officer, a = officer_world
+    client.post(f"/applications/{a.id}/screen", data={"action": action, **data})
+    assert fresh(db, a).status == status
+    row = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == f"application.{action}",
+                                                       AuditLog.object_id == str(a.id))).one()
+    assert row.actor_id == officer.id and row.after["status"] == status and row.after["reason"] == data["reason"]
+    if action == "return":
+        assert row.after["return_deadline_at"].startswith("2027-01-08T09:00")
