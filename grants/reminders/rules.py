@@ -9,10 +9,11 @@ Rules present:
 - contract_unsigned          — a contract issued 5 days ago and still unsigned → the organisation's members.
 - contract_unsigned_officer  — still unsigned 8 days after issue → the call's officers (escalation).
 - payment_unreleased         — a payment approved 3 working days ago and not released → the call's finance staff.
+- notice_ending    — the 公示 of a call ends in 1 day and has ended (not yet finalized) → the call's officers,
+                     with the count of open objections.
 
 Rules the issue asks for that are still to come, each one function here once its feature's data is in
 place:
-- 公示 ending → officer, with the count of open objections (public notices);
 - progress report due in 14, 7 and 1 days, overdue by 1 and 7 days → the organisation; overdue → officer
   (progress reports);
 - assessment not done 10 days after the report → evaluator and officer (assessments);
@@ -281,3 +282,51 @@ def _payment_text(ctx: RuleContext, row, anchor, days: int) -> Text:
                 _("一笔 %(amount)s 的拨款（%(call)s）已于 %(at)s 审批通过，%(d)s 个工作日来尚未支付，请及时办理。",
                   amount=yuan(row.amount_fen), call=row.call_title, at=ctx.local(anchor), d=days),
                 ctx.url_for("finance.payment", payment_id=row.id))
+
+
+@rule("notice_ending", label=_l("公示期结束提醒"),
+      description=_l("公示期结束前及结束时，提醒该活动所属单位的项目主管处理异议并确认立项。提前天数填 0 表示结束时提醒。"),
+      offsets=(1, 0), allow_overdue=True)
+def notice_ending(ctx: RuleContext):
+    from grants.awards.models import Objection, ObjectionStatus, PublicNotice
+    from grants.calls.models import Call
+    from grants.core.timeutil import SHANGHAI
+
+    start, end = ctx.window("notice_ending")
+    open_objections = (sa.select(sa.func.count(Objection.id))
+                       .where(Objection.notice_id == PublicNotice.id, Objection.status == ObjectionStatus.OPEN)
+                       .scalar_subquery())
+    rows = db.session.execute(
+        sa.select(PublicNotice.id, PublicNotice.ends_on, Call.id.label("call_id"), Call.title.label("call_title"),
+                  Call.host_unit_id, open_objections.label("open_objections"))
+        .join(Call, Call.id == PublicNotice.call_id)
+        .where(PublicNotice.finalized_at.is_(None),
+               PublicNotice.ends_on >= start.astimezone(SHANGHAI).date() - dt.timedelta(days=1),
+               PublicNotice.ends_on <= end.astimezone(SHANGHAI).date())
+    ).all()
+    hits = []
+    for row in rows:
+        # The notice runs to the end of its last day, Beijing time.
+        closes_at = dt.datetime.combine(row.ends_on + dt.timedelta(days=1), dt.time(0, 0), tzinfo=SHANGHAI) \
+            .astimezone(dt.timezone.utc)
+        hit = ctx.latest_due("notice_ending", closes_at, call_id=row.call_id)
+        if hit:
+            hits.append((row, closes_at, hit))
+    officers = ctx.unit_officers(row.host_unit_id for row, _c, _h in hits)
+    for row, closes_at, hit in hits:
+        compose = cache(partial(_notice_text, ctx, row, closes_at, hit.offset))
+        for user_id in officers.get(row.host_unit_id, ()):
+            yield Due(user_id, "public_notice", row.id, hit.occurrence, hit.due_at, DEADLINE.key, compose)
+
+
+def _notice_text(ctx: RuleContext, row, closes_at, offset: int) -> Text:
+    link = ctx.url_for("awards.notice", call_id=row.call_id)
+    objections = (_("目前有 %(n)s 件异议尚未处理，请在确认立项前处理完毕。", n=row.open_objections)
+                  if row.open_objections else _("目前没有待处理的异议。"))
+    if offset <= 0:
+        return Text(_("公示期已结束：%(call)s", call=row.call_title),
+                    _("“%(call)s”的公示期已于 %(at)s 结束。%(obj)s", call=row.call_title, at=ctx.local(closes_at),
+                      obj=objections), link)
+    return Text(_("公示期即将结束：%(call)s", call=row.call_title),
+                _("“%(call)s”的公示期将于 %(at)s 结束。%(obj)s", call=row.call_title, at=ctx.local(closes_at),
+                  obj=objections), link)
