@@ -12,16 +12,17 @@ Rules present:
 - notice_ending    — the 公示 of a call ends in 1 day and has ended (not yet finalized) → the call's officers,
                      with the count of open objections.
 
-Rules the issue asks for that are still to come, each one function here once its feature's data is in
-place:
-- progress report due in 14, 7 and 1 days, overdue by 1 and 7 days → the organisation; overdue → officer
-  (progress reports);
-- assessment not done 10 days after the report → evaluator and officer (assessments);
-- rectification deadline in 3 days and missed → the organisation and officer (assessments).
+A rule may also live in the domain that owns its data: any module that registers a function with @rule
+and is imported when the app starts takes part in every pass. The issue's remaining rules belong with
+progress reports and assessments, whose deadlines they watch:
+- progress report due in 14, 7 and 1 days, overdue by 1 and 7 days → the organisation; overdue → officer;
+- assessment not done 10 days after the report → evaluator and officer;
+- rectification deadline in 3 days and missed → the organisation and officer.
 
-Recipients: the person responsible for meeting a deadline (the application's author and the
-organisation's administrators) gets kind `deadline`, whose e-mail cannot be switched off; other members
-of the organisation get `deadline_cc`.
+Recipients: whoever must act gets kind `deadline`, whose e-mail cannot be switched off (an application's
+author and the organisation's administrators, the expert, the officer closing a notice, finance staff);
+other members of the organisation get `deadline_cc`; officers following up someone else's lateness get
+`escalation`.
 """
 from __future__ import annotations
 
