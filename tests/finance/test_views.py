@@ -247,3 +247,12 @@ def test_officer_holds_the_whole_project(client, login_as, scene):
     assert "已暂停本项目 2 笔未支付的拨款" in client.get(r.headers["Location"]).get_data(as_text=True)
     db.session.expire_all()
     assert {x.status for x in services.payments_for_contract(contract).values()} == {PaymentStatus.HELD}
+
+
+def test_payment_page_warns_when_a_reclaim_is_suggested(client, login_as, scene):
+    from grants.contracts.services import flag_reclaim
+
+    flag_reclaim(scene["contract"], ff.officer(scene["call"]), "结项评估不合格")
+    db.session.commit()
+    login_as(scene["f1"])
+    assert "建议追回已拨资金：结项评估不合格" in client.get(f"/finance/payments/{scene['payment'].id}").get_data(as_text=True)
