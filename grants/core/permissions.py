@@ -8,15 +8,15 @@ def can_browse_audit(user) -> bool:
 
 
 def can_download_file(user, stored) -> bool:
-    """A file belongs to an organisation: its members, and staff who handle its work, may read it.
+    """The generic download: only the uploader and members of the file's organisation.
 
-    Domains that attach files to their objects (applications, reports) check their own, stricter
-    permission before calling send_stored(); this is the fallback for the generic download route.
+    Staff read files through their domain's routes (application attachments, report evidence, call
+    documents), which check the unit, the conflict of interest and the object's state first; this route
+    must not let an officer of one unit fetch another unit's files by guessing ids.
     """
     if not (user and user.is_authenticated):
         return False
     if stored.uploaded_by_id == user.id:
         return True
-    if stored.organization_id is not None and user.membership is not None:
-        return user.membership.organization_id == stored.organization_id
-    return user.has_role(Role.OFFICER, Role.AUDITOR)
+    return (stored.organization_id is not None and user.membership is not None
+            and user.membership.organization_id == stored.organization_id)

@@ -60,3 +60,16 @@ def test_download_requires_permission(app, client, db, login_as):
     login_as(member)
     with client.get(url) as resp:
         assert resp.status_code == 200 and resp.data == PDF
+
+
+def test_staff_cannot_fetch_files_by_id_through_the_generic_route(app, client, db, login_as):
+    from tests import factories
+
+    org = factories.organization()
+    with app.test_request_context():
+        row = save_upload(upload(PDF, "附件.pdf"), allowed=("pdf",), organization_id=org.id)
+    db.session.commit()
+    for role in ("officer", "auditor", "finance", "expert"):
+        login_as(role)
+        with client.get(f"/files/{row.id}") as resp:
+            assert resp.status_code == 403, role
