@@ -182,7 +182,9 @@ class Review(db.Model):
                                                        lazy="selectin", order_by="ReviewScore.criterion_id")
 
     __table_args__ = (
-        sa.Index("ix_review_application_stage_status", "application_id", "stage", "status"),
+        # Covers the ranking's read (expert and points_total included): no table lookup per review.
+        sa.Index("ix_review_application_stage_status", "application_id", "stage", "status", "expert_id",
+                 "points_total"),
         sa.CheckConstraint(f"stage IN ({_in(ReviewStage)})", name="stage_known"),
         sa.CheckConstraint(f"status IN ({_in(ReviewStatus)})", name="status_known"),
         sa.CheckConstraint(f"recommendation IS NULL OR recommendation IN ({_in(Recommendation)})",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 14:49:40.444489
+Create Date: 2026-11-23 15:38:48.070923
 
 """
 from alembic import op
@@ -900,7 +900,7 @@ def upgrade():
     sa.UniqueConstraint('assignment_id', name=op.f('uq_review_assignment_id'))
     )
     with op.batch_alter_table('review', schema=None) as batch_op:
-        batch_op.create_index('ix_review_application_stage_status', ['application_id', 'stage', 'status'], unique=False)
+        batch_op.create_index('ix_review_application_stage_status', ['application_id', 'stage', 'status', 'expert_id', 'points_total'], unique=False)
         batch_op.create_index(batch_op.f('ix_review_expert_id'), ['expert_id'], unique=False)
 
     op.create_table('review_score',
