@@ -92,14 +92,19 @@ def _report(tranche, member, narrative: str):
     report = asvc.start_report(tranche, member)
     achieved = {o.kind: o.target * 11 // 20 for o in report.outputs}
     spent = {s.id: s.budget_fen * 9 // 20 for s in report.spending}
-    with current_app.test_request_context():
-        asvc.save_report(report, narrative=narrative, achieved=achieved, spent=spent, actor=member,
-                         uploads=[FileStorage(io.BytesIO(PNG), "活动照片.png")])
+    asvc.save_report(report, narrative=narrative, achieved=achieved, spent=spent, actor=member,
+                     uploads=[FileStorage(io.BytesIO(PNG), "活动照片.png")])
     asvc.submit_report(report, member)
     return report
 
 
 def demo_contracts(units: dict) -> None:
+    # The services speak Chinese through gettext, which looks up the locale of a request.
+    with current_app.test_request_context():
+        _demo_contracts(units)
+
+
+def _demo_contracts(units: dict) -> None:
     from grants.assessments import services as asvc
     from grants.contracts import services
 
