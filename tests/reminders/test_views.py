@@ -88,6 +88,8 @@ def test_admin_scheduler_page_shows_instances_and_edits_platform_rules(client, l
     assert resp.status_code == 302
     row = db.session.scalar(sa.select(ReminderRule).where(ReminderRule.rule == "return_deadline"))
     assert (row.enabled, row.offsets) == (False, [5, 2, 1])
+    clock.set(CLOSE + dt.timedelta(minutes=30))  # its next pass is long overdue: the process is gone
+    assert "无心跳" in client.get("/admin/scheduler").get_data(as_text=True)
 
 
 def test_scheduler_page_names_recipients_and_the_last_pass(client, login_as, db, clock):
