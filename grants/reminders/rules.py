@@ -12,12 +12,12 @@ Rules present:
 - notice_ending    — the 公示 of a call ends in 1 day and has ended (not yet finalized) → the call's officers,
                      with the count of open objections.
 
+- assessment_overdue         — an assessment still not done 10 days after its report was submitted → the
+                             evaluator, and the call's officers (escalation).
+
 A rule may also live in the domain that owns its data: any module that registers a function with @rule
-and is imported when the app starts takes part in every pass. The issue's remaining rules belong with
-progress reports and assessments, whose deadlines they watch:
-- progress report due in 14, 7 and 1 days, overdue by 1 and 7 days → the organisation; overdue → officer;
-- assessment not done 10 days after the report → evaluator and officer;
-- rectification deadline in 3 days and missed → the organisation and officer.
+and is imported when the app starts takes part in every pass. grants/assessments/reminders.py holds the
+progress-report and rectification deadlines.
 
 Recipients: whoever must act gets kind `deadline`, whose e-mail cannot be switched off (an application's
 author and the organisation's administrators, the expert, the officer closing a notice, finance staff);
@@ -331,3 +331,40 @@ def _notice_text(ctx: RuleContext, row, closes_at, offset: int) -> Text:
     return Text(_("公示期即将结束：%(call)s", call=row.call_title),
                 _("“%(call)s”的公示期将于 %(at)s 结束。%(obj)s", call=row.call_title, at=ctx.local(closes_at),
                   obj=objections), link)
+
+
+@rule("assessment_overdue", label=_l("评估逾期提醒"),
+      description=_l("进度报告提交后若干天仍未完成评估时，提醒评估人员并抄报该活动所属单位的项目主管。"),
+      offsets=(10,), after=True)
+def assessment_overdue(ctx: RuleContext):
+    from grants.assessments.models import Assessment, AssessmentStatus, ProgressReport
+    from grants.calls.models import Call
+    from grants.contracts.models import Contract
+
+    start, end = ctx.anchor_window("assessment_overdue")
+    rows = db.session.execute(
+        sa.select(Assessment.id, Assessment.evaluator_id, ProgressReport.submitted_at, Contract.number,
+                  Contract.project_name, Call.id.label("call_id"), Call.title.label("call_title"), Call.host_unit_id)
+        .join(ProgressReport, ProgressReport.id == Assessment.report_id)
+        .join(Contract, Contract.id == Assessment.contract_id)
+        .join(Call, Call.id == Contract.call_id)
+        .where(Assessment.status == AssessmentStatus.ASSIGNED, ProgressReport.submitted_at >= start,
+               ProgressReport.submitted_at <= end)
+    ).all()
+    hits = [(row, ctx.latest_after("assessment_overdue", row.submitted_at, call_id=row.call_id)) for row in rows]
+    hits = [(row, hit) for row, hit in hits if hit]
+    officers = ctx.unit_officers(row.host_unit_id for row, _hit in hits)
+    for row, hit in hits:
+        compose = cache(partial(_assessment_text, ctx, row, hit.offset))
+        yield Due(row.evaluator_id, "assessment", row.id, hit.occurrence, hit.due_at, DEADLINE.key, compose)
+        for user_id in officers.get(row.host_unit_id, ()):
+            if user_id != row.evaluator_id:
+                yield Due(user_id, "assessment", row.id, hit.occurrence, hit.due_at, ESCALATION.key, compose)
+
+
+def _assessment_text(ctx: RuleContext, row, days: int) -> Text:
+    return Text(_("评估逾期：%(name)s", name=row.project_name),
+                _("项目“%(name)s”（协议 %(no)s，%(call)s）的进度报告已于 %(at)s 提交，%(d)s 天来尚未完成评估。"
+                  "评估完成后方可拨付该期资金，请尽快办理。", name=row.project_name, no=row.number,
+                  call=row.call_title, at=ctx.local(row.submitted_at), d=days),
+                ctx.url_for("assessments.assessment", assessment_id=row.id))

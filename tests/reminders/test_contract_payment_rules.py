@@ -1,5 +1,5 @@
-"""Contracts issued but unsigned (organisation after 5 days, officers after 8) and payments approved but
-not released after 3 working days (finance)."""
+"""Contracts issued but unsigned (organisation after 5 days, officers after 8), payments approved but
+not released after 3 working days (finance), assessments not done 10 days after the report."""
 from __future__ import annotations
 
 import datetime as dt
@@ -113,3 +113,34 @@ def test_payment_not_yet_approved_gets_no_reminder(db, clock, run_pass):
     clock.set(ISSUED + dt.timedelta(days=6))
     run_pass()
     assert _fired(db, "payment_unreleased") == []
+
+
+def test_assessment_overdue_10_days_after_the_report(db, clock, run_pass):
+    from grants.accounts.models import User, UserRole
+    from grants.assessments.models import Assessment, ProgressReport
+
+    clock.set(ISSUED - dt.timedelta(days=1))
+    run_pass()
+    contract = cf.contract(status="active")
+    evaluator = cf.evaluator()
+    tranche = contract.tranches[1]
+    report = ProgressReport(tranche_id=tranche.id, contract_id=contract.id, kind="midterm", round=1,
+                            status="accepted", submitted_at=ISSUED)
+    db.session.add(report)
+    db.session.flush()
+    assessment = Assessment(tranche_id=tranche.id, report_id=report.id, contract_id=contract.id, round=1,
+                            evaluator_id=evaluator.id, status="assigned")
+    db.session.add(assessment)
+    db.session.commit()
+    officers = set(db.session.scalars(sa.select(User.id).join(UserRole).where(
+        UserRole.role == "officer", User.host_unit_id == contract.call.host_unit_id)))
+    clock.set(ISSUED + dt.timedelta(days=10) - dt.timedelta(minutes=1))
+    run_pass()
+    assert _fired(db, "assessment_overdue") == []
+    clock.set(ISSUED + dt.timedelta(days=10, minutes=1))
+    run_pass()
+    run_pass()
+    fired = _fired(db, "assessment_overdue")
+    assert {r.recipient_id for r in fired} == {evaluator.id} | officers and len(fired) == 1 + len(officers)
+    kinds = dict(db.session.execute(sa.select(Notification.user_id, Notification.kind)).all())
+    assert kinds[evaluator.id] == "deadline" and {kinds[o] for o in officers} == {"escalation"}
