@@ -16,16 +16,13 @@ from grants.extensions import db
 from grants.finance import services
 from grants.finance.models import Payment, PaymentStatus
 from tests import factories
-from tests.conftest import DB_KIND, skip_or_fail
 from tests.finance import factories as ff
 
 TODAY = dt.date(2026, 11, 20)
 
 
-@pytest.fixture(autouse=True)
-def _postgresql_only():
-    if DB_KIND != "postgresql":
-        skip_or_fail("concurrent release needs PostgreSQL: run with GRANTS_TEST_DB=postgresql")
+# Row locks are what is under test: these run in the suite's PostgreSQL pass (deselected on SQLite).
+pytestmark = pytest.mark.postgres_only
 
 
 @pytest.fixture()
