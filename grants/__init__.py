@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, g, request, session
+from flask import Flask, has_request_context, session
 from flask_login import current_user
 
 from config import BASE_DIR, Config
@@ -11,6 +11,8 @@ from grants.extensions import babel, csrf, db, login_manager, migrate
 
 
 def _select_locale() -> str:
+    if not has_request_context():
+        return "zh_CN"  # CLI commands and the scheduler speak the default language
     lang = session.get("lang")
     if lang in ("zh_CN", "en"):
         return lang
@@ -45,9 +47,9 @@ def create_app(config_class: type = Config) -> Flask:
     from grants.accounts import bp as accounts_bp
     from grants.admin import bp as admin_bp
     from grants.applications import bp as applications_bp
-    from grants.calls import bp as calls_bp
     from grants.awards import bp as awards_bp
     from grants.assessments import bp as assessments_bp
+    from grants.calls import bp as calls_bp
     from grants.core.views import bp as core_bp
     from grants.contracts import bp as contracts_bp
     from grants.finance import bp as finance_bp
@@ -62,8 +64,8 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(organizations_bp)
     app.register_blueprint(applications_bp)
-    app.register_blueprint(calls_bp)
     app.register_blueprint(awards_bp)
+    app.register_blueprint(calls_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(reviews_bp)
     app.register_blueprint(contracts_bp)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from flask import current_app
 from stdnum.cn import uscc as uscc_std
 
 from grants.accounts.models import Role, User
@@ -77,8 +78,10 @@ def load_demo() -> list[tuple[str, str, str]]:
         db.session.add(OrganizationMember(organization=org, user=user, is_admin=True))
         logins.append((username, "applicant", f"{person}（{name} 管理员）"))
     db.session.flush()
-    for extend in DEMO_EXTENSIONS:
-        extend(units)
+    # The domains' services build links and messages as they would in a request, so the demo runs in one.
+    with current_app.test_request_context():
+        for extend in DEMO_EXTENSIONS:
+            extend(units)
     return logins
 
 

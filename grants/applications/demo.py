@@ -6,7 +6,6 @@ import datetime as dt
 import io
 
 import sqlalchemy as sa
-from flask import current_app
 from werkzeug.datastructures import FileStorage
 
 from grants.accounts.models import User
@@ -83,32 +82,31 @@ def demo_applications(units: dict) -> None:
     if call is None or not call.is_open:
         return
     officer = db.session.scalar(sa.select(User).where(User.username == "officer"))
-    with current_app.test_request_context():
-        for username, name, category, requested, street, community, outcome in PROJECTS:
-            user = db.session.scalar(sa.select(User).where(User.username == username))
-            if user is None or user.organization is None:
-                continue
-            application = start_application(call, user.organization, user)
-            db.session.flush()
-            if outcome == "empty":
-                application.project_name = name
-                continue
-            data = _input(call, category, requested, street, community, name)
-            if outcome == "draft":
-                data.budget_lines = data.budget_lines[:2]
-                data.declaration = False
-            save_draft(application, data, user)
-            if outcome == "draft":
-                continue
-            for requirement in call.attachment_requirements:
-                if requirement.required:
-                    upload = FileStorage(io.BytesIO(DEMO_PDF), filename=f"{requirement.name}.pdf")
-                    add_attachment(application, requirement.id, upload, user)
-            db.session.flush()
-            problems = submit_application(application, user)
-            if problems or outcome != "return" or officer is None:
-                continue
-            screen_application(application, "return", officer,
-                               reason="预算中人员费用测算依据不清，请补充社工劳务补贴的计算标准，并上传社区支持函。",
-                               new_deadline_at=call.close_at + dt.timedelta(days=7))
+    for username, name, category, requested, street, community, outcome in PROJECTS:
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        if user is None or user.organization is None:
+            continue
+        application = start_application(call, user.organization, user)
         db.session.flush()
+        if outcome == "empty":
+            application.project_name = name
+            continue
+        data = _input(call, category, requested, street, community, name)
+        if outcome == "draft":
+            data.budget_lines = data.budget_lines[:2]
+            data.declaration = False
+        save_draft(application, data, user)
+        if outcome == "draft":
+            continue
+        for requirement in call.attachment_requirements:
+            if requirement.required:
+                upload = FileStorage(io.BytesIO(DEMO_PDF), filename=f"{requirement.name}.pdf")
+                add_attachment(application, requirement.id, upload, user)
+        db.session.flush()
+        problems = submit_application(application, user)
+        if problems or outcome != "return" or officer is None:
+            continue
+        screen_application(application, "return", officer,
+                           reason="预算中人员费用测算依据不清，请补充社工劳务补贴的计算标准，并上传社区支持函。",
+                           new_deadline_at=call.close_at + dt.timedelta(days=7))
+    db.session.flush()

@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import current_app
 
 from grants.accounts.models import User
 from grants.calls.models import CallStatus
@@ -66,24 +65,23 @@ def _children() -> dict:
 
 def demo_calls(units: dict) -> None:
     """Last year's call (archived) and this year's, copied from it and published, open for ~3 weeks."""
-    with current_app.test_request_context():
-        officer = db.session.scalar(sa.select(User).where(User.username == "officer"))
-        today = now().astimezone(SHANGHAI)
-        year = today.year
-        last = create_call(units["city"], officer, title=CURRENT_TITLE.format(year=year - 1), year=year - 1,
-                           children=_children(),
-                           **_settings(_local(year - 1, 3, 1), _local(year - 1, 3, 31, 17)))
-        last.status = CallStatus.ARCHIVED
-        last.published_at = _local(year - 1, 2, 26)
-        db.session.flush()
+    officer = db.session.scalar(sa.select(User).where(User.username == "officer"))
+    today = now().astimezone(SHANGHAI)
+    year = today.year
+    last = create_call(units["city"], officer, title=CURRENT_TITLE.format(year=year - 1), year=year - 1,
+                       children=_children(),
+                       **_settings(_local(year - 1, 3, 1), _local(year - 1, 3, 31, 17)))
+    last.status = CallStatus.ARCHIVED
+    last.published_at = _local(year - 1, 2, 26)
+    db.session.flush()
 
-        current = copy_call(last, officer)
-        open_at = (today - dt.timedelta(days=3)).replace(hour=9, minute=0, second=0, microsecond=0)
-        close_at = (today + dt.timedelta(days=21)).replace(hour=17, minute=0, second=0, microsecond=0)
-        for key, value in _settings(open_at, close_at).items():
-            if key.endswith("_at") or key.endswith("_on"):
-                setattr(current, key, value)
-        current.title = CURRENT_TITLE.format(year=year)
-        current.year = year
-        publish_call(current, officer)
-        db.session.flush()
+    current = copy_call(last, officer)
+    open_at = (today - dt.timedelta(days=3)).replace(hour=9, minute=0, second=0, microsecond=0)
+    close_at = (today + dt.timedelta(days=21)).replace(hour=17, minute=0, second=0, microsecond=0)
+    for key, value in _settings(open_at, close_at).items():
+        if key.endswith("_at") or key.endswith("_on"):
+            setattr(current, key, value)
+    current.title = CURRENT_TITLE.format(year=year)
+    current.year = year
+    publish_call(current, officer)
+    db.session.flush()

@@ -8,7 +8,6 @@ import datetime as dt
 import io
 
 import sqlalchemy as sa
-from flask import current_app
 from werkzeug.datastructures import FileStorage
 
 from grants.accounts.models import User
@@ -99,12 +98,6 @@ def _report(tranche, member, narrative: str):
 
 
 def demo_contracts(units: dict) -> None:
-    # The services speak Chinese through gettext, which looks up the locale of a request.
-    with current_app.test_request_context():
-        _demo_contracts(units)
-
-
-def _demo_contracts(units: dict) -> None:
     from grants.assessments import services as asvc
     from grants.contracts import services
 

@@ -13,6 +13,7 @@ from grants.core.models import AuditLog, StoredFile
 from grants.core.timeutil import UTC
 from tests import factories
 from tests.applications import factories as af
+from tests.conftest import skip_or_fail
 
 IN_WINDOW = dt.datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 
@@ -242,7 +243,7 @@ def test_pdf_has_chinese_font_and_capitals(client, db, setup, ctx, tmp_path):
     path = tmp_path / "application.pdf"
     path.write_bytes(resp.data)
     if not shutil.which("pdffonts"):
-        pytest.skip("poppler-utils not installed (make test installs it)")
+        skip_or_fail("poppler-utils not installed (make test installs it)")
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
     assert "CJK" in fonts and all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:]), fonts
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout

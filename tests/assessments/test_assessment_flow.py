@@ -178,10 +178,6 @@ def test_evaluator_is_recorded_and_must_be_an_evaluator(db):
 
 
 def test_finance_sees_the_evaluator_as_a_conflict(db):
-    import importlib.util
-
-    if importlib.util.find_spec("grants.finance.services") is None:
-        pytest.skip("finance domain not installed")
     from grants.finance.models import Payment
     from grants.finance.services import duty_conflict, tranche_evaluator_ids
 

@@ -100,10 +100,6 @@ def test_countersign_makes_signing_tranche_payable_and_midterm_due(db):
 
 
 def test_payable_tranche_requests_payment_when_finance_exists(db):
-    import importlib.util
-
-    if importlib.util.find_spec("grants.finance.services") is None:
-        pytest.skip("finance domain not installed")
     from grants.finance.models import Payment
 
     c = cf.contract(status="active", amount_fen=100_001)

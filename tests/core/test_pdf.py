@@ -1,10 +1,10 @@
 import shutil
 import subprocess
 
-import pytest
 from flask import render_template_string
 
 from grants.core.pdf import html_to_pdf
+from tests.conftest import skip_or_fail
 
 DOC = """{% extends "pdf/base.html" %}{% block body %}<h1>公益创投项目资助协议</h1>
 {% for i in range(60) %}<p>第{{ i }}段：甲方南通市民政局，乙方社会组织，金额 {{ 1234567|yuan }}（{{ 1234567|capitals }}）。</p>{% endfor %}
@@ -18,7 +18,7 @@ def test_chinese_pdf_embeds_cjk_font_and_numbers_pages(app, tmp_path):
     path = tmp_path / "doc.pdf"
     path.write_bytes(data)
     if not shutil.which("pdffonts"):
-        pytest.skip("poppler-utils not installed (make test installs it)")
+        skip_or_fail("poppler-utils not installed (make test installs it)")
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
     assert "CJK" in fonts, fonts  # Noto CJK embedded (subset)
     assert all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:]), fonts  # every font embedded

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from grants.reminders.models import SchedulerInstance
 from grants.reminders.scheduler import FileLeaderLock, PgAdvisoryLock, leader_lock
-from tests.conftest import DB_KIND, skip_or_fail
+from tests.conftest import DB_KIND
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,9 +23,8 @@ def _url(db) -> str:
     return db.engine.url.render_as_string(hide_password=False)
 
 
+@pytest.mark.postgres_only
 def test_two_advisory_locks_cannot_both_be_held(db):
-    if DB_KIND != "postgresql":
-        skip_or_fail("the advisory lock needs PostgreSQL (GRANTS_TEST_DB=postgresql)")
     a, b = PgAdvisoryLock(db.engine.url), PgAdvisoryLock(db.engine.url)
     try:
         assert a.acquire() is True
@@ -39,9 +38,8 @@ def test_two_advisory_locks_cannot_both_be_held(db):
         b.release()
 
 
+@pytest.mark.postgres_only
 def test_advisory_lock_dies_with_its_connection(db):
-    if DB_KIND != "postgresql":
-        skip_or_fail("the advisory lock needs PostgreSQL (GRANTS_TEST_DB=postgresql)")
     a, b = PgAdvisoryLock(db.engine.url), PgAdvisoryLock(db.engine.url)
     try:
         assert a.acquire()
