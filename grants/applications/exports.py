@@ -1,23 +1,20 @@
 """Excel export of a call's applications: one row per application, Chinese headers, amounts in yuan."""
 from __future__ import annotations
 
-import io
 from decimal import Decimal
-from urllib.parse import quote
 
-from flask import current_app
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from grants.core.timeutil import format_local
+from grants.core.excel import YUAN_FORMAT, workbook_bytes
 
 HEADERS = [
     ("申报编号", 16), ("项目名称", 32), ("申报单位", 30), ("统一社会信用代码/备案编号", 24), ("组织类型", 14),
     ("所在区县", 10), ("所在街道", 14), ("项目类别", 14), ("状态", 12), ("申请资助金额（元）", 16),
     ("自筹配套（元）", 14), ("项目总预算（元）", 16), ("提交时间", 18), ("审查意见", 40),
 ]
-YUAN_FORMAT = "#,##0.00"
 MONEY_COLUMNS = {10, 11, 12}
 
 
@@ -54,13 +51,4 @@ def applications_workbook(call, applications) -> bytes:
             ws.cell(row=ws.max_row, column=col).number_format = YUAN_FORMAT
     ws.freeze_panes = "C3"
     ws.auto_filter.ref = f"A2:{get_column_letter(len(HEADERS))}{count + 2}"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
-def xlsx_response(data: bytes, filename: str):
-    response = current_app.response_class(
-        data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
-    return response
+    return workbook_bytes(wb)

@@ -9,7 +9,8 @@ from flask_login import current_user, login_required
 
 from grants.applications import bp
 from grants.applications import permissions as perm
-from grants.applications.exports import applications_workbook, xlsx_response
+from grants.applications.exports import applications_workbook
+from grants.core.excel import xlsx_response
 from grants.applications.forms import ApplicationForm, ScreeningFilterForm, ScreeningForm, parse_application_form
 from grants.applications.models import (
     BUDGET_KIND_LABELS, CERTIFICATE_LEVELS, FUNDED_BY_LABELS, OUTPUT_LABELS, Application, ApplicationAttachment,

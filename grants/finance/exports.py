@@ -2,17 +2,15 @@
 amounts in yuan with two decimals (Decimal cells, never floats)."""
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from grants.applications.exports import xlsx_response  # noqa: F401  (re-exported for the views)
 from grants.core.timeutil import format_local, now
+from grants.core.excel import YUAN_FORMAT, workbook_bytes
 
-YUAN_FORMAT = "#,##0.00"
 HEAD_FILL = PatternFill("solid", fgColor="DDE6F2")
 
 
@@ -64,6 +62,4 @@ def ledger_workbook(ledger) -> bytes:
             ws2.cell(row=ws2.max_row, column=col).number_format = YUAN_FORMAT
     ws2.freeze_panes = "A2"
     ws2.auto_filter.ref = f"A1:{get_column_letter(len(headers2))}{len(ledger.entries) + 1}"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return workbook_bytes(wb)

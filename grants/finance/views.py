@@ -18,7 +18,8 @@ from grants.extensions import db
 from grants.finance import bp
 from grants.finance import permissions as perm
 from grants.finance import services
-from grants.finance.exports import ledger_workbook, xlsx_response
+from grants.core.excel import xlsx_response
+from grants.finance.exports import ledger_workbook
 from grants.finance.forms import HoldForm, PaymentActionForm, QueueFilterForm, ReasonForm, ReclaimForm, ReleaseForm
 from grants.finance.ledger import call_ledger, calls_summary
 from grants.finance.models import OPEN_STATUSES, Payment, PaymentHold, PaymentStatus, Reclaim

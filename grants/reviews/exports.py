@@ -1,12 +1,9 @@
 """评分明细表 (Excel): every expert × criterion, one sheet per stage, and the ranking summary."""
 from __future__ import annotations
 
-import io
 from decimal import Decimal
-from urllib.parse import quote
 
 import sqlalchemy as sa
-from flask import current_app
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -16,6 +13,7 @@ from grants.core.timeutil import format_local
 from grants.extensions import db
 from grants.reviews import scoring
 from grants.reviews.models import RECOMMENDATION_LABELS, STAGE_LABELS, Review, ReviewStage, ReviewStatus
+from grants.core.excel import workbook_bytes
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE6F2")
 
@@ -92,13 +90,4 @@ def score_sheet_workbook(call) -> bytes:
             apps.update({a.id: a for a in db.session.scalars(sa.select(Application).where(
                 Application.id.in_(missing))).unique()})
         _stage_sheet(wb, call, stage, reviews, apps)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
-def xlsx_response(data: bytes, filename: str):
-    resp = current_app.response_class(
-        data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    resp.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
-    return resp
+    return workbook_bytes(wb)

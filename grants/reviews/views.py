@@ -19,7 +19,8 @@ from grants.extensions import db
 from grants.reviews import bp
 from grants.reviews import permissions as perm
 from grants.reviews import services as svc
-from grants.reviews.exports import score_sheet_workbook, xlsx_response
+from grants.core.excel import xlsx_response
+from grants.reviews.exports import score_sheet_workbook
 from grants.reviews.forms import (
     RECOMMENDATION_CHOICES, ActionForm, AssignForm, AutoAssignForm, DeclareForm, ExpertForm, InviteForm,
     OfficerConflictForm, ReassignForm, ReopenForm, ReviewForm, ShortlistForm, parse_review_form,
