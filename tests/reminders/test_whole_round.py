@@ -112,8 +112,8 @@ def _round(db):
 
     unit = factories.host_unit()
     officer = factories.user(unit=unit, username="officer")
-    finance_1 = finance_factories.finance_user(type("C", (), {"host_unit": unit})(), username="finance_1")
-    finance_factories.finance_user(type("C", (), {"host_unit": unit})(), username="finance_2")
+    finance_1 = factories.user(roles=("finance",), unit=unit, username="finance_1")
+    factories.user(roles=("finance",), unit=unit, username="finance_2")
     evaluator = contract_factories.evaluator(username="evaluator")
     orgs = {}
     for key in "abcpqr":
@@ -172,7 +172,8 @@ def _round(db):
     def issue_contract():
         contract_services.issue_contract(unsigned, officer)
 
-    def approve_payment():
+    def return_and_approve():
+        return_application()
         finance_services.approve_payment(finance_factories.first_payment(with_report), finance_1)
 
     def submit_report():
@@ -185,8 +186,7 @@ def _round(db):
         db.session.add(Assessment(tranche_id=tranche.id, report_id=report.id, contract_id=assessed.id, round=1,
                                   evaluator_id=evaluator.id, status="assigned"))
 
-    return {dt.date(2026, 12, 2): issue_contract, dt.date(2026, 12, 3): lambda: (return_application(),
-                                                                                 approve_payment()),
+    return {dt.date(2026, 12, 2): issue_contract, dt.date(2026, 12, 3): return_and_approve,
             dt.date(2026, 12, 4): submit_report}
 
 
