@@ -163,7 +163,7 @@ def test_contract_pdf_renders_fast_with_cjk_font(app, client, login_as, db):
     db.session.commit()
     contract_pdf_bytes(c)  # warm up fontconfig and the template cache
     cpu, wall = [], []
-    for _ in range(3):
+    for _ in range(7):
         started, started_cpu = time.perf_counter(), time.process_time()
         data = contract_pdf_bytes(c)
         wall.append((time.perf_counter() - started) * 1000)
@@ -174,11 +174,13 @@ def test_contract_pdf_renders_fast_with_cjk_font(app, client, login_as, db):
     out.mkdir(exist_ok=True)
     path = out / "contract.pdf"
     path.write_bytes(data)
-    # The target is 300 ms; on the 2-core test machine this 3-page contract takes 370–500 ms of CPU (the
-    # foundation's 60-paragraph reference PDF takes 360–470 ms there), so the test guards against a
-    # regression (a lost harfbuzz-subset: seconds) and prints the figure rather than failing on slow hardware.
+    # The target: under 300 ms of CPU (the best of 7 renders). On the 2-core test machine this 3-page
+    # contract takes 230–360 ms of CPU with the load average at 6–7 (400–520 ms before its tables got a
+    # fixed layout and the bold weight was dropped): CPU time slows too when the cores and caches are
+    # shared. So the target is asserted when the machine is not loaded beyond its cores, and a busy
+    # machine still fails a real regression.
     busy = os.getloadavg()[0] > (os.cpu_count() or 1)
-    limit = 2000 if busy else 1000
+    limit = 450 if busy else 300
     assert min(cpu) < limit, f"contract PDF took {min(cpu):.0f} ms of CPU (load {os.getloadavg()[0]:.1f})"
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True).stdout
     assert "CJK" in fonts, fonts
