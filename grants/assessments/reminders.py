@@ -8,7 +8,6 @@ Deadlines are the end of the due day in Beijing time.
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache, partial
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -17,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from grants.core.timeutil import SHANGHAI
 from grants.extensions import db
 from grants.reminders.kinds import DEADLINE, DEADLINE_CC, ESCALATION
-from grants.reminders.registry import Due, RuleContext, Text, rule
+from grants.reminders.registry import Due, RuleContext, Text, once, rule
 
 
 def end_of_day(day: dt.date) -> dt.datetime:
@@ -40,9 +39,9 @@ def _tranches(ctx: RuleContext, key: str, status: str, date_column):
 
 def _hits(ctx: RuleContext, key: str, rows):
     out = []
+    start, end = ctx.window(key)
     for row in rows:
         deadline = end_of_day(row.due_on)
-        start, end = ctx.window(key)
         if start < deadline <= end:
             hit = ctx.latest_due(key, deadline, call_id=row.call_id)
             if hit:
@@ -57,7 +56,7 @@ def report_due(ctx: RuleContext):
     hits = _hits(ctx, "report_due", _tranches(ctx, "report_due", "due", _due_on()))
     members = ctx.organization_members(row.organization_id for row, _h in hits)
     for row, hit in hits:
-        compose = cache(partial(_report_text, ctx, row, hit.offset))
+        compose = once(_report_text, ctx, row, hit.offset)
         for user_id, is_admin in members.get(row.organization_id, ()):
             yield Due(user_id, "tranche", row.id, hit.occurrence, hit.due_at,
                       DEADLINE.key if is_admin else DEADLINE_CC.key, compose)
@@ -90,7 +89,7 @@ def rectify_due(ctx: RuleContext):
     members = ctx.organization_members(row.organization_id for row, _h in hits)
     officers = ctx.unit_officers(row.host_unit_id for row, hit in hits if hit.offset <= 0)
     for row, hit in hits:
-        compose = cache(partial(_rectify_text, ctx, row, hit.offset))
+        compose = once(_rectify_text, ctx, row, hit.offset)
         for user_id, is_admin in members.get(row.organization_id, ()):
             yield Due(user_id, "tranche", row.id, hit.occurrence, hit.due_at,
                       DEADLINE.key if is_admin else DEADLINE_CC.key, compose)

@@ -54,6 +54,26 @@ class Due:
     compose: Callable[[], Text]
 
 
+class once:
+    """`once(fn, *args)`: a composer that calls fn(*args) the first time and returns that result afterwards.
+
+    A rule builds one per candidate (shared by its recipients) and most candidates are never worded, so it
+    must cost next to nothing to build (functools.cache builds a whole wrapper each time)."""
+
+    __slots__ = ("_call", "_value")
+    _UNSET = object()
+
+    def __init__(self, fn: Callable, *args):
+        self._call = (fn, args)
+        self._value = once._UNSET
+
+    def __call__(self):
+        if self._value is once._UNSET:
+            fn, args = self._call
+            self._value = fn(*args)
+        return self._value
+
+
 @dataclass(frozen=True)
 class Hit:
     offset: int

@@ -27,7 +27,6 @@ other members of the organisation get `deadline_cc`; officers following up someo
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache, partial
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -35,7 +34,7 @@ from flask_babel import lazy_gettext as _l
 
 from grants.extensions import db
 from grants.reminders.kinds import DEADLINE, DEADLINE_CC, ESCALATION
-from grants.reminders.registry import Due, RuleContext, Text, rule
+from grants.reminders.registry import Due, RuleContext, Text, once, rule
 
 
 def _org_recipients(ctx: RuleContext, members: dict, org_id: int, author_id: int | None):
@@ -66,7 +65,7 @@ def call_closing(ctx: RuleContext):
     hits = [(row, hit) for row, hit in hits if hit]
     members = ctx.organization_members(row.organization_id for row, _hit in hits)
     for row, hit in hits:
-        compose = cache(partial(_call_closing_text, ctx, row))  # worded once, for all its recipients
+        compose = once(_call_closing_text, ctx, row)  # worded once, for all its recipients
         for user_id, kind in _org_recipients(ctx, members, row.organization_id, row.created_by_id):
             yield Due(user_id, "application", row.id, hit.occurrence, hit.due_at, kind, compose)
 
@@ -98,7 +97,7 @@ def return_deadline(ctx: RuleContext):
     hits = [(row, hit) for row, hit in hits if hit]
     members = ctx.organization_members(row.organization_id for row, _hit in hits)
     for row, hit in hits:
-        compose = cache(partial(_return_deadline_text, ctx, row))
+        compose = once(_return_deadline_text, ctx, row)
         for user_id, kind in _org_recipients(ctx, members, row.organization_id, row.created_by_id):
             yield Due(user_id, "application", row.id, hit.occurrence, hit.due_at, kind, compose)
 
@@ -143,7 +142,7 @@ def review_due(ctx: RuleContext):
         hit = ctx.latest_due("review_due", row.review_end_at, call_id=row.call_id)
         if hit:
             yield Due(row.expert_id, "review_assignment", row.id, hit.occurrence, hit.due_at, DEADLINE.key,
-                      cache(partial(_review_due_text, ctx, row, hit.offset)))
+                      once(_review_due_text, ctx, row, hit.offset))
 
 
 def _review_due_text(ctx: RuleContext, row, offset: int) -> Text:
@@ -170,7 +169,7 @@ def review_overdue(ctx: RuleContext):
         hit = ctx.latest_due("review_overdue", first.review_end_at, call_id=call_id)
         if not hit:
             continue
-        compose = cache(partial(_review_overdue_text, ctx, first, len(rows), len({r.expert_id for r in rows})))
+        compose = once(_review_overdue_text, ctx, first, len(rows), len({r.expert_id for r in rows}))
         for user_id in officers.get(first.host_unit_id, ()):
             yield Due(user_id, "call", call_id, hit.occurrence, hit.due_at, ESCALATION.key, compose)
 
@@ -207,7 +206,7 @@ def contract_unsigned(ctx: RuleContext):
     rows = [(row, hit) for row, hit in rows if hit]
     members = ctx.organization_members(row.organization_id for row, _hit in rows)
     for row, hit in rows:
-        compose = cache(partial(_contract_unsigned_text, ctx, row, hit.offset))
+        compose = once(_contract_unsigned_text, ctx, row, hit.offset)
         for user_id, kind in _org_recipients(ctx, members, row.organization_id, None):
             yield Due(user_id, "contract", row.id, hit.occurrence, hit.due_at, kind, compose)
 
@@ -227,7 +226,7 @@ def contract_unsigned_officer(ctx: RuleContext):
     rows = [(row, hit) for row, hit in rows if hit]
     officers = ctx.unit_officers(row.host_unit_id for row, _hit in rows)
     for row, hit in rows:
-        compose = cache(partial(_contract_officer_text, ctx, row, hit.offset))
+        compose = once(_contract_officer_text, ctx, row, hit.offset)
         for user_id in officers.get(row.host_unit_id, ()):
             yield Due(user_id, "contract", row.id, hit.occurrence, hit.due_at, ESCALATION.key, compose)
 
@@ -271,7 +270,7 @@ def payment_unreleased(ctx: RuleContext):
                        User.is_active_account.is_(True)).order_by(User.id)):
             finance.setdefault(unit_id, []).append(user_id)
     for row, anchor, hit in hits:
-        compose = cache(partial(_payment_text, ctx, row, anchor, hit.offset))
+        compose = once(_payment_text, ctx, row, anchor, hit.offset)
         for user_id in finance.get(row.host_unit_id, ()):
             yield Due(user_id, "payment", row.id, hit.occurrence, hit.due_at, DEADLINE.key, compose)
 
@@ -315,7 +314,7 @@ def notice_ending(ctx: RuleContext):
             hits.append((row, closes_at, hit))
     officers = ctx.unit_officers(row.host_unit_id for row, _c, _h in hits)
     for row, closes_at, hit in hits:
-        compose = cache(partial(_notice_text, ctx, row, closes_at, hit.offset))
+        compose = once(_notice_text, ctx, row, closes_at, hit.offset)
         for user_id in officers.get(row.host_unit_id, ()):
             yield Due(user_id, "public_notice", row.id, hit.occurrence, hit.due_at, DEADLINE.key, compose)
 
@@ -355,7 +354,7 @@ def assessment_overdue(ctx: RuleContext):
     hits = [(row, hit) for row, hit in hits if hit]
     officers = ctx.unit_officers(row.host_unit_id for row, _hit in hits)
     for row, hit in hits:
-        compose = cache(partial(_assessment_text, ctx, row, hit.offset))
+        compose = once(_assessment_text, ctx, row, hit.offset)
         yield Due(row.evaluator_id, "assessment", row.id, hit.occurrence, hit.due_at, DEADLINE.key, compose)
         for user_id in officers.get(row.host_unit_id, ()):
             if user_id != row.evaluator_id:
