@@ -10,7 +10,7 @@ Adding a rule is one decorated function in rules.py:
             if hit:
                 yield Due(recipient_id=..., subject_type="report", subject_id=row.id,
                           occurrence=hit.occurrence, due_at=hit.due_at, kind=DEADLINE.key,
-                          compose=partial(_report_text, ctx, row))
+                          compose=once(_report_text, ctx, row))
 
 The engine (jobs.run_pass) keeps only the latest due occurrence per subject and recipient, drops what
 the delivery ledger already holds, and delivers the rest, each in its own transaction.
