@@ -12,6 +12,6 @@ trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT INT TERM
 if .venv/bin/flask --app wsgi scheduler --help >/dev/null 2>&1; then
   .venv/bin/flask --app wsgi scheduler run & pids+=($!)
 fi
-echo ">> serving on http://127.0.0.1:5000"
+echo ">> serving on http://127.0.0.1:${PORT:-5000}"
 .venv/bin/flask --app wsgi run --host 127.0.0.1 --port "${PORT:-5000}" & pids+=($!)
 wait -n "${pids[@]}"
