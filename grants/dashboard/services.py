@@ -412,12 +412,18 @@ def _outputs(conds) -> list[OutputFigures]:
     return list(out.values())
 
 
+def _finished():
+    """A project is finished when its contract completed or its final assessment set a grade (a failed
+    final withholds the last tranche and leaves the contract open for the reclaim)."""
+    return sa.or_(Contract.status == ContractStatus.COMPLETED, Application.final_grade.is_not(None))
+
+
 def _grades(conds) -> dict[str, int]:
-    """Final grades of finished (completed) projects."""
+    """Final grades of finished projects."""
     rows = db.session.execute(
         sa.select(Application.final_grade, sa.func.count()).select_from(Contract)
         .join(Application, Application.id == Contract.application_id).join(Call, Call.id == Contract.call_id)
-        .where(*conds, Contract.status == ContractStatus.COMPLETED).group_by(Application.final_grade)).all()
+        .where(*conds, _finished()).group_by(Application.final_grade)).all()
     return {(grade or "none"): int(n) for grade, n in rows}
 
 
@@ -540,8 +546,9 @@ def drill_query(unit_ids, f: Filters, d: Drill):
             sa.select(Contract.application_id).join(Tranche, Tranche.contract_id == Contract.id)
             .where(Tranche.withheld_fen > 0, Tranche.status.in_(WITHHELD_TRANCHE_STATES))))
     elif d.set == "finished":
-        stmt = stmt.where(Application.id.in_(
-            sa.select(Contract.application_id).where(Contract.status == ContractStatus.COMPLETED)))
+        stmt = stmt.where(Application.id.in_(_confirmed_award_app_ids()), sa.or_(
+            Application.final_grade.is_not(None),
+            Application.id.in_(sa.select(Contract.application_id).where(Contract.status == ContractStatus.COMPLETED))))
     if d.year is not None:
         stmt = stmt.where(Call.year == d.year)
     if d.category is not None:
