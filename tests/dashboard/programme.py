@@ -139,7 +139,8 @@ def run_year(p: Programme, clock, year: int, plan: list[dict], *, progress: str)
     """One city call: applications per `plan`, screening, awards, notice, contracts and payments.
 
     plan rows: org (index), requested (fen), category (0/1), areas, and optionally draft / withdraw /
-    ineligible / award (fen) / mid / final (grades) / reclaim (fen of the first payment).
+    ineligible / award (fen) / mid / final (grades) / reclaim (fen of the first payment) / unreleased
+    (the mid-term payment is approved but not paid out).
     progress: 'signed' (first tranche paid), 'mid' (mid-term assessed and paid) or 'done' (finals too).
     """
     call = make_call(p.city, year)
@@ -189,7 +190,11 @@ def run_year(p: Programme, clock, year: int, plan: list[dict], *, progress: str)
             _report_and_assess(p, contract, contract.tranches[1], mid, {k: v // 2 for k, v in targets.items()})
             if mid == "fail":  # rectification round, then it passes
                 _report_and_assess(p, contract, contract.tranches[1], "pass", {k: v // 2 for k, v in targets.items()})
-            _release(p, contract.tranches[1])
+            if row.get("unreleased"):  # approved, not yet paid out: not in the paid figures
+                payment = db.session.query(Payment).filter_by(tranche_id=contract.tranches[1].id).one()
+                fin_svc.approve_payment(payment, p.finance)
+            else:
+                _release(p, contract.tranches[1])
         if progress == "done":
             clock.set(_at(year, 12, 10))
             final = row.get("final", "good")
@@ -233,7 +238,7 @@ def build(clock) -> Programme:
     run_year(p, clock, 2026, [
         dict(org=1, requested=7_000_000, category=0, areas=[A[1]], award=7_000_000, mid="good"),
         dict(org=2, requested=6_000_000, category=1, areas=[A[2]], award=5_500_000, mid="pass"),
-        dict(org=4, requested=8_000_000, category=0, areas=[A[0]], award=6_000_000),
+        dict(org=4, requested=8_000_000, category=0, areas=[A[0]], award=6_000_000, unreleased=True),
         dict(org=6, requested=3_000_000, category=1, areas=[A[3]]),
     ], progress="mid")
     # The district 甲区 and the street 和平桥 run their own calls in 2026; 乙区 only drafts one.
