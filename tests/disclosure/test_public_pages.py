@@ -21,6 +21,15 @@ def test_index_lists_only_disclosed_calls_with_totals(client, world):
     assert f'href="/public/notices/{world.call.id}"' in html
 
 
+def test_index_leaves_out_calls_that_funded_nothing(client, world):
+    from grants.calls.models import Call
+
+    empty = ff.funded_call(db.session.get(Call, world.call.id).host_unit, title="无人获资助的大赛")
+    db.session.commit()
+    assert "无人获资助的大赛" not in client.get("/disclosure").get_data(as_text=True)
+    assert "没有符合条件的项目" in client.get(f"/disclosure/{empty.id}").get_data(as_text=True)
+
+
 def test_undisclosed_calls_and_their_projects_answer_404(client, world):
     for call in (world.draft_call, world.notice_call):
         assert client.get(f"/disclosure/{call.id}").status_code == 404
