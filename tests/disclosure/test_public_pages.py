@@ -90,8 +90,12 @@ def test_finished_notice_stays_readable(client, world, clock):
     assert f"/public/notices/{world.call.id}" in client.get("/public/notices").get_data(as_text=True)
 
 
-def test_anonymous_header_links_to_disclosure(client, world):
-    assert 'href="/disclosure"' in client.get("/").get_data(as_text=True)
+def test_public_home_links_to_disclosure(client, world):
+    html = client.get("/").get_data(as_text=True)
+    assert 'id="nav-disclosure" ' in html or 'id="nav-disclosure"' in html
+    section = html.split('id="public-disclosure"')[1].split("</section>")[0]
+    assert f'href="/disclosure/{world.call.id}"' in section and "¥153,456.78" in section
+    assert "公示中的大赛" not in section
 
 
 def test_call_page_query_count_does_not_grow(app, client, world, count_queries):
