@@ -369,15 +369,14 @@ def _notify_experts(s: BrandSelection, experts) -> None:
 
 def start_scoring(s: BrandSelection, actor) -> None:
     """nominating → scoring: needs an accepted nomination and a panel; undecided self-nominations lapse."""
-    accepted = nominations(s, status=NominationStatus.ACCEPTED)
-    if not accepted:
+    pending = nominations(s, status=NominationStatus.PROPOSED)
+    if pending:
+        raise BrandError(_("还有 %(n)s 项自荐尚未处理，请先采纳或不予采纳", n=len(pending)))
+    if not nominations(s, status=NominationStatus.ACCEPTED):
         raise BrandError(_("还没有入围评审的推荐项目"))
     members = panel(s)
     if not members:
         raise BrandError(_("请先组建评审组"))
-    pending = nominations(s, status=NominationStatus.PROPOSED)
-    if pending:
-        raise BrandError(_("还有 %(n)s 项自荐尚未处理，请先采纳或不予采纳", n=len(pending)))
     _transition(s, "start_scoring", actor)
     detect_conflicts(s, actor)
     _notify_experts(s, [m.user for m in members])
@@ -428,9 +427,9 @@ def save_review(n: BrandNomination, expert, points: dict, comment: str, *, submi
             review.scores.append(have[c.id])
     review.points_total = sum(sc.points for sc in have.values())
     review.comment = (comment or "").strip()[:5000]
-    if submit and not problems:
+    if submit:
         for c in s.criteria:
-            if c.id not in have:
+            if c.id not in have and f"points-{c.id}" not in problems:
                 problems[f"points-{c.id}"] = _("请为“%(n)s”打分", n=c.name)
         if not review.comment:
             problems["comment"] = _("请填写评审意见")

@@ -455,3 +455,12 @@ def mine():
         return redirect(url_for("brand.mine"))
     return render_template("brand/mine.html", offers=offers, own=own, can_put_forward=perm.can_put_forward(
         current_user), form=form)
+
+
+# --- marks on other domains' pages ----------------------------------------------------------------------
+
+@bp.app_template_global()
+def brand_titles(contract_ids) -> dict[int, list[str]]:
+    """`brand_titles(ids)` in any template: the published brand titles per contract id, one query.
+    Pair with the brand_badges macro of templates/brand/_badge.html."""
+    return svc.brand_titles_for(list(contract_ids))
