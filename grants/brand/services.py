@@ -150,7 +150,9 @@ def update_selection(s: BrandSelection, actor, *, title: str, year: int, winners
     s.title, s.year, s.winners_count = title.strip(), int(year), int(winners_count)
     s.scoring_deadline_at, s.call_ids, s.aggregation = scoring_deadline_at, sorted(set(call_ids)), aggregation
     if [(c.name, c.max_points) for c in s.criteria] != criteria:
-        s.criteria = [BrandCriterion(name=n, max_points=p, sort=i) for i, (n, p) in enumerate(criteria)]
+        s.criteria.clear()
+        db.session.flush()  # the old rows go first: a kept name would collide with uq_brand_criterion_name
+        s.criteria.extend(BrandCriterion(name=n, max_points=p, sort=i) for i, (n, p) in enumerate(criteria))
     db.session.flush()
     _audit(actor, "brand_selection.update", s, s, before=before, after=_dump(s))
     return s
@@ -559,6 +561,25 @@ def brand_titles_for(contract_ids: Iterable[int]) -> dict[int, list[str]]:
                    BrandSelection.status == SelectionStatus.PUBLISHED)
             .order_by(BrandSelection.year.desc(), BrandSelection.id.desc())):
         out.setdefault(cid, []).append(title)
+    return out
+
+
+def brand_titles_by_award(award_ids: Iterable[int] | None = None) -> dict[int, list[str]]:
+    """The same marks keyed by award id (the public pages list awards); without ids, every published winner's
+    award — a short list (a few winners a year per unit), so one query serves a whole page. One query."""
+    stmt = (sa.select(Contract.award_id, BrandSelection.title)
+            .join(BrandNomination, BrandNomination.contract_id == Contract.id)
+            .join(BrandSelection, BrandSelection.id == BrandNomination.selection_id)
+            .where(BrandNomination.is_winner.is_(True), BrandSelection.status == SelectionStatus.PUBLISHED)
+            .order_by(BrandSelection.year.desc(), BrandSelection.id.desc()))
+    if award_ids is not None:
+        ids = list(set(award_ids))
+        if not ids:
+            return {}
+        stmt = stmt.where(Contract.award_id.in_(ids))
+    out: dict[int, list[str]] = {}
+    for award_id, title in db.session.execute(stmt):
+        out.setdefault(award_id, []).append(title)
     return out
 
 

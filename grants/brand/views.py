@@ -464,3 +464,17 @@ def brand_titles(contract_ids) -> dict[int, list[str]]:
     """`brand_titles(ids)` in any template: the published brand titles per contract id, one query.
     Pair with the brand_badges macro of templates/brand/_badge.html."""
     return svc.brand_titles_for(list(contract_ids))
+
+
+@bp.app_template_global()
+def brand_award_titles() -> dict[int, list[str]]:
+    """`brand_award_titles().get(award_id)` in a per-row include: every published winner loaded once per
+    request (cached on it), so a list of projects costs one query for its marks, not one per row."""
+    from flask import has_request_context
+
+    if not has_request_context():
+        return svc.brand_titles_by_award()
+    cached = getattr(request, "_brand_award_titles", None)
+    if cached is None:
+        cached = request._brand_award_titles = svc.brand_titles_by_award()
+    return cached

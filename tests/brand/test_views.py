@@ -209,3 +209,57 @@ def test_list_pages_use_a_fixed_number_of_queries(app, client, db, login_as):
         _db.session.expire_all()
         row["org"] = _count(db, lambda: _ok(client.get(f"/organizations/{noms[0].organization_id}"), 200))
     assert counts[0] == counts[1], counts
+
+
+def test_edit_decline_reopen_and_cancel_through_the_pages(app, client, db, login_as):
+    with app.test_request_context():
+        unit = factories.host_unit()
+        officer = bf.officer(unit)
+        call = cf.call(unit)
+        a, b = bf.completed_contract(call), bf.completed_contract(call)
+        s = bf.selection(unit, officer, status=SelectionStatus.NOMINATING)
+        admin = factories.member(b.organization)
+        own = svc.put_forward_project(s, b, "自荐理由", admin)
+        db.session.commit()
+    login_as(officer)
+    form = client.get(f"/brand/{s.id}/edit").get_data(as_text=True)
+    assert "项目成效 40" in form
+    bad = client.post(f"/brand/{s.id}/edit", data={
+        "title": "改名", "year": "2026", "winners_count": "3", "scoring_deadline_at": "2029-12-31T17:00",
+        "aggregation": "trimmed_mean", "criteria": "项目成效"})
+    assert bad.status_code == 200 and "格式不正确" in bad.get_data(as_text=True)
+    _ok(client.post(f"/brand/{s.id}/edit", data={
+        "title": "改名", "year": "2026", "winners_count": "3", "scoring_deadline_at": "2029-12-31T17:00",
+        "aggregation": "trimmed_mean", "criteria": "项目成效 50\n创新性 50"}))
+    db.session.expire_all()
+    s = db.session.get(BrandSelection, s.id)
+    assert (s.title, s.winners_count, s.aggregation) == ("改名", 3, "trimmed_mean")
+    assert [c.max_points for c in s.criteria] == [50, 50]
+
+    # A decline needs a reason; the organisation reads it.
+    _ok(client.post(f"/brand/nominations/{own.id}/decline", data={"reason": ""}))
+    assert db.session.get(BrandNomination, own.id).status == "proposed"
+    _ok(client.post(f"/brand/nominations/{own.id}/decline", data={"reason": "结项材料不全"}))
+    login_as(admin)
+    assert "结项材料不全" in client.get("/brand/mine").get_data(as_text=True)
+
+    login_as(officer)
+    with app.test_request_context():
+        n = svc.nominate_project(db.session.get(BrandSelection, s.id), db.session.get(type(a), a.id), "理由", officer)
+        e = bf.expert()
+        svc.invite_expert(n.selection, e, officer)
+        svc.start_scoring(n.selection, officer)
+        svc.declare_conflict(n, e, has_conflict=False)
+        svc.save_review(n, e, {c.id: 40 for c in n.selection.criteria}, "好", submit=True)
+        svc.decide_winners(n.selection, officer)
+        db.session.commit()
+    _ok(client.post(f"/brand/{s.id}/advance", data={"action": "reopen_scoring", "reason": ""}))
+    assert db.session.get(BrandSelection, s.id).status == SelectionStatus.DECIDED  # a reason is required
+    _ok(client.post(f"/brand/{s.id}/advance", data={"action": "reopen_scoring", "reason": "复核分数"}))
+    db.session.expire_all()
+    assert db.session.get(BrandSelection, s.id).status == SelectionStatus.SCORING
+    assert not db.session.get(BrandNomination, n.id).is_winner
+    _ok(client.post(f"/brand/{s.id}/advance", data={"action": "cancel", "reason": "合并到市级评选"}))
+    db.session.expire_all()
+    assert db.session.get(BrandSelection, s.id).status == SelectionStatus.CANCELLED
+    assert client.post(f"/brand/{s.id}/advance", data={"action": "open_nominations"}).status_code == 403
