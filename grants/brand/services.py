@@ -104,6 +104,45 @@ def is_eligible(selection: BrandSelection, contract: Contract) -> bool:
                              .with_only_columns(Contract.id)) is not None
 
 
+def put_forward_offers(organization_id: int) -> list[tuple[BrandSelection, list[Contract]]]:
+    """The selections open for nominations in which the organisation has finished projects not yet put up,
+    with those projects: four queries whatever the number of selections (组织自荐 page)."""
+    from grants.calls.models import Call
+    from grants.organizations.models import HostUnit
+
+    selections = db.session.scalars(sa.select(BrandSelection).where(
+        BrandSelection.status == SelectionStatus.NOMINATING).order_by(BrandSelection.id)).unique().all()
+    if not selections:
+        return []
+    children: dict[int | None, list[int]] = defaultdict(list)
+    for uid, parent in db.session.execute(sa.select(HostUnit.id, HostUnit.parent_id)):
+        children[parent].append(uid)
+
+    def subtree(unit_id: int) -> set[int]:
+        out, stack = set(), [unit_id]
+        while stack:
+            uid = stack.pop()
+            if uid not in out:
+                out.add(uid)
+                stack.extend(children.get(uid, []))
+        return out
+
+    done = db.session.execute(sa.select(Contract, Call.host_unit_id).join(Call, Call.id == Contract.call_id).where(
+        Contract.organization_id == organization_id, Contract.status == ContractStatus.COMPLETED)
+        .order_by(Contract.number)).unique().all()
+    taken = {(sid, cid) for sid, cid in db.session.execute(sa.select(
+        BrandNomination.selection_id, BrandNomination.contract_id).where(
+        BrandNomination.organization_id == organization_id))}
+    offers = []
+    for sel in selections:
+        units = subtree(sel.host_unit_id)
+        free = [c for c, unit_id in done if unit_id in units and (not sel.call_ids or c.call_id in sel.call_ids)
+                and (sel.id, c.id) not in taken]
+        if free:
+            offers.append((sel, free))
+    return offers
+
+
 def _check_fields(title: str, year: int, winners_count: int, criteria: list[tuple[str, int]]) -> None:
     if not (title or "").strip():
         raise BrandError(_("请填写评选名称"), field="title")
@@ -344,7 +383,7 @@ def declare_conflict(n: BrandNomination, expert: User, *, has_conflict: bool, re
         source = "declared"
     if row is not None and not has_conflict:
         return row
-    review = _review_of(n, expert)
+    review = review_of(n, expert)
     if review is not None and review.is_submitted:
         raise BrandError(_("评分已提交，不能再更改声明"))
     if row is None:
@@ -384,7 +423,7 @@ def start_scoring(s: BrandSelection, actor) -> None:
     _notify_experts(s, [m.user for m in members])
 
 
-def _review_of(n: BrandNomination, expert) -> BrandReview | None:
+def review_of(n: BrandNomination, expert) -> BrandReview | None:
     return db.session.scalar(sa.select(BrandReview).where(BrandReview.nomination_id == n.id,
                                                           BrandReview.expert_id == expert.id))
 
@@ -407,7 +446,7 @@ def save_review(n: BrandNomination, expert, points: dict, comment: str, *, submi
         raise BrandError(_("您不能为该项目评分（未声明、须回避或不在评审组中）"))
     if now() > s.scoring_deadline_at:
         raise BrandError(_("评分截止时间已过"))
-    review = _review_of(n, expert)
+    review = review_of(n, expert)
     if review is not None and review.is_submitted:
         raise BrandError(_("评分已提交，不能修改"))
     if review is None:

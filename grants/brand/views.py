@@ -307,7 +307,7 @@ def decide(selection_id: int):
     form.winner_ids.choices = choices([(n.id, n.id) for n in svc.nominations(s, status=NominationStatus.ACCEPTED)])
     if form.validate_on_submit():
         try:
-            svc.decide_winners(s, current_user, winner_ids=form.winner_ids.data or None, note=form.note.data or "")
+            svc.decide_winners(s, current_user, winner_ids=form.winner_ids.data or [], note=form.note.data or "")
         except svc.BrandError as exc:
             _fail(exc)
         else:
@@ -409,7 +409,7 @@ def score(nomination_id: int):
             return redirect(url_for("brand.score", nomination_id=n.id))
         typed = request.form
         flash(_("已保存填写正确的内容；请按提示修改以下 %(n)s 处后再提交", n=len(problems)), "warning")
-    review = svc._review_of(n, current_user)
+    review = svc.review_of(n, current_user)
     return render_template("brand/score.html", n=n, s=n.selection, c=n.contract, criteria=criteria, review=review,
                            form=form, problems=problems, typed=typed), (200 if not problems else 422)
 
@@ -422,16 +422,6 @@ def mine():
     """组织自荐: the open selections in which the organisation has finished projects, and its results."""
     ensure(perm.can_list_own(current_user))
     org = current_user.organization
-    open_selections = db.session.scalars(sa.select(BrandSelection).where(
-        BrandSelection.status == SelectionStatus.NOMINATING).order_by(BrandSelection.id)).unique().all()
-    own = db.session.scalars(sa.select(BrandNomination).where(BrandNomination.organization_id == org.id)
-                             .order_by(BrandNomination.id.desc())).unique().all()
-    taken = {(n.selection_id, n.contract_id) for n in own}
-    offers = []
-    for s in open_selections:
-        free = [c for c in svc.eligible_contracts(s, organization_id=org.id) if (s.id, c.id) not in taken]
-        if free:
-            offers.append((s, free))
     form = PutForwardForm()
     if request.method == "POST":
         ensure(perm.can_put_forward(current_user))
@@ -453,8 +443,10 @@ def mine():
         else:
             flash(_form_errors(form), "danger")
         return redirect(url_for("brand.mine"))
-    return render_template("brand/mine.html", offers=offers, own=own, can_put_forward=perm.can_put_forward(
-        current_user), form=form)
+    own = db.session.scalars(sa.select(BrandNomination).where(BrandNomination.organization_id == org.id)
+                             .order_by(BrandNomination.id.desc())).unique().all()
+    return render_template("brand/mine.html", offers=svc.put_forward_offers(org.id), own=own,
+                           can_put_forward=perm.can_put_forward(current_user), form=form)
 
 
 # --- marks on other domains' pages ----------------------------------------------------------------------

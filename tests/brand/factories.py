@@ -27,7 +27,7 @@ def completed_contract(call_=None, org=None, *, unit=None, grade: str = "excelle
     c.status, c.completed_at = ContractStatus.COMPLETED, now()
     c.application.final_grade = grade
     if name:
-        c.project_name = name
+        c.project_name = c.application.project_name = name
     db.session.flush()
     return c
 

@@ -148,7 +148,7 @@ def test_segregation_only_declared_panel_members_score(db):
     svc.save_review(n, b, {s.criteria[0].id: 30}, "", submit=False)
     svc.declare_conflict(n, b, has_conflict=True, reason="曾担任该项目督导")
     assert not svc.may_score(n, b)
-    assert svc._review_of(n, b) is None
+    assert svc.review_of(n, b) is None
     with pytest.raises(svc.BrandError):
         svc.save_review(n, b, {}, "x", submit=False)
     with pytest.raises(svc.BrandError):
@@ -165,7 +165,7 @@ def test_a_submitted_review_is_complete_and_locked(db, clock):
     assert problems == {"comment": "请填写评审意见"} and not review.is_submitted
     assert review.points_total == 60  # the draft keeps what was valid
     _score(n, a, [35, 25, 20])
-    assert svc._review_of(n, a).points_total == 80
+    assert svc.review_of(n, a).points_total == 80
     with pytest.raises(svc.BrandError):
         svc.save_review(n, a, {}, "改", submit=False)
     clock.set(dt.datetime(2030, 1, 2, tzinfo=UTC))

@@ -263,3 +263,24 @@ def test_edit_decline_reopen_and_cancel_through_the_pages(app, client, db, login
     db.session.expire_all()
     assert db.session.get(BrandSelection, s.id).status == SelectionStatus.CANCELLED
     assert client.post(f"/brand/{s.id}/advance", data={"action": "open_nominations"}).status_code == 403
+
+
+def test_the_put_forward_page_uses_a_fixed_number_of_queries(app, client, db, login_as):
+    with app.test_request_context():
+        org = factories.organization()
+        admin = factories.member(org)
+        db.session.commit()
+    counts = []
+    for n in (1, 4):
+        with app.test_request_context():
+            for _ in range(n):
+                unit = factories.host_unit()
+                bf.completed_contract(cf.call(unit), org)
+                bf.selection(unit, status=SelectionStatus.NOMINATING)
+            db.session.commit()
+        login_as(admin)
+        _db.session.expire_all()
+        page = []
+        counts.append(_count(db, lambda: page.append(_ok(client.get("/brand/mine"), 200).get_data(as_text=True))))
+        assert page[0].count('id="put-forward-') == (1 if n == 1 else 5)
+    assert counts[0] == counts[1], counts

@@ -133,3 +133,16 @@ def test_brand_selection_in_the_browser(page, live_server, brand_world, screensh
     _go(page, f"{base}/contracts/{contracts[0].id}")
     assert page.locator("h1 .brand-badge").count() == 1
     screenshot(page, "brand-contract-badge", full_page=False)
+    _go(page, f"{base}/organizations/{contracts[0].organization_id}/record")
+    assert page.locator(".brand-badge").count() == 1
+    screenshot(page, "brand-organization-history")
+
+    # The public disclosure pages mark the winner, for anyone.
+    page.context.clear_cookies()
+    _go(page, f"{base}/disclosure/{contracts[0].call_id}")
+    assert page.locator(f"#project-{contracts[0].award_id} .brand-badge").count() >= 1
+    assert page.locator(f"#project-{contracts[1].award_id} .brand-badge").count() == 0
+    screenshot(page, "brand-disclosure-call")
+    _go(page, f"{base}/disclosure/projects/{contracts[0].award_id}")
+    assert page.locator("h1 ~ .brand-badge, .brand-badge").count() == 1
+    screenshot(page, "brand-disclosure-project", full_page=False)
