@@ -38,8 +38,8 @@ def can_manage_selection(user, selection) -> bool:
 
 
 def can_edit_selection(user, selection) -> bool:
-    return can_manage_selection(user, selection) and selection.status in (SelectionStatus.DRAFT,
-                                                                          SelectionStatus.NOMINATING)
+    return can_manage_selection(user, selection) and selection.status in (
+        SelectionStatus.DRAFT, SelectionStatus.NOMINATING, SelectionStatus.SCORING)
 
 
 def can_list_tasks(user) -> bool:

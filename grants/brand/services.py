@@ -181,10 +181,15 @@ def create_selection(host_unit_id: int, actor, *, title: str, year: int, winners
 def update_selection(s: BrandSelection, actor, *, title: str, year: int, winners_count: int,
                      scoring_deadline_at: dt.datetime, call_ids: Iterable[int], aggregation: str,
                      criteria: list[tuple[str, int]]) -> BrandSelection:
-    """Change a selection; the rubric and eligible calls only before scoring starts."""
-    if s.status not in (SelectionStatus.DRAFT, SelectionStatus.NOMINATING):
-        raise BrandError(_("专家评审开始后不能修改评选设置"))
+    """Change a selection. Once scoring started only the title, the number of winners and the deadline
+    (e.g. extended for a late expert) may change: the rubric, the calls and the aggregation are fixed."""
+    if s.status not in (SelectionStatus.DRAFT, SelectionStatus.NOMINATING, SelectionStatus.SCORING):
+        raise BrandError(_("评选已确定结果，不能修改设置"))
     _check_fields(title, year, winners_count, criteria)
+    if s.status == SelectionStatus.SCORING and (
+            [(c.name, c.max_points) for c in s.criteria] != criteria or sorted(set(call_ids)) != sorted(s.call_ids)
+            or aggregation != s.aggregation or int(year) != s.year):
+        raise BrandError(_("专家评审开始后只能修改评选名称、入选名额和评分截止时间"), field="criteria")
     before = _dump(s)
     s.title, s.year, s.winners_count = title.strip(), int(year), int(winners_count)
     s.scoring_deadline_at, s.call_ids, s.aggregation = scoring_deadline_at, sorted(set(call_ids)), aggregation
@@ -415,6 +420,8 @@ def start_scoring(s: BrandSelection, actor) -> None:
         raise BrandError(_("还有 %(n)s 项自荐尚未处理，请先采纳或不予采纳", n=len(pending)))
     if not nominations(s, status=NominationStatus.ACCEPTED):
         raise BrandError(_("还没有入围评审的推荐项目"))
+    if now() >= s.scoring_deadline_at:
+        raise BrandError(_("评分截止时间已过，请先修改评选设置"))
     members = panel(s)
     if not members:
         raise BrandError(_("请先组建评审组"))

@@ -425,8 +425,8 @@ def mine():
     form = PutForwardForm()
     if request.method == "POST":
         ensure(perm.can_put_forward(current_user))
-        s = db.session.get(BrandSelection, int(form.selection_id.data or 0)) if (form.selection_id.data or "").isdigit() \
-            else None
+        raw = form.selection_id.data or ""
+        s = db.session.get(BrandSelection, int(raw)) if raw.isdigit() else None
         if s is None or s.status != SelectionStatus.NOMINATING:
             abort(404)
         form.contract_id.choices = choices([(c.id, c.project_name) for c in svc.eligible_contracts(

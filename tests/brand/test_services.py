@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from grants.brand import services as svc
-from grants.brand.models import BrandNomination, NominationStatus, SelectionStatus
+from grants.brand.models import NominationStatus, SelectionStatus
 from grants.core.models import AuditLog
 from grants.core.timeutil import UTC
 from grants.reviews import scoring
@@ -269,3 +269,29 @@ def test_criteria_text_is_parsed_strictly():
     for bad in ("项目成效", "项目成效 0", "项目成效 101", "a 10\na 20"):
         with pytest.raises(svc.BrandError):
             svc.parse_criteria(bad)
+
+
+def test_during_scoring_only_title_winners_and_deadline_change(db, clock):
+    s, officer, (n, _m), (a, *_rest) = _scoring(db)
+    rubric = [(c.name, c.max_points) for c in s.criteria]
+    values = dict(title="改名", year=s.year, winners_count=1, scoring_deadline_at=dt.datetime(2031, 1, 1, tzinfo=UTC),
+                  call_ids=s.call_ids, aggregation=s.aggregation, criteria=rubric)
+    with pytest.raises(svc.BrandError):
+        svc.update_selection(s, officer, **{**values, "criteria": [("项目成效", 100)]})
+    with pytest.raises(svc.BrandError):
+        svc.update_selection(s, officer, **{**values, "aggregation": "trimmed_mean"})
+    svc.update_selection(s, officer, **values)
+    assert (s.title, s.winners_count, s.scoring_deadline_at.year) == ("改名", 1, 2031)
+    clock.set(dt.datetime(2030, 6, 1, tzinfo=UTC))  # after the old deadline, before the new one
+    _score(n, a, [30, 20, 20])
+
+
+def test_scoring_cannot_start_after_the_deadline(db, clock):
+    unit = factories.host_unit()
+    officer = bf.officer(unit)
+    s = bf.selection(unit, officer, status=SelectionStatus.NOMINATING)
+    svc.nominate_project(s, bf.completed_contract(cf.call(unit)), "理由", officer)
+    svc.invite_expert(s, bf.expert(), officer)
+    clock.set(dt.datetime(2030, 1, 1, tzinfo=UTC))
+    with pytest.raises(svc.BrandError, match="截止"):
+        svc.start_scoring(s, officer)
