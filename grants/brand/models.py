@@ -111,11 +111,6 @@ class BrandSelection(db.Model):
     def max_points(self) -> int:
         return sum(c.max_points for c in self.criteria)
 
-    @property
-    def brand_title(self) -> str:
-        """What a winner is called on public pages, e.g. 2026年度品牌项目."""
-        return self.title
-
 
 class BrandCriterion(db.Model):
     """评分细则 of a selection: a criterion weighted by its full marks (成效 30, 创新 20 …)."""

@@ -82,6 +82,7 @@ def test_full_flow_through_the_pages(app, client, db, login_as):
 
     # The linked expert sees the task as a conflict and cannot open the score sheet.
     login_as(linked)
+    assert "/brand/tasks" in client.get("/reviews/tasks").get_data(as_text=True)  # the way from the review tasks
     tasks = client.get("/brand/tasks").get_data(as_text=True)
     assert tasks.count('data-nomination="') == 3 and "系统识别" in tasks
     assert client.get(f"/brand/nominations/{noms[good.id].id}/score").status_code == 403
