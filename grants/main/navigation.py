@@ -50,6 +50,8 @@ def nav_items(user) -> list[NavItem]:
     if user.has_role(Role.FINANCE, Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None:
         items.append(NavItem(_l("拨款"), "finance.queue", "cash-coin"))
         items.append(NavItem(_l("资金台账"), "finance.ledgers", "journal-richtext"))
+    if user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None:
+        items.append(NavItem(_l("统计"), "dashboard.index", "bar-chart-line"))
     if user.has_role(Role.OFFICER, Role.AUDITOR, Role.FINANCE, Role.APPLICANT):
         items.append(NavItem(_l("信息公开"), "disclosure.index", "bar-chart"))
     if user.has_role(Role.OFFICER, Role.AUDITOR):
