@@ -48,6 +48,7 @@ def create_app(config_class: type = Config) -> Flask:
     from grants.admin import bp as admin_bp
     from grants.applications import bp as applications_bp
     from grants.awards import bp as awards_bp
+    from grants.brand import bp as brand_bp
     from grants.assessments import bp as assessments_bp
     from grants.calls import bp as calls_bp
     from grants.core.views import bp as core_bp
@@ -73,6 +74,7 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(contracts_bp)
     app.register_blueprint(assessments_bp)
     app.register_blueprint(finance_bp)
+    app.register_blueprint(brand_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(disclosure_bp)
 

@@ -2,6 +2,7 @@
 from grants.accounts.models import *  # noqa: F401,F403
 from grants.applications.models import *  # noqa: F401,F403
 from grants.awards.models import *  # noqa: F401,F403
+from grants.brand.models import *  # noqa: F401,F403
 from grants.assessments.models import *  # noqa: F401,F403
 from grants.calls.models import *  # noqa: F401,F403
 from grants.contracts.models import *  # noqa: F401,F403

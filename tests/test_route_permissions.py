@@ -158,6 +158,21 @@ ALLOWED: dict[str, set[str]] = {
     "applications.screening": {"officer", "auditor"},  # lists the calls of the caller's own unit subtree
     "applications.call_list": set(),  # the world's call belongs to another unit
     "applications.call_export": set(),
+    "brand.index": {"officer", "auditor"},  # lists the caller's own unit subtree only
+    "brand.new": {"officer"},  # a selection of the officer's own unit
+    "brand.edit": set(),  # the world's selection belongs to another unit
+    "brand.detail": set(),
+    "brand.advance": set(),
+    "brand.nominate": set(),
+    "brand.accept": set(),
+    "brand.decline": set(),
+    "brand.invite": set(),
+    "brand.panel_remove": set(),
+    "brand.decide": set(),
+    "brand.tasks": {"expert"},  # the caller's own panel seats only
+    "brand.declare": set(),  # a nomination of a panel the caller does not sit on
+    "brand.score": set(),
+    "brand.mine": {"applicant"},  # the caller's own organisation's projects
 }
 
 
@@ -211,6 +226,9 @@ def world(app, db):
         **award_world(other, world_call.host_unit_id),
     }
     from tests.applications.factories import world_objects as application_world
+    from tests.brand.factories import world_objects as brand_world
+
+    objects.update(brand_world(app, other))
 
     objects.update(application_world(app, objects["application_id"]))
     db.session.commit()

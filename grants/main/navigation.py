@@ -30,6 +30,8 @@ def nav_items(user) -> list[NavItem]:
         items.append(NavItem(_l("申报审查"), "applications.screening", "clipboard-check"))
     if user.has_role(Role.EXPERT):
         items.append(NavItem(_l("我的评审任务"), "reviews.tasks", "ui-checks"))
+    if user.has_role(Role.EXPERT):
+        items.append(NavItem(_l("品牌项目评审"), "brand.tasks", "award"))
     if user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None:
         items.append(NavItem(_l("专家评审"), "reviews.calls", "person-badge"))
     if (user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None) or user.has_role(Role.ADMIN):
@@ -40,6 +42,9 @@ def nav_items(user) -> list[NavItem]:
         items.append(NavItem(_l("资助协议"), "contracts.index", "file-earmark-check"))
     if user.organization is not None and user.has_role(Role.APPLICANT):
         items.append(NavItem(_l("我的协议"), "contracts.mine", "file-earmark-check"))
+        items.append(NavItem(_l("品牌项目"), "brand.mine", "award"))
+    if user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None:
+        items.append(NavItem(_l("品牌项目"), "brand.index", "award"))
     if user.has_role(Role.EVALUATOR):
         items.append(NavItem(_l("我的评估任务"), "assessments.mine", "clipboard2-pulse"))
     if user.has_role(Role.FINANCE, Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None:

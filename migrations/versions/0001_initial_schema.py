@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 14:42:54.182318
+Create Date: 2026-11-25 15:53:24.652354
 
 """
 from alembic import op
@@ -285,6 +285,34 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_host_unit_id'), ['host_unit_id'], unique=False)
         batch_op.create_index('ix_audit_log_object', ['object_type', 'object_id'], unique=False)
+
+    op.create_table('brand_selection',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('host_unit_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=100), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('call_ids', sa.JSON(), nullable=False),
+    sa.Column('winners_count', sa.Integer(), nullable=False),
+    sa.Column('aggregation', sa.String(length=20), nullable=False),
+    sa.Column('scoring_deadline_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('decision_note', sa.Text(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('published_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("aggregation IN ('mean','trimmed_mean')", name=op.f('ck_brand_selection_aggregation_known')),
+    sa.CheckConstraint("status <> 'published' OR published_at IS NOT NULL", name=op.f('ck_brand_selection_published_has_time')),
+    sa.CheckConstraint("status IN ('draft','nominating','scoring','decided','published','cancelled')", name=op.f('ck_brand_selection_status_known')),
+    sa.CheckConstraint("status NOT IN ('decided','published') OR decided_at IS NOT NULL", name=op.f('ck_brand_selection_decided_has_time')),
+    sa.CheckConstraint('winners_count >= 1', name=op.f('ck_brand_selection_winners_positive')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_brand_selection_created_by_id_user')),
+    sa.ForeignKeyConstraint(['host_unit_id'], ['host_unit.id'], name=op.f('fk_brand_selection_host_unit_id_host_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_brand_selection'))
+    )
+    with op.batch_alter_table('brand_selection', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_brand_selection_host_unit_id'), ['host_unit_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_brand_selection_status'), ['status'], unique=False)
 
     op.create_table('call_category',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -587,6 +615,36 @@ def upgrade():
         batch_op.create_index('ix_application_call_status', ['call_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_application_category_id'), ['category_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_application_organization_id'), ['organization_id'], unique=False)
+
+    op.create_table('brand_criterion',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('selection_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=50), nullable=False),
+    sa.Column('max_points', sa.Integer(), nullable=False),
+    sa.Column('sort', sa.Integer(), nullable=False),
+    sa.CheckConstraint('max_points > 0 AND max_points <= 100', name=op.f('ck_brand_criterion_points_range')),
+    sa.ForeignKeyConstraint(['selection_id'], ['brand_selection.id'], name=op.f('fk_brand_criterion_selection_id_brand_selection'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_brand_criterion')),
+    sa.UniqueConstraint('selection_id', 'name', name='uq_brand_criterion_name')
+    )
+    with op.batch_alter_table('brand_criterion', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_brand_criterion_selection_id'), ['selection_id'], unique=False)
+
+    op.create_table('brand_panel_member',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('selection_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('invited_by_id', sa.Integer(), nullable=True),
+    sa.Column('invited_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['invited_by_id'], ['user.id'], name=op.f('fk_brand_panel_member_invited_by_id_user')),
+    sa.ForeignKeyConstraint(['selection_id'], ['brand_selection.id'], name=op.f('fk_brand_panel_member_selection_id_brand_selection'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_brand_panel_member_user_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_brand_panel_member')),
+    sa.UniqueConstraint('selection_id', 'user_id', name='uq_brand_panel_member')
+    )
+    with op.batch_alter_table('brand_panel_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_brand_panel_member_selection_id'), ['selection_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_brand_panel_member_user_id'), ['user_id'], unique=False)
 
     op.create_table('call_document',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -904,6 +962,37 @@ def upgrade():
         batch_op.create_index('ix_review_application_stage_status', ['application_id', 'stage', 'status', 'expert_id', 'points_total'], unique=False)
         batch_op.create_index(batch_op.f('ix_review_expert_id'), ['expert_id'], unique=False)
 
+    op.create_table('brand_nomination',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('selection_id', sa.Integer(), nullable=False),
+    sa.Column('contract_id', sa.Integer(), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('source', sa.String(length=10), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('nominated_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('declined_reason', sa.String(length=500), nullable=False),
+    sa.Column('is_winner', sa.Boolean(), nullable=False),
+    sa.Column('rank', sa.Integer(), nullable=True),
+    sa.CheckConstraint("NOT is_winner OR status = 'accepted'", name=op.f('ck_brand_nomination_winner_accepted')),
+    sa.CheckConstraint("source IN ('officer','self')", name=op.f('ck_brand_nomination_source_known')),
+    sa.CheckConstraint("status IN ('proposed','accepted','declined')", name=op.f('ck_brand_nomination_status_known')),
+    sa.CheckConstraint('length(reason) > 0', name=op.f('ck_brand_nomination_has_reason')),
+    sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_brand_nomination_contract_id_contract')),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['user.id'], name=op.f('fk_brand_nomination_decided_by_id_user')),
+    sa.ForeignKeyConstraint(['nominated_by_id'], ['user.id'], name=op.f('fk_brand_nomination_nominated_by_id_user')),
+    sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], name=op.f('fk_brand_nomination_organization_id_organization')),
+    sa.ForeignKeyConstraint(['selection_id'], ['brand_selection.id'], name=op.f('fk_brand_nomination_selection_id_brand_selection'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_brand_nomination')),
+    sa.UniqueConstraint('selection_id', 'contract_id', name='uq_brand_nomination')
+    )
+    with op.batch_alter_table('brand_nomination', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_brand_nomination_contract_id'), ['contract_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_brand_nomination_organization_id'), ['organization_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_brand_nomination_selection_id'), ['selection_id'], unique=False)
+
     op.create_table('review_score',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('review_id', sa.Integer(), nullable=False),
@@ -953,6 +1042,47 @@ def upgrade():
     with op.batch_alter_table('tranche', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tranche_contract_id'), ['contract_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tranche_status'), ['status'], unique=False)
+
+    op.create_table('brand_conflict',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('nomination_id', sa.Integer(), nullable=False),
+    sa.Column('expert_id', sa.Integer(), nullable=False),
+    sa.Column('source', sa.String(length=10), nullable=False),
+    sa.Column('has_conflict', sa.Boolean(), nullable=False),
+    sa.Column('reason', sa.String(length=500), nullable=False),
+    sa.Column('created_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("NOT has_conflict OR source != 'declared' OR length(reason) > 0", name=op.f('ck_brand_conflict_declared_conflict_has_reason')),
+    sa.CheckConstraint("has_conflict OR source = 'declared'", name=op.f('ck_brand_conflict_only_declared_clears')),
+    sa.CheckConstraint("source IN ('auto','declared','officer')", name=op.f('ck_brand_conflict_source_known')),
+    sa.ForeignKeyConstraint(['expert_id'], ['user.id'], name=op.f('fk_brand_conflict_expert_id_user')),
+    sa.ForeignKeyConstraint(['nomination_id'], ['brand_nomination.id'], name=op.f('fk_brand_conflict_nomination_id_brand_nomination'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_brand_conflict')),
+    sa.UniqueConstraint('nomination_id', 'expert_id', name='uq_brand_conflict')
+    )
+    with op.batch_alter_table('brand_conflict', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_brand_conflict_expert_id'), ['expert_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_brand_conflict_nomination_id'), ['nomination_id'], unique=False)
+
+    op.create_table('brand_review',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('nomination_id', sa.Integer(), nullable=False),
+    sa.Column('expert_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('points_total', sa.Integer(), nullable=False),
+    sa.Column('updated_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('submitted_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("status != 'submitted' OR (submitted_at IS NOT NULL AND length(comment) > 0)", name=op.f('ck_brand_review_submitted_complete')),
+    sa.CheckConstraint("status IN ('draft','submitted')", name=op.f('ck_brand_review_status_known')),
+    sa.CheckConstraint('points_total >= 0', name=op.f('ck_brand_review_points_total_nonneg')),
+    sa.ForeignKeyConstraint(['expert_id'], ['user.id'], name=op.f('fk_brand_review_expert_id_user')),
+    sa.ForeignKeyConstraint(['nomination_id'], ['brand_nomination.id'], name=op.f('fk_brand_review_nomination_id_brand_nomination'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_brand_review')),
+    sa.UniqueConstraint('nomination_id', 'expert_id', name='uq_brand_review')
+    )
+    with op.batch_alter_table('brand_review', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_brand_review_expert_id'), ['expert_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_brand_review_nomination_id'), ['nomination_id'], unique=False)
 
     op.create_table('payment',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -1091,6 +1221,21 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_assessment_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_assessment_tranche_id'), ['tranche_id'], unique=False)
 
+    op.create_table('brand_score',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('review_id', sa.Integer(), nullable=False),
+    sa.Column('criterion_id', sa.Integer(), nullable=False),
+    sa.Column('points', sa.Integer(), nullable=False),
+    sa.CheckConstraint('points >= 0 AND points <= 100', name=op.f('ck_brand_score_points_range')),
+    sa.ForeignKeyConstraint(['criterion_id'], ['brand_criterion.id'], name=op.f('fk_brand_score_criterion_id_brand_criterion'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['review_id'], ['brand_review.id'], name=op.f('fk_brand_score_review_id_brand_review'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_brand_score')),
+    sa.UniqueConstraint('review_id', 'criterion_id', name='uq_brand_score')
+    )
+    with op.batch_alter_table('brand_score', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_brand_score_criterion_id'), ['criterion_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_brand_score_review_id'), ['review_id'], unique=False)
+
     op.create_table('payment_hold',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('payment_id', sa.Integer(), nullable=False),
@@ -1217,6 +1362,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_payment_hold_payment_id'))
 
     op.drop_table('payment_hold')
+    with op.batch_alter_table('brand_score', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_brand_score_review_id'))
+        batch_op.drop_index(batch_op.f('ix_brand_score_criterion_id'))
+
+    op.drop_table('brand_score')
     with op.batch_alter_table('assessment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_assessment_tranche_id'))
         batch_op.drop_index(batch_op.f('ix_assessment_status'))
@@ -1239,6 +1389,16 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_payment_call_id'))
 
     op.drop_table('payment')
+    with op.batch_alter_table('brand_review', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_brand_review_nomination_id'))
+        batch_op.drop_index(batch_op.f('ix_brand_review_expert_id'))
+
+    op.drop_table('brand_review')
+    with op.batch_alter_table('brand_conflict', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_brand_conflict_nomination_id'))
+        batch_op.drop_index(batch_op.f('ix_brand_conflict_expert_id'))
+
+    op.drop_table('brand_conflict')
     with op.batch_alter_table('tranche', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tranche_status'))
         batch_op.drop_index(batch_op.f('ix_tranche_contract_id'))
@@ -1248,6 +1408,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_review_score_criterion_id'))
 
     op.drop_table('review_score')
+    with op.batch_alter_table('brand_nomination', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_brand_nomination_selection_id'))
+        batch_op.drop_index(batch_op.f('ix_brand_nomination_organization_id'))
+        batch_op.drop_index(batch_op.f('ix_brand_nomination_contract_id'))
+
+    op.drop_table('brand_nomination')
     with op.batch_alter_table('review', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_review_expert_id'))
         batch_op.drop_index('ix_review_application_stage_status')
@@ -1318,6 +1484,15 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_call_document_call_id'))
 
     op.drop_table('call_document')
+    with op.batch_alter_table('brand_panel_member', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_brand_panel_member_user_id'))
+        batch_op.drop_index(batch_op.f('ix_brand_panel_member_selection_id'))
+
+    op.drop_table('brand_panel_member')
+    with op.batch_alter_table('brand_criterion', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_brand_criterion_selection_id'))
+
+    op.drop_table('brand_criterion')
     with op.batch_alter_table('application', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_application_organization_id'))
         batch_op.drop_index(batch_op.f('ix_application_category_id'))
@@ -1386,6 +1561,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_call_category_call_id'))
 
     op.drop_table('call_category')
+    with op.batch_alter_table('brand_selection', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_brand_selection_status'))
+        batch_op.drop_index(batch_op.f('ix_brand_selection_host_unit_id'))
+
+    op.drop_table('brand_selection')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_log_object')
         batch_op.drop_index(batch_op.f('ix_audit_log_host_unit_id'))

@@ -1,0 +1,37 @@
+"""The brand-project selection workflow (品牌项目评选).
+
+draft → nominating → scoring → decided → published; an officer may send a decision back to scoring before
+it is published, and cancel a selection that has not been decided."""
+from flask_babel import lazy_gettext as _l
+
+from grants.accounts.models import Role
+from grants.brand.models import SELECTION_STATUS_LABELS
+from grants.brand.models import SelectionStatus as S
+from grants.core.states import Workflow
+
+OFFICER = frozenset({Role.OFFICER})
+
+SELECTION_ACTION_LABELS = {
+    "open_nominations": _l("开始推荐"),
+    "start_scoring": _l("开始专家评审"),
+    "decide": _l("确定入选项目"),
+    "reopen_scoring": _l("退回重新评审"),
+    "publish": _l("公布结果"),
+    "cancel": _l("取消评选"),
+}
+
+SELECTION_WORKFLOW = Workflow(
+    "brand_selection",
+    {
+        (S.DRAFT, "open_nominations"): (S.NOMINATING, OFFICER),
+        (S.NOMINATING, "start_scoring"): (S.SCORING, OFFICER),
+        (S.SCORING, "decide"): (S.DECIDED, OFFICER),
+        (S.DECIDED, "reopen_scoring"): (S.SCORING, OFFICER),
+        (S.DECIDED, "publish"): (S.PUBLISHED, OFFICER),
+        (S.DRAFT, "cancel"): (S.CANCELLED, OFFICER),
+        (S.NOMINATING, "cancel"): (S.CANCELLED, OFFICER),
+        (S.SCORING, "cancel"): (S.CANCELLED, OFFICER),
+    },
+    state_labels={str(k): v for k, v in SELECTION_STATUS_LABELS.items()},
+    action_labels=SELECTION_ACTION_LABELS,
+)
