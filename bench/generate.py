@@ -163,7 +163,8 @@ def generate(db, scale: float = 1.0, now: dt.datetime | None = None) -> Generate
     cat_names = ["为老服务", "青少年服务", "助残服务", "社区治理"]
     insert_rows(db, CallCategory, [dict(id=k * 4 + j + 1, call_id=k + 1, name=n, sort=j)
                                    for k in range(N_CALLS) for j, n in enumerate(cat_names)])
-    budget = apps_per_call * 10_000_000
+    # Capped: CallFundingSource.amount_fen is a 32-bit integer column (at most 21,474,836.47 yuan).
+    budget = min(apps_per_call * 10_000_000, 2_000_000_000)
     insert_rows(db, CallFundingSource, [dict(id=k * 2 + 1, call_id=k + 1, kind="welfare_lottery",
                                              name="福彩公益金", amount_fen=budget * 7 // 10) for k in range(N_CALLS)]
                 + [dict(id=k * 2 + 2, call_id=k + 1, kind="fiscal_matching", name="财政配套",
