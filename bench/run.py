@@ -250,7 +250,7 @@ end
 
 
 def wrk(port: int, seconds: int, script: str | None = None) -> dict:
-    cmd = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency"]
+    cmd = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--timeout", "60s", "--latency"]
     if script:
         cmd += ["-s", script]
     out = subprocess.run(cmd + [f"http://127.0.0.1:{port}/"], capture_output=True, text=True, check=True).stdout

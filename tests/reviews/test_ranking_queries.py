@@ -1,0 +1,64 @@
+"""The ranking reads a call with a fixed number of queries, however many applications it has: past 500
+applications an eager load by IN-list (selectinload) would add a query per 500 rows."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from grants.applications.models import Application
+from grants.core.timeutil import UTC
+from grants.organizations.models import Organization
+from grants.reviews.models import Review, ReviewAssignment
+from grants.reviews.services import compute_ranking
+from tests.reviews import factories as rf
+
+
+def _add_scored_applications(db, call, expert, start: int, n: int) -> None:
+    """n scored applications, each from its own organisation, with one submitted review: bulk inserts, so
+    that the test can cross the 500-row boundary quickly."""
+    submitted = dt.datetime(2026, 2, 2, tzinfo=UTC)
+    db.session.execute(sa.insert(Organization), [dict(
+        name=f"排名查询测试组织{start + i}", legal_form="filed_community", filing_number=f"排名备{start + i}",
+        status="verified") for i in range(n)])
+    org_ids = db.session.scalars(sa.select(Organization.id).where(Organization.name.like("排名查询测试组织%"))
+                                 .order_by(Organization.id.desc()).limit(n)).all()
+    base = (db.session.scalar(sa.select(sa.func.max(Application.id))) or 0) + 1
+    db.session.execute(sa.insert(Application), [dict(
+        id=base + i, call_id=call.id, organization_id=org_id, category_id=call.categories[0].id,
+        number=f"RQ{start + i:05d}", project_name=f"项目{start + i}", status="scored", requested_fen=5_000_000,
+        submitted_at=submitted) for i, org_id in enumerate(org_ids)])
+    base_assignment = (db.session.scalar(sa.select(sa.func.max(ReviewAssignment.id))) or 0) + 1
+    db.session.execute(sa.insert(ReviewAssignment), [dict(
+        id=base_assignment + i, application_id=base + i, expert_id=expert.id, stage="written") for i in range(n)])
+    db.session.execute(sa.insert(Review), [dict(
+        assignment_id=base_assignment + i, application_id=base + i, expert_id=expert.id, stage="written",
+        status="submitted", overall_comment="评语", recommendation="fund", submitted_at=submitted,
+        points_total=50 + i % 40) for i in range(n)])
+    db.session.commit()
+
+
+def test_ranking_runs_a_fixed_number_of_queries_whatever_the_size_of_the_call(app, db):
+    call = rf.review_call()
+    expert = rf.expert()
+    db.session.commit()
+    call_id = call.id
+
+    def count_queries() -> tuple[int, int]:
+        db.session.expire_all()
+        statements = []
+        listener = lambda *args, **kw: statements.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            rows = compute_ranking(db.session.get(type(call), call_id))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements), len(rows)
+
+    _add_scored_applications(db, call, expert, 0, 3)
+    small, n_small = count_queries()
+    _add_scored_applications(db, call, expert, 3, 600)
+    large, n_large = count_queries()
+    assert (n_small, n_large) == (3, 603)
+    assert small == large
