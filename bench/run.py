@@ -61,6 +61,9 @@ PAGES = [
     Page("ranking", "officer", lambda g: f"/reviews/calls/{g.review_call_id}/ranking"),
     Page("finance queue", "finance", lambda g: "/finance/payments"),
     Page("ledger", "finance", lambda g: f"/finance/ledger/{g.running_call_id}"),
+    Page("programme dashboard (统计)", "officer", lambda g: "/dashboard/"),
+    Page("public disclosure: calls", None, lambda g: "/disclosure"),
+    Page("public disclosure: funded projects", None, lambda g: f"/disclosure/{g.running_call_id}"),
 ]
 
 
