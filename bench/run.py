@@ -298,7 +298,7 @@ def load_test(url: str, tmp: str, g: Generated, seconds: int) -> dict:
 
 # --- one database ------------------------------------------------------------------------------------------
 
-def run_database(postgresql: bool, scale: float, runs: int, load_seconds: int) -> dict:
+def run_database(postgresql: bool, scale: float, runs: int, load_seconds: int, pages_only: bool = False) -> dict:
     from grants.extensions import db
 
     report = {"database": "PostgreSQL" if postgresql else "SQLite", "sizes": {}}
@@ -319,7 +319,7 @@ def run_database(postgresql: bool, scale: float, runs: int, load_seconds: int) -
             for r in pages:
                 print(f"  {r.name:<36} p50 {r.p50_ms:8.1f} ms  p95 {r.p95_ms:8.1f} ms  {r.queries:3d} queries"
                       f"  HTTP {r.status}", flush=True)
-            if size == scale:
+            if size == scale and not pages_only:
                 with app.app_context():
                     entry["ranking_ms"], entry["ranking_rows"] = time_ranking(db, g)
                     entry["pdf_contract_ms"], entry["pdf_application_ms"] = time_pdfs(app, db, g)
@@ -339,7 +339,7 @@ def run_database(postgresql: bool, scale: float, runs: int, load_seconds: int) -
     return report
 
 
-def markdown(reports: list[dict], scale: float) -> tuple[str, list[str]]:
+def markdown(reports: list[dict], scale: float, pages_only: bool = False) -> tuple[str, list[str]]:
     problems = []
     small, big = scale / 10, scale
     lines = []
@@ -366,6 +366,8 @@ def markdown(reports: list[dict], scale: float) -> tuple[str, list[str]]:
         b = r["sizes"][big]
         hello_cells += [f"{b['hello_p50']:.2f}", f"{b['hello_p95']:.2f}", "0", "1"]
     lines.append("| " + " | ".join(hello_cells) + " |")
+    if pages_only:
+        return "\n".join(lines), problems
     lines.append("")
     lines.append("| measurement | " + " | ".join(r["database"] for r in reports) + " |")
     lines.append("|---|" + "---|" * len(reports))
@@ -416,14 +418,23 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--load-seconds", type=int, default=10)
     parser.add_argument("--no-load", action="store_true", help="skip gunicorn and wrk")
+    parser.add_argument("--pages", default="", help="only the pages whose name contains one of these "
+                        "comma-separated words; no ranking, reminder, PDF or load figures")
     args = parser.parse_args()
+    if args.pages:
+        words = [w.strip() for w in args.pages.split(",") if w.strip()]
+        PAGES[:] = [p for p in PAGES if any(w in p.name for w in words)]
+        args.no_load = args.pages_only = True
+    else:
+        args.pages_only = False
     started = time.time()
     print(f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {platform.platform()}; "
           f"python {platform.python_version()}; " + calibration_line(), flush=True)
-    reports = [run_database(False, args.scale, args.runs, 0 if args.no_load else args.load_seconds)]
+    load = 0 if args.no_load else args.load_seconds
+    reports = [run_database(False, args.scale, args.runs, load, args.pages_only)]
     if args.postgresql:
-        reports.append(run_database(True, args.scale, args.runs, 0 if args.no_load else args.load_seconds))
-    table, problems = markdown(reports, args.scale)
+        reports.append(run_database(True, args.scale, args.runs, load, args.pages_only))
+    table, problems = markdown(reports, args.scale, args.pages_only)
     print()
     print(table)
     print(f"\n(total {time.time() - started:.0f} s)")
