@@ -391,7 +391,7 @@ def markdown(reports: list[dict], scale: float, pages_only: bool = False) -> tup
             return lt["skipped"]
         x = lt[key]
         extra = f", {x['non_2xx']} non-2xx" if x["non_2xx"] else ""
-        return f"{x['rps']:.0f} req/s{extra}"
+        return f"{x['rps']:.1f} req/s{extra}"
 
     row("gunicorn -w 2, wrk -t2 -c16: mixed workload (the pages above in turn)", lambda b: load(b, "mixed"))
     row("gunicorn -w 2, wrk -t2 -c16: Flask hello-world", lambda b: load(b, "hello"))
