@@ -380,8 +380,9 @@ def _by_source(conds) -> list[SourceFigures]:
     ).subquery("e")
     alloc = (sa.select(AwardAllocation.award_id, AwardAllocation.funding_source_id.label("fs"),
                        AwardAllocation.amount_fen.label("share"),
-                       sa.func.sum(AwardAllocation.amount_fen).over(partition_by=AwardAllocation.award_id)
-                       .label("total"),
+                       # SUM is NUMERIC on PostgreSQL: cast back, or the division below would not round down.
+                       sa.cast(sa.func.sum(AwardAllocation.amount_fen).over(partition_by=AwardAllocation.award_id),
+                               sa.BigInteger).label("total"),
                        sa.func.max(AwardAllocation.funding_source_id).over(partition_by=AwardAllocation.award_id)
                        .label("last"))
              .join(Award, Award.id == AwardAllocation.award_id).join(Call, Call.id == Award.call_id)
