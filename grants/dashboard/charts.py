@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 WIDTH = 420
-LABEL_W = 92
-VALUE_W = 62
+LABEL_W = 100
+VALUE_W = 66
 BAR_W = WIDTH - LABEL_W - VALUE_W
-BAR_H = 12
+BAR_H = 14
 GAP = 3
 ROW_GAP = 10
 TOP = 6
-LABEL_CHARS = 7
+LABEL_CHARS = 6
 
 BLUE, LIGHT, GREEN, ORANGE, RED, GREY = "#1d4f91", "#8fb3e0", "#2e8b57", "#e08a00", "#c0392b", "#b8c0c8"
 

@@ -20,10 +20,18 @@ from grants.organizations.models import UNIT_LEVEL_LABELS
 PER_PAGE = 50
 
 
+@bp.app_template_filter("plain_yuan")
+def plain_yuan(fen: int | None) -> str:
+    """Fen as yuan with thousands separators and no currency sign, for tables headed 金额单位：元."""
+    return f"{(fen or 0) // 100:,}.{(fen or 0) % 100:02d}" if (fen or 0) >= 0 else "-" + plain_yuan(-fen)
+
+
 @bp.app_template_filter("wan")
 def wan(fen: int | None) -> str:
     """Fen as 万元 with up to two decimals, for chart labels (the tables show exact yuan)."""
-    value = (fen or 0) / 1_000_000
+    if not fen:
+        return "0"
+    value = fen / 1_000_000
     return f"{value:,.2f}".rstrip("0").rstrip(".") + "万"
 
 
