@@ -123,7 +123,7 @@ def disclosed_call(call_id: int) -> Call | None:
 
 
 def disclosed_calls() -> list[CallSummary]:
-    """Every disclosed call, newest first, with its number of funded projects and totals (four queries)."""
+    """Every disclosed call that funded projects, newest first, with their number and totals (four queries)."""
     rows = db.session.execute(
         sa.select(Call.id, Call.title, Call.year, Call.level, HostUnit.name, Call.status)
         .join(HostUnit, HostUnit.id == Call.host_unit_id)
@@ -142,7 +142,7 @@ def disclosed_calls() -> list[CallSummary]:
         calls[call_id].paid_fen = int(paid or 0)
     for (call_id,) in db.session.execute(sa.select(PublicNotice.call_id).where(PublicNotice.call_id.in_(ids))):
         calls[call_id].has_notice = True
-    return list(calls.values())
+    return [c for c in calls.values() if c.projects]
 
 
 @dataclass

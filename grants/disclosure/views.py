@@ -79,3 +79,9 @@ def all_csv():
 def all_json():
     body = exports.json_360(services.public_projects(), services.programmes())
     return _open_data(body, "application/json", "grants-360giving.json")
+
+
+@bp.app_template_global()
+def disclosed_call_summaries(limit: int = 3) -> list[services.CallSummary]:
+    """For the public home page: the latest calls whose funded projects are public."""
+    return services.disclosed_calls()[:limit]

@@ -151,3 +151,31 @@ def test_csv_says_what_the_json_says(client, world):
     b = rows[f"360G-grants-{world.award_b.id}"]
     assert b["Title"].startswith("'=HYPERLINK") and b["Project Status"] == "待签约"
     assert len(_csv_rows(client.get("/disclosure/grants.csv"))) == 2
+
+
+def test_open_data_query_count_does_not_grow(app, client, world, count_queries):
+    from grants.extensions import db
+    from tests.finance import factories as ff
+
+    urls = ("/disclosure/360giving.json", "/disclosure/grants.csv", f"/disclosure/{world.call.id}/360giving.json")
+    for url in urls:
+        client.get(url)
+    db.session.expunge_all()
+    before = {}
+    for url in urls:
+        with count_queries() as n:
+            client.get(url)
+        before[url] = n.count
+    with app.test_request_context():
+        from grants.calls.models import Call
+
+        call = db.session.get(Call, world.call.id)
+        for _ in range(4):
+            ff.active_contract(call, amount_fen=10_000_00)
+        db.session.commit()
+    db.session.expunge_all()
+    for url in urls:
+        with count_queries() as n:
+            body = client.get(url).get_data(as_text=True)
+        assert n.count == before[url], url
+        assert body.count("360G-grants-") >= 6

@@ -21,6 +21,15 @@ def test_index_lists_only_disclosed_calls_with_totals(client, world):
     assert f'href="/public/notices/{world.call.id}"' in html
 
 
+def test_index_leaves_out_calls_that_funded_nothing(client, world):
+    from grants.calls.models import Call
+
+    empty = ff.funded_call(db.session.get(Call, world.call.id).host_unit, title="无人获资助的大赛")
+    db.session.commit()
+    assert "无人获资助的大赛" not in client.get("/disclosure").get_data(as_text=True)
+    assert "没有符合条件的项目" in client.get(f"/disclosure/{empty.id}").get_data(as_text=True)
+
+
 def test_undisclosed_calls_and_their_projects_answer_404(client, world):
     for call in (world.draft_call, world.notice_call):
         assert client.get(f"/disclosure/{call.id}").status_code == 404
@@ -81,8 +90,12 @@ def test_finished_notice_stays_readable(client, world, clock):
     assert f"/public/notices/{world.call.id}" in client.get("/public/notices").get_data(as_text=True)
 
 
-def test_anonymous_header_links_to_disclosure(client, world):
-    assert 'href="/disclosure"' in client.get("/").get_data(as_text=True)
+def test_public_home_links_to_disclosure(client, world):
+    html = client.get("/").get_data(as_text=True)
+    assert 'id="nav-disclosure" ' in html or 'id="nav-disclosure"' in html
+    section = html.split('id="public-disclosure"')[1].split("</section>")[0]
+    assert f'href="/disclosure/{world.call.id}"' in section and "¥153,456.78" in section
+    assert "公示中的大赛" not in section
 
 
 def test_call_page_query_count_does_not_grow(app, client, world, count_queries):
