@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
+
+from bench.common import calibration_line, insert_rows, make_app, throwaway_database  # noqa: E402
 
 UTC = dt.timezone.utc
 YEARS = (2022, 2023, 2024, 2025, 2026)
@@ -30,16 +29,6 @@ N_DISTRICTS, STREETS_PER_DISTRICT = 10, 6
 N_ORGS, N_APPS, N_FUNDED = 3000, 50_000, 10_000
 CATEGORIES = ("为老服务", "助残服务", "济困救助", "青少年服务", "社区治理", "社会组织能力建设")
 SOURCES = (("welfare_lottery", 60), ("fiscal_matching", 30), ("social", 10))
-CHUNK = 5000
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
-
-def _insert(db, model, rows, fill=None) -> None:
-    keys = set().union(*rows)
-    fill = fill or {}
-    rows = [{k: row.get(k, fill.get(k)) for k in keys} for row in rows]
-    for start in range(0, len(rows), CHUNK):
-        db.session.execute(sa.insert(model), rows[start:start + CHUNK])
 
 
 def _ids(db, column, where=None) -> list[int]:
@@ -59,10 +48,10 @@ def build(db) -> dict[str, int]:
     db.session.add(HostUnit(name="基准市民政局", short_name="基准市", level="city"))
     db.session.flush()
     city = db.session.scalar(sa.select(HostUnit.id))
-    _insert(db, HostUnit, [dict(name=f"基准第{d}区民政局", short_name=f"第{d}区", level="district", parent_id=city,
+    insert_rows(db, HostUnit, [dict(name=f"基准第{d}区民政局", short_name=f"第{d}区", level="district", parent_id=city,
                                 region_name=f"第{d}区") for d in range(N_DISTRICTS)])
     districts = _ids(db, HostUnit.id, HostUnit.level == "district")
-    _insert(db, HostUnit, [dict(name=f"基准第{d}区第{s}街道", short_name=f"{d}-{s}街道", level="street", parent_id=pid,
+    insert_rows(db, HostUnit, [dict(name=f"基准第{d}区第{s}街道", short_name=f"{d}-{s}街道", level="street", parent_id=pid,
                                 region_name="") for d, pid in enumerate(districts) for s in range(STREETS_PER_DISTRICT)])
     from grants.accounts.services import create_user
 
@@ -81,10 +70,10 @@ def build(db) -> dict[str, int]:
     for c in calls:
         c.update(status="finalized", open_at=dt.datetime(c["year"], 3, 1, tzinfo=UTC),
                  close_at=dt.datetime(c["year"], 4, 1, tzinfo=UTC), published_at=dt.datetime(c["year"], 2, 20, tzinfo=UTC))
-    _insert(db, Call, calls)
+    insert_rows(db, Call, calls)
     call_rows = db.session.execute(sa.select(Call.id, Call.year).order_by(Call.id)).all()
-    _insert(db, CallCategory, [dict(call_id=cid, name=n, sort=i) for cid, _y in call_rows for i, n in enumerate(CATEGORIES)])
-    _insert(db, CallFundingSource, [dict(call_id=cid, kind=k, name="", amount_fen=pct * 10_000_000)
+    insert_rows(db, CallCategory, [dict(call_id=cid, name=n, sort=i) for cid, _y in call_rows for i, n in enumerate(CATEGORIES)])
+    insert_rows(db, CallFundingSource, [dict(call_id=cid, kind=k, name="", amount_fen=pct * 10_000_000)
                                     for cid, _y in call_rows for k, pct in SOURCES])
     cats: dict[int, list[int]] = {}
     for cid, call_id in db.session.execute(sa.select(CallCategory.id, CallCategory.call_id).order_by(CallCategory.id)):
@@ -94,7 +83,7 @@ def build(db) -> dict[str, int]:
                                            .order_by(CallFundingSource.id)):
         srcs.setdefault(call_id, []).append(sid)
 
-    _insert(db, Organization, [dict(name=f"基准社会组织{i}", legal_form="service_institution", filing_number=f"BF{i}",
+    insert_rows(db, Organization, [dict(name=f"基准社会组织{i}", legal_form="service_institution", filing_number=f"BF{i}",
                                     district=f"第{i % N_DISTRICTS}区", status="verified") for i in range(N_ORGS)])
     orgs = _ids(db, Organization.id)
 
@@ -109,10 +98,10 @@ def build(db) -> dict[str, int]:
                          requested_fen=5_000_000 + (i % 7) * 100_000, own_funding_fen=0, total_budget_fen=5_000_000,
                          submitted_at=dt.datetime(year, 3, 20, tzinfo=UTC),
                          final_grade=("excellent", "good", "pass", "fail")[i % 4] if funded and year < 2026 else None))
-    _insert(db, Application, apps)
-    _insert(db, ServiceArea, [dict(application_id=a["id"], position=0, street=f"街道{i % 400}",
+    insert_rows(db, Application, apps)
+    insert_rows(db, ServiceArea, [dict(application_id=a["id"], position=0, street=f"街道{i % 400}",
                                    community=f"社区{i % 1500}") for i, a in enumerate(apps)])
-    _insert(db, OutputTarget, [dict(application_id=a["id"], kind=k, target=t) for a in apps
+    insert_rows(db, OutputTarget, [dict(application_id=a["id"], kind=k, target=t) for a in apps
                                for k, t in (("service_sessions", 2000), ("beneficiaries", 150), ("volunteers", 20))])
 
     awards, allocs, contracts, tranches, payments, reports, outputs, reclaims = [], [], [], [], [], [], [], []
@@ -166,16 +155,16 @@ def build(db) -> dict[str, int]:
                                 narrative="进展顺利", submitted_at=dt.datetime(year, 8 + 3 * k, 1, tzinfo=UTC)))
             outputs += [dict(report_id=rid, kind=kk, target=tt, achieved=tt * (k + 1) // 2)
                         for kk, tt in (("service_sessions", 2000), ("beneficiaries", 150), ("volunteers", 20))]
-    _insert(db, Award, awards)
-    _insert(db, AwardAllocation, allocs)
-    _insert(db, Contract, contracts)
-    _insert(db, Tranche, tranches, fill={"rectify_reason": ""})
+    insert_rows(db, Award, awards)
+    insert_rows(db, AwardAllocation, allocs)
+    insert_rows(db, Contract, contracts)
+    insert_rows(db, Tranche, tranches, fill={"rectify_reason": ""})
     for r in reclaims:
         payments[r["payment_id"] - 1]["reclaimed_fen"] = r["amount_fen"]
-    _insert(db, Payment, payments)
-    _insert(db, Reclaim, reclaims)
-    _insert(db, ProgressReport, reports)
-    _insert(db, ReportOutput, outputs)
+    insert_rows(db, Payment, payments)
+    insert_rows(db, Reclaim, reclaims)
+    insert_rows(db, ProgressReport, reports)
+    insert_rows(db, ReportOutput, outputs)
     db.session.commit()
     return dict(calls=len(call_rows), applications=len(apps), awards=len(awards), contracts=len(contracts),
                 tranches=len(tranches), payments=len(payments), reclaims=len(reclaims), reports=len(reports))
@@ -197,36 +186,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="print each query's time for the all-years figures")
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp()
-    drop = None
-    if args.postgresql:
-        name = f"grants_bench_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with throwaway_database(args.postgresql) as (url, tmp):
+        app = make_app(url, tmp)
+        from grants.extensions import db
 
-        def drop():
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    else:
-        url = f"sqlite:///{tmp}/bench.sqlite"
-
-    from config import TestConfig
-
-    class Cfg(TestConfig):
-        SQLALCHEMY_DATABASE_URI = url
-        UPLOAD_DIR = f"{tmp}/uploads"
-
-    from flask_migrate import upgrade
-
-    from grants import create_app
-    from grants.extensions import db
-
-    app = create_app(Cfg)
-    try:
         with app.app_context():
-            upgrade()
             started = time.perf_counter()
             with app.test_request_context():
                 counts = build(db)
@@ -294,14 +258,9 @@ def main() -> None:
             for label, fn in rows:
                 ms = _time(fn, args.runs)
                 print(f"{label:<50}{min(ms):>8.0f}{statistics.median(ms):>8.0f}{max(ms):>8.0f}")
-            t0 = time.perf_counter()
-            sum(range(10 ** 7))
-            print(f"machine calibration: sum(range(10**7)) took {(time.perf_counter() - t0) * 1000:.0f} ms")
+            print(calibration_line())
             db.session.remove()
             db.engine.dispose()
-    finally:
-        if drop:
-            drop()
 
 
 if __name__ == "__main__":
