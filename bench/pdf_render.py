@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import bench_app, calibration_line  # noqa: E402
 
 
 def measure(label: str, render, runs: int) -> None:
@@ -36,24 +37,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
 
-    from flask_migrate import upgrade
-
-    from config import TestConfig
-    from grants import create_app
-
-    tmp = tempfile.mkdtemp()
-
-    class Cfg(TestConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp}/bench.sqlite"
-        UPLOAD_DIR = f"{tmp}/uploads"
-
-    app = create_app(Cfg)
-    with app.app_context(), app.test_request_context():
-        upgrade()
+    with bench_app() as (app, db), app.test_request_context():
         from grants.applications.views import OUTPUT_LABELS
         from grants.contracts.views import contract_pdf_bytes
         from grants.core.pdf import render_pdf
-        from grants.extensions import db
         from tests.contracts import factories as cf
 
         contract = cf.contract(status="active")
@@ -62,6 +49,7 @@ def main() -> None:
         measure("contract", lambda: contract_pdf_bytes(contract), args.runs)
         measure("application", lambda: render_pdf("applications/pdf.html", a=application, call=application.call,
                                                   output_labels=OUTPUT_LABELS), args.runs)
+        print(calibration_line())
 
 
 if __name__ == "__main__":

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench.common import bench_app, calibration_line  # noqa: E402
+
 N_APPS, N_REVIEWS, N_EXPERTS, N_ORGS = 5000, 5, 60, 500
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 def build(db, call, criteria):
@@ -72,71 +70,34 @@ def main() -> None:
     parser.add_argument("--postgresql", action="store_true")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp()
-    drop = None
-    if args.postgresql:
-        name = f"grants_bench_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with bench_app(args.postgresql) as (_app, db):
+        from grants.calls.models import Call
+        from grants.reviews import services as _s; compute_ranking = _s.compute_ranking
+        from tests.reviews.factories import review_call
 
-        def drop():
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    else:
-        url = f"sqlite:///{tmp}/bench.sqlite"
-
-    from config import TestConfig
-
-    class Cfg(TestConfig):
-        SQLALCHEMY_DATABASE_URI = url
-        UPLOAD_DIR = f"{tmp}/uploads"
-
-    from flask_migrate import upgrade
-
-    from grants import create_app
-    from grants.extensions import db
-
-    app = create_app(Cfg)
-    try:
-        with app.app_context():
-            upgrade()
-            from grants.calls.models import Call
-            from grants.reviews import services as _s; compute_ranking = _s.compute_ranking
-            from tests.reviews.factories import review_call
-
-            call = review_call(aggregation="trimmed_mean")
-            criteria = call.criteria_for("written")
-            call_id = call.id
-            started = time.perf_counter()
-            n_reviews, n_scores = build(db, call, criteria)
-            built = time.perf_counter() - started
-            times, cpu = [], []
-            for _ in range(args.runs):
-                db.session.remove()
-                call = db.session.get(Call, call_id)
-                t, c = time.perf_counter(), time.process_time()
-                rows = compute_ranking(call)
-                times.append(time.perf_counter() - t)
-                cpu.append(time.process_time() - c)
-            assert len(rows) == N_APPS and rows[0].rank_overall == 1 and rows[0].review_count == N_REVIEWS
-            print(f"database: {db.engine.dialect.name}; {N_APPS} applications, {n_reviews} reviews, "
-                  f"{n_scores} criterion scores (built in {built:.1f} s)")
-            print(f"compute_ranking: min {min(times) * 1000:.0f} ms, median {statistics.median(times) * 1000:.0f} ms, "
-                  f"max {max(times) * 1000:.0f} ms over {len(times)} cold runs (wall clock); "
-                  f"CPU time of this process: min {min(cpu) * 1000:.0f} ms, median {statistics.median(cpu) * 1000:.0f} ms")
-            t = time.perf_counter()
-            sum(range(10 ** 7))
-            print(f"machine calibration: sum(range(10**7)) took {(time.perf_counter() - t) * 1000:.0f} ms "
-                  "(about 150-250 ms on an idle machine; scale the figures above accordingly)")
-            print(f"top: {rows[0].application.number} {rows[0].final_score}; "
-                  f"flagged {sum(r.flagged for r in rows)}")
+        call = review_call(aggregation="trimmed_mean")
+        criteria = call.criteria_for("written")
+        call_id = call.id
+        started = time.perf_counter()
+        n_reviews, n_scores = build(db, call, criteria)
+        built = time.perf_counter() - started
+        times, cpu = [], []
+        for _ in range(args.runs):
             db.session.remove()
-            db.engine.dispose()
-    finally:
-        if drop:
-            drop()
+            call = db.session.get(Call, call_id)
+            t, c = time.perf_counter(), time.process_time()
+            rows = compute_ranking(call)
+            times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
+        assert len(rows) == N_APPS and rows[0].rank_overall == 1 and rows[0].review_count == N_REVIEWS
+        print(f"database: {db.engine.dialect.name}; {N_APPS} applications, {n_reviews} reviews, "
+              f"{n_scores} criterion scores (built in {built:.1f} s)")
+        print(f"compute_ranking: min {min(times) * 1000:.0f} ms, median {statistics.median(times) * 1000:.0f} ms, "
+              f"max {max(times) * 1000:.0f} ms over {len(times)} cold runs (wall clock); "
+              f"CPU time of this process: min {min(cpu) * 1000:.0f} ms, median {statistics.median(cpu) * 1000:.0f} ms")
+        print(calibration_line())
+        print(f"top: {rows[0].application.number} {rows[0].final_score}; "
+              f"flagged {sum(r.flagged for r in rows)}")
 
 
 if __name__ == "__main__":

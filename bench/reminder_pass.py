@@ -14,33 +14,20 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench.common import bench_app, calibration_line, insert_rows  # noqa: E402
+
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 09:00 Beijing time
 N_ORGS, N_APPS, N_CONTRACTS, N_CALLS = 2000, 50_000, 50_000, 100
-CHUNK = 5000
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
-
-def _insert(db, model, rows, fill=None) -> None:
-    """Bulk insert in chunks. Every row gets the same keys (missing ones None, or `fill`'s value): rows with
-    different keys would be sent in many small batches."""
-    keys = set().union(*rows)
-    fill = fill or {}
-    rows = [{k: row.get(k, fill.get(k)) for k in keys} for row in rows]
-    for start in range(0, len(rows), CHUNK):
-        db.session.execute(sa.insert(model), rows[start:start + CHUNK])
 
 
 def build(db) -> dict[str, int]:
@@ -57,26 +44,26 @@ def build(db) -> dict[str, int]:
     unit_id = db.session.scalar(sa.select(HostUnit.id))
     staff = [dict(username=f"bench_staff{i}", display_name=f"工作人员{i}", password_hash="x", host_unit_id=unit_id,
                   email=f"staff{i}@example.org") for i in range(4)]
-    _insert(db, User, staff)
+    insert_rows(db, User, staff)
     staff_ids = db.session.scalars(sa.select(User.id).where(User.username.like("bench_staff%")).order_by(User.id)).all()
-    _insert(db, UserRole, [dict(user_id=staff_ids[0], role="officer"), dict(user_id=staff_ids[1], role="officer"),
+    insert_rows(db, UserRole, [dict(user_id=staff_ids[0], role="officer"), dict(user_id=staff_ids[1], role="officer"),
                            dict(user_id=staff_ids[2], role="finance"), dict(user_id=staff_ids[3], role="finance")])
     approver, releaser = staff_ids[2], staff_ids[3]
 
     # Calls: 2 open (closing in 2 and 5 days), 98 past ones whose projects run now.
-    _insert(db, Call, [dict(host_unit_id=unit_id, title=f"基准测试第{i}届", year=2000 + i % 27, level="city",
+    insert_rows(db, Call, [dict(host_unit_id=unit_id, title=f"基准测试第{i}届", year=2000 + i % 27, level="city",
                             status="published" if i < 2 else "finalized", open_at=NOW - dt.timedelta(days=30),
                             close_at=NOW + dt.timedelta(days=2 + 3 * i) if i < 2 else NOW - dt.timedelta(days=200 + i),
                             published_at=NOW - dt.timedelta(days=30)) for i in range(N_CALLS)])
     call_ids = db.session.scalars(sa.select(Call.id).order_by(Call.id)).all()
-    _insert(db, Organization, [dict(name=f"基准测试组织{i}", legal_form="filed_community", filing_number=f"基准备{i}",
+    insert_rows(db, Organization, [dict(name=f"基准测试组织{i}", legal_form="filed_community", filing_number=f"基准备{i}",
                                     status="verified") for i in range(N_ORGS)])
     org_ids = db.session.scalars(sa.select(Organization.id).order_by(Organization.id)).all()
-    _insert(db, User, [dict(username=f"bench_member{i}", display_name=f"成员{i}", password_hash="x",
+    insert_rows(db, User, [dict(username=f"bench_member{i}", display_name=f"成员{i}", password_hash="x",
                             email=f"m{i}@example.org") for i in range(N_ORGS)])
     member_ids = db.session.scalars(sa.select(User.id).where(User.username.like("bench_member%"))
                                     .order_by(User.id)).all()
-    _insert(db, OrganizationMember, [dict(organization_id=o, user_id=u, is_admin=True)
+    insert_rows(db, OrganizationMember, [dict(organization_id=o, user_id=u, is_admin=True)
                                      for o, u in zip(org_ids, member_ids)])
 
     # 50,000 applications: drafts and returned ones in the open calls, the rest history.
@@ -95,15 +82,15 @@ def build(db) -> dict[str, int]:
         else:
             apps.append(dict(call_id=call_ids[2 + i % 98], organization_id=org, status="not_awarded",
                              number=f"H{i:06d}", submitted_at=NOW - dt.timedelta(days=400)))
-    _insert(db, Application, apps)
+    insert_rows(db, Application, apps)
 
     # 50,000 contracts, each from its own confirmed application and award.
     base = (db.session.scalar(sa.select(sa.func.max(Application.id))) or 0) + 1
-    _insert(db, Application, [dict(id=base + i, call_id=call_ids[2 + i % 98], organization_id=org_ids[i % N_ORGS],
+    insert_rows(db, Application, [dict(id=base + i, call_id=call_ids[2 + i % 98], organization_id=org_ids[i % N_ORGS],
                                    status="confirmed", number=f"C{i:06d}", project_name=f"基准项目{i}",
                                    requested_fen=5_000_000, submitted_at=NOW - dt.timedelta(days=300))
                               for i in range(N_CONTRACTS)])
-    _insert(db, Award, [dict(id=1 + i, call_id=call_ids[2 + i % 98], application_id=base + i,
+    insert_rows(db, Award, [dict(id=1 + i, call_id=call_ids[2 + i % 98], application_id=base + i,
                              organization_id=org_ids[i % N_ORGS], amount_fen=5_000_000, status="confirmed",
                              approved_by_id=staff_ids[0], approved_at=NOW - dt.timedelta(days=250),
                              confirmed_at=NOW - dt.timedelta(days=240)) for i in range(N_CONTRACTS)])
@@ -159,9 +146,9 @@ def build(db) -> dict[str, int]:
                                  released_at=None if pending else approved_at + dt.timedelta(days=1),
                                  released_on=None if pending else (approved_at + dt.timedelta(days=1)).date(),
                                  bank_reference=None if pending else f"BANK{i:07d}"))
-    _insert(db, Contract, contracts)
-    _insert(db, Tranche, tranches, fill={"rectify_reason": ""})
-    _insert(db, Payment, payments)
+    insert_rows(db, Contract, contracts)
+    insert_rows(db, Tranche, tranches, fill={"rectify_reason": ""})
+    insert_rows(db, Payment, payments)
     db.session.commit()
     return dict(applications=N_APPS + N_CONTRACTS, contracts=len(contracts), tranches=len(tranches),
                 payments=len(payments))
@@ -173,88 +160,52 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="print the top functions of one steady pass")
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp()
-    drop = None
-    if args.postgresql:
-        name = f"grants_bench_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with bench_app(args.postgresql) as (_app, db):
+        from grants.reminders.jobs import run_pass
+        from grants.reminders.models import Delivery
 
-        def drop():
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    else:
-        url = f"sqlite:///{tmp}/bench.sqlite"
-
-    from config import TestConfig
-
-    class Cfg(TestConfig):
-        SQLALCHEMY_DATABASE_URI = url
-        UPLOAD_DIR = f"{tmp}/uploads"
-
-    from flask_migrate import upgrade
-
-    from grants import create_app
-    from grants.extensions import db
-
-    app = create_app(Cfg)
-    try:
-        with app.app_context():
-            upgrade()
-            from grants.reminders.jobs import run_pass
-            from grants.reminders.models import Delivery
-
-            run_pass(NOW - dt.timedelta(days=1))  # the scheduler was running before the data arrived
-            started = time.perf_counter()
-            counts = build(db)
-            built = time.perf_counter() - started
-            if db.engine.dialect.name == "postgresql":
-                with db.engine.connect() as conn:
-                    conn.execute(sa.text("ANALYZE"))
+        run_pass(NOW - dt.timedelta(days=1))  # the scheduler was running before the data arrived
+        started = time.perf_counter()
+        counts = build(db)
+        built = time.perf_counter() - started
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect() as conn:
+                conn.execute(sa.text("ANALYZE"))
+        db.session.remove()
+        t = time.perf_counter()
+        first = run_pass(NOW)
+        first_s = time.perf_counter() - t
+        assert not first.errors, first.errors
+        walls, cpus = [], []
+        for k in range(args.runs):
             db.session.remove()
-            t = time.perf_counter()
-            first = run_pass(NOW)
-            first_s = time.perf_counter() - t
-            assert not first.errors, first.errors
-            walls, cpus = [], []
-            for k in range(args.runs):
-                db.session.remove()
-                at = NOW + dt.timedelta(minutes=1 + k)
-                t, c = time.perf_counter(), time.process_time()
-                result = run_pass(at)
-                walls.append(time.perf_counter() - t)
-                cpus.append(time.process_time() - c)
-                assert not result.errors and result.delivered == 0, (result.errors, result.delivered)
-            by_rule = dict(db.session.execute(sa.select(Delivery.rule, sa.func.count()).where(
-                Delivery.channel == "in_app").group_by(Delivery.rule)).all())
-            if args.profile:
-                import cProfile
-                import pstats
+            at = NOW + dt.timedelta(minutes=1 + k)
+            t, c = time.perf_counter(), time.process_time()
+            result = run_pass(at)
+            walls.append(time.perf_counter() - t)
+            cpus.append(time.process_time() - c)
+            assert not result.errors and result.delivered == 0, (result.errors, result.delivered)
+        by_rule = dict(db.session.execute(sa.select(Delivery.rule, sa.func.count()).where(
+            Delivery.channel == "in_app").group_by(Delivery.rule)).all())
+        if args.profile:
+            import cProfile
+            import pstats
 
-                prof = cProfile.Profile()
-                prof.enable()
-                run_pass(NOW + dt.timedelta(minutes=30))
-                prof.disable()
-                pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
-            print(f"database: {db.engine.dialect.name}; rows: " + ", ".join(f"{v:,} {k}" for k, v in counts.items())
-                  + f" (built in {built:.0f} s)")
-            print(f"warm-up pass: {first_s * 1000:.0f} ms, delivered {first.delivered} reminders "
-                  f"(in-app per rule: {', '.join(f'{k} {v}' for k, v in sorted(by_rule.items()))})")
-            print(f"{'steady pass':<14}{'min':>8}{'median':>8}{'max':>8}   (ms, {len(walls)} passes, nothing new due)")
-            print(f"{'wall clock':<14}{min(walls) * 1000:>8.0f}{statistics.median(walls) * 1000:>8.0f}"
-                  f"{max(walls) * 1000:>8.0f}")
-            print(f"{'CPU (process)':<14}{min(cpus) * 1000:>8.0f}{statistics.median(cpus) * 1000:>8.0f}"
-                  f"{max(cpus) * 1000:>8.0f}")
-            t = time.perf_counter()
-            sum(range(10 ** 7))
-            print(f"machine calibration: sum(range(10**7)) took {(time.perf_counter() - t) * 1000:.0f} ms")
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        if drop:
-            drop()
+            prof = cProfile.Profile()
+            prof.enable()
+            run_pass(NOW + dt.timedelta(minutes=30))
+            prof.disable()
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+        print(f"database: {db.engine.dialect.name}; rows: " + ", ".join(f"{v:,} {k}" for k, v in counts.items())
+              + f" (built in {built:.0f} s)")
+        print(f"warm-up pass: {first_s * 1000:.0f} ms, delivered {first.delivered} reminders "
+              f"(in-app per rule: {', '.join(f'{k} {v}' for k, v in sorted(by_rule.items()))})")
+        print(f"{'steady pass':<14}{'min':>8}{'median':>8}{'max':>8}   (ms, {len(walls)} passes, nothing new due)")
+        print(f"{'wall clock':<14}{min(walls) * 1000:>8.0f}{statistics.median(walls) * 1000:>8.0f}"
+              f"{max(walls) * 1000:>8.0f}")
+        print(f"{'CPU (process)':<14}{min(cpus) * 1000:>8.0f}{statistics.median(cpus) * 1000:>8.0f}"
+              f"{max(cpus) * 1000:>8.0f}")
+        print(calibration_line())
 
 
 if __name__ == "__main__":

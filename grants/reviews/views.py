@@ -14,7 +14,7 @@ from grants.applications.models import Application, ApplicationStatus
 from grants.calls.models import Call, CallStatus
 from grants.core.forms import choices
 from grants.core.money import Money
-from grants.core.web import ensure, get_or_404
+from grants.core.web import Page, ensure, get_or_404, paginate
 from grants.extensions import db
 from grants.reviews import bp
 from grants.reviews import permissions as perm
@@ -28,6 +28,10 @@ from grants.reviews.forms import (
 from grants.reviews.models import (
     Conflict, ExpertProfile, PanelMember, Review, ReviewAssignment, ReviewStage, ReviewStatus, STAGE_LABELS,
 )
+
+
+TASKS_PER_PAGE = 100
+RANKING_PER_PAGE = 100
 
 
 def _fail(exc) -> None:
@@ -44,20 +48,24 @@ def _form_errors(form) -> str:
 @bp.route("/tasks")
 @login_required
 def tasks():
-    """我的评审任务: four queries whatever the number of tasks."""
+    """我的评审任务, a page of TASKS_PER_PAGE at a time (an expert of a provincial pool may have hundreds over the
+    years): five queries whatever the number of tasks."""
     ensure(perm.can_list_tasks(current_user))
-    assignments = db.session.scalars(
+    page = paginate(
         sa.select(ReviewAssignment).join(Application, Application.id == ReviewAssignment.application_id)
         .join(Call, Call.id == Application.call_id)
         .where(ReviewAssignment.expert_id == current_user.id, Call.status != CallStatus.DRAFT)
-        .order_by(Call.id.desc(), ReviewAssignment.stage.desc(), Application.number, ReviewAssignment.id)).unique().all()
+        .order_by(Call.id.desc(), ReviewAssignment.stage.desc(), Application.number, ReviewAssignment.id),
+        per_page=TASKS_PER_PAGE)
+    assignments = page.items
     app_ids = [a.application_id for a in assignments]
     conflicts = {c.application_id: c for c in db.session.scalars(
         sa.select(Conflict).where(Conflict.expert_id == current_user.id, Conflict.application_id.in_(app_ids)))}
     reviews = {r.assignment_id: r for r in db.session.scalars(
         sa.select(Review).options(lazyload(Review.scores))
         .where(Review.assignment_id.in_([a.id for a in assignments])))}
-    return render_template("reviews/tasks.html", assignments=assignments, conflicts=conflicts, reviews=reviews)
+    return render_template("reviews/tasks.html", assignments=assignments, page=page, conflicts=conflicts,
+                           reviews=reviews)
 
 
 def _own_assignment(assignment_id: int) -> ReviewAssignment:
@@ -514,8 +522,12 @@ def ranking(call_id: int):
     rows = svc.compute_ranking(call)
     category = request.args.get("category", "")
     shown = [r for r in rows if not category.isdigit() or r.category_id == int(category)]
+    # Ranks need the whole call; the page shows RANKING_PER_PAGE rows of it (a provincial call has 10,000).
+    number = max(1, request.args.get("page", 1, type=int) or 1)
+    page = Page(items=shown[(number - 1) * RANKING_PER_PAGE:number * RANKING_PER_PAGE], page=number,
+                per_page=RANKING_PER_PAGE, total=len(shown))
     return render_template(
-        "reviews/ranking.html", call=call, rows=shown, all_rows=rows, category=category,
+        "reviews/ranking.html", call=call, rows=page.items, page=page, all_rows=rows, category=category,
         tie_break=svc.tie_break_text(call), threshold=svc.spread_threshold(),
         can_manage=perm.can_manage_review(current_user, call), shortlist_form=ShortlistForm(
             size=call.pitch_shortlist_size))
