@@ -496,3 +496,157 @@ def play(r: Round, staff, clock, db, tmp_path):
     officer.click("#finalize")
     flash(officer, "已定项：2 个项目确认立项")
     r.shot(officer, "officer-finalized")
+
+    # 11. Contracts: the officer makes and issues one per award; each organisation signs; the officer countersigns.
+    clock.set(bj(4, 20, 10))
+    numbers = {}
+    for project in (A, B):
+        nav(officer, "资助协议")
+        waiting = officer.locator("#awards-waiting li", has_text=project)
+        expect(waiting).to_contain_text(ORGS[project]["name"])
+        if project == A:
+            expect(officer.locator("#awards-waiting li")).to_have_count(2)
+            r.shot(officer, "officer-awards-waiting")
+        waiting.get_by_role("button", name="生成协议").click()
+        flash(officer, "已生成协议草稿")
+        officer.click("#contract-issue")
+        expect(officer.locator("#contract-status")).to_have_text("待乙方签署")
+        numbers[project] = officer.locator("main").inner_text().split("资助协议 ", 1)[1].split()[0]
+    r.shot(officer, "officer-contract-issued")
+    expected_tranches = {A: ("¥20,000.00", "¥15,000.00", "¥15,000.00"), B: ("¥18,271.56", "¥13,703.67", "¥13,703.67")}
+    for project in (A, B):
+        page = orgs[project]
+        nav(page, "我的协议")
+        page.locator("#my-contracts a", has_text=project).click()
+        for seq, amount in enumerate(expected_tranches[project], start=1):
+            expect(page.locator(f"#tranche-{seq}")).to_contain_text(amount)
+        page.click("#contract-sign")
+        page.fill("input[name=signer_name]", ORGS[project]["admin"])
+        page.fill("input[name=signer_title]", "理事长")
+        if project == A:
+            r.shot(page, "org-sign-form")
+        page.click("#sign-submit")
+        expect(page.locator("#contract-status")).to_have_text("乙方已签署")
+        r.shot(page, f"org-signed-{ORGS[project]['username']}")
+    for project in (A, B):
+        nav(officer, "资助协议")
+        officer.locator("#contracts-table tr", has_text=project).get_by_role("link").first.click()
+        officer.click("#contract-countersign")
+        expect(officer.locator("#contract-status")).to_have_text("履行中")
+        expect(officer.locator("#tranche-1")).to_contain_text("待拨付")
+    r.shot(officer, "officer-contract-countersigned")
+
+    # 12. Finance: A approves both first tranches, B (another person) releases them.
+    finance_a, finance_b = r.login("round_finance_a"), r.login("round_finance_b")
+    first = {A: "¥20,000.00", B: "¥18,271.56"}
+    pay(r, finance_a, finance_b, first, "first", "2026-04-20", "JSB2026042000")
+
+    # 13. Mid-term: both organisations report; the officer accepts and assigns the evaluator; the evaluator scores
+    # A 91 (优秀, 100 %) and B 65 (合格, 80 %).
+    clock.set(bj(8, 20, 10))
+    for project in (A, B):
+        page = orgs[project]
+        nav(page, "我的协议")
+        page.locator("#my-contracts a", has_text=project).click()
+        expect(page.locator("#tranche-1")).to_contain_text("已支付")
+        page.click("#report-2")
+        page.fill("input[name=achieved-service_sessions]", str(int(PROPOSALS[project]["sessions"]) // 2))
+        page.fill("input[name=achieved-beneficiaries]", PROPOSALS[project]["beneficiaries"])
+        page.fill("#narrative", "上半年按计划开展服务，组建志愿者队伍，完成阶段性绩效目标。")
+        for box in page.locator("input[name^=spent-]").all():
+            box.fill("5000")
+        page.set_input_files("#evidence", files=[{"name": "活动照片.png", "mimeType": "image/png", "buffer": cf.PNG}])
+        if project == A:
+            r.shot(page, "org-midterm-report")
+        page.click("#report-submit")
+        expect(page.locator("main")).to_contain_text("报告已提交")
+        r.shot(page, f"org-report-submitted-{ORGS[project]['username']}")
+    evaluator_id = str(staff["round_evaluator"].id)
+    for project in (A, B):
+        nav(officer, "资助协议")
+        officer.locator("#contracts-table tr", has_text=project).get_by_role("link").first.click()
+        officer.locator("#tranche-2").get_by_text("中期报告").first.click()
+        officer.select_option("select[name=evaluator_id]", evaluator_id)
+        if project == A:
+            r.shot(officer, "officer-accept-report")
+        officer.click("#accept-submit")
+        expect(officer.locator("main")).to_contain_text("已指派评估人员")
+    clock.set(bj(8, 25, 15))
+    evaluator = r.login("round_evaluator")
+    results = {A: ("91", "优秀", "100"), B: ("65", "合格", "80")}
+    for project in (A, B):
+        nav(evaluator, "我的评估任务")
+        evaluator.locator("#my-assessments a", has_text=project).click()
+        for box, value in zip(evaluator.locator("input[name^=points-]").all(), ASSESSMENT[project]):
+            box.fill(value)
+        evaluator.fill("#satisfaction_pct", "90" if project == A else "82")
+        evaluator.fill("#comment", "服务台账完整，成效明显。" if project == A else "服务人次未达进度，须加强志愿者管理。")
+        r.shot(evaluator, f"evaluator-scoring-{ORGS[project]['username']}")
+        evaluator.click("#score-submit")
+        result = evaluator.locator("#assessment-result")
+        for text in results[project]:
+            expect(result).to_contain_text(text)
+        r.shot(evaluator, f"evaluator-done-{ORGS[project]['username']}")
+
+    # 14. Finance releases the second payments: A in full, B reduced to 80 % (¥2,740.73 withheld).
+    clock.set(bj(8, 27, 10))
+    second = {A: "¥15,000.00", B: "¥10,962.94"}
+    pay(r, finance_a, finance_b, second, "second", "2026-08-27", "JSB2026082700")
+    page = orgs[B]
+    nav(page, "我的协议")
+    page.locator("#my-contracts a", has_text=B).click()
+    t2 = page.locator("#tranche-2")
+    expect(t2).to_contain_text("¥13,703.67")
+    expect(t2).to_contain_text("¥10,962.94")
+    expect(t2).to_contain_text("合格")
+    expect(t2).to_contain_text("按 80% 拨付，扣减 ¥2,740.73")
+    expect(page.locator("#tranche-schedule tfoot")).to_contain_text("¥29,234.50")  # 18,271.56 + 10,962.94
+    r.shot(page, "org-b-paid-and-reduced")
+
+    # 15. A week before the final reports are due (end of 31 December), one reminder pass: exactly one
+    # "report due in 7 days" reminder to each funded organisation's administrator, nothing else to anybody.
+    from grants.accounts.models import User
+    from grants.reminders.jobs import run_pass
+    from grants.reminders.models import Delivery
+
+    clock.set(bj(12, 25, 9))  # 7 days before 1 January 00:00 Beijing time, the end of the due day
+    result = run_pass()
+    assert not result.errors, result.errors
+    sent = set(db.session.execute(sa.select(Delivery.rule, User.username, Delivery.occurrence)
+                                  .join(User, User.id == Delivery.recipient_id)
+                                  .where(Delivery.channel == "in_app")).all())
+    assert sent == {("report_due", "leling", "7d@202612311600"), ("report_due", "zhucan", "7d@202612311600")}
+    for project in (A, B):
+        page = orgs[project]
+        page.reload()
+        expect(page.locator("#nav-unread")).to_have_text("1")
+        page.click("#nav-bell")
+        expect(page.locator("main")).to_contain_text(f"进度报告即将截止：{project}")
+        expect(page.locator("main")).to_contain_text("尾款报告须在 2026-12-31 前提交")
+        r.shot(page, f"org-inbox-{ORGS[project]['username']}")
+    orgs[C].reload()
+    expect(orgs[C].locator("#nav-unread")).to_have_count(0)
+
+
+def pay(r: Round, finance_a, finance_b, amounts: dict, label: str, released_on: str, reference: str):
+    """Finance user A approves each payment from the queue; user B releases it with the bank reference."""
+    for i, (project, amount) in enumerate(amounts.items()):
+        nav(finance_a, "拨款")
+        row = finance_a.locator("#payment-queue tr", has_text=project)
+        expect(row).to_contain_text(amount)
+        if i == 0:
+            r.shot(finance_a, f"finance-a-queue-{label}")
+        row.get_by_role("link", name="办理").click()
+        expect(finance_a.locator("#payment-amount")).to_have_text(amount)
+        finance_a.click("#approve-button")
+        expect(finance_a.locator("main")).to_contain_text("已审核通过")
+        expect(finance_a.locator("#release-button")).to_have_count(0)
+        if i == 0:
+            r.shot(finance_a, f"finance-a-approved-{label}")
+        nav(finance_b, "拨款")
+        finance_b.locator("#payment-queue tr", has_text=project).get_by_role("link", name="办理").click()
+        finance_b.fill("#bank_reference", f"{reference}{i + 1:02d}")
+        finance_b.fill("#released_on", released_on)
+        finance_b.click("#release-button")
+        expect(finance_b.locator("#payment-status")).to_have_text("已支付")
+        r.shot(finance_b, f"finance-b-released-{label}-{i + 1}")
