@@ -57,6 +57,11 @@ class Config:
     # Payments strictly above this amount (in fen) need a second finance user's approval (复核).
     PAYMENT_SECOND_APPROVAL_FEN = int(os.environ.get("PAYMENT_SECOND_APPROVAL_FEN", "20000000"))
 
+    # Coverage targets of the host-unit tree shown on the dashboard (统计): the share, in percent, of the
+    # districts and of the streets under the viewer's unit that should run their own call each year.
+    DASHBOARD_TARGET_DISTRICT_PCT = int(os.environ.get("DASHBOARD_TARGET_DISTRICT_PCT", "100"))
+    DASHBOARD_TARGET_STREET_PCT = int(os.environ.get("DASHBOARD_TARGET_STREET_PCT", "50"))
+
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)

@@ -51,6 +51,7 @@ def create_app(config_class: type = Config) -> Flask:
     from grants.assessments import bp as assessments_bp
     from grants.calls import bp as calls_bp
     from grants.core.views import bp as core_bp
+    from grants.dashboard import bp as dashboard_bp
     from grants.contracts import bp as contracts_bp
     from grants.finance import bp as finance_bp
     from grants.main import bp as main_bp
@@ -71,6 +72,7 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(contracts_bp)
     app.register_blueprint(assessments_bp)
     app.register_blueprint(finance_bp)
+    app.register_blueprint(dashboard_bp)
 
     from grants.cli import register_cli
 

@@ -59,6 +59,9 @@ ALLOWED: dict[str, set[str]] = {
     "finance.ledgers": {"finance", "officer", "auditor"},  # the caller's own unit subtree only
     "finance.ledger": set(),
     "finance.ledger_export": set(),
+    "dashboard.index": {"officer", "auditor"},  # figures of the caller's own unit subtree only
+    "dashboard.export": {"officer", "auditor"},
+    "dashboard.items": {"officer", "auditor"},
     "calls.index": {"officer", "auditor"},  # lists the caller's own unit subtree only
     "calls.new": {"officer"},  # a form for the officer's own units
     "calls.detail": set(),  # the world's call belongs to another unit

@@ -106,7 +106,7 @@ class Call(db.Model):
     host_unit_id: Mapped[int] = mapped_column(sa.ForeignKey("host_unit.id"), index=True)
     title: Mapped[str] = mapped_column(sa.String(200))
     year: Mapped[int] = mapped_column(sa.Integer, index=True)
-    level: Mapped[str] = mapped_column(sa.String(10))
+    level: Mapped[str] = mapped_column(sa.String(10), index=True)
     # 承办单位: runs the call for the bureau and therefore may not apply to it.
     operator_organization_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organization.id"), index=True)
     description: Mapped[str] = mapped_column(sa.Text, default="")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 15:38:48.070923
+Create Date: 2026-11-25 14:42:54.182318
 
 """
 from alembic import op
@@ -200,6 +200,7 @@ def upgrade():
     )
     with op.batch_alter_table('call', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_call_host_unit_id'), ['host_unit_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_level'), ['level'], unique=False)
         batch_op.create_index(batch_op.f('ix_call_operator_organization_id'), ['operator_organization_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_call_previous_call_id'), ['previous_call_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_call_status'), ['status'], unique=False)
@@ -1410,6 +1411,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_call_status'))
         batch_op.drop_index(batch_op.f('ix_call_previous_call_id'))
         batch_op.drop_index(batch_op.f('ix_call_operator_organization_id'))
+        batch_op.drop_index(batch_op.f('ix_call_level'))
         batch_op.drop_index(batch_op.f('ix_call_host_unit_id'))
 
     op.drop_table('call')
