@@ -54,6 +54,10 @@ class Config:
 
     ITEMS_PER_PAGE = 50
 
+    # 信息公开: identifiers in the open data are "<prefix>-<award id>"; register a prefix with 360Giving
+    # (they start with "360G-") so the ids are unique among every publisher's.
+    GRANTS_360_PREFIX = os.environ.get("GRANTS_360_PREFIX", "360G-grants")
+
     # Payments strictly above this amount (in fen) need a second finance user's approval (复核).
     PAYMENT_SECOND_APPROVAL_FEN = int(os.environ.get("PAYMENT_SECOND_APPROVAL_FEN", "20000000"))
 

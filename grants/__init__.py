@@ -53,6 +53,7 @@ def create_app(config_class: type = Config) -> Flask:
     from grants.core.views import bp as core_bp
     from grants.dashboard import bp as dashboard_bp
     from grants.contracts import bp as contracts_bp
+    from grants.disclosure import bp as disclosure_bp
     from grants.finance import bp as finance_bp
     from grants.main import bp as main_bp
     from grants.organizations import bp as organizations_bp
@@ -73,6 +74,7 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(assessments_bp)
     app.register_blueprint(finance_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(disclosure_bp)
 
     from grants.cli import register_cli
 

@@ -19,6 +19,9 @@ PUBLIC = {
     "accounts.login", "organizations.register", "organizations.join",
     "awards.public_notices", "awards.public_notice", "awards.public_objection",  # 公示 and objections are public
     "calls.public_list", "calls.public_detail", "calls.public_document",  # drafts answer 404
+    # 信息公开 and its open data; calls whose award list is not final answer 404
+    "disclosure.index", "disclosure.call", "disclosure.project", "disclosure.call_csv", "disclosure.call_json",
+    "disclosure.all_csv", "disclosure.all_json",
 }
 
 # endpoint → roles that may get a 2xx answer when the URL names ANOTHER organisation's objects.
@@ -29,6 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "main.workbench": set(ROLES),
     "organizations.mine": {"applicant"},  # redirects a member to their own organisation
     "organizations.detail": {"officer", "auditor", "finance"},
+    "organizations.record": {"officer", "auditor", "finance"},  # rows limited to the caller's unit subtree
     "organizations.edit": set(),
     "organizations.invite": set(),
     "organizations.member_admin": set(),

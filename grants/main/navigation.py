@@ -47,6 +47,8 @@ def nav_items(user) -> list[NavItem]:
         items.append(NavItem(_l("资金台账"), "finance.ledgers", "journal-richtext"))
     if user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None:
         items.append(NavItem(_l("统计"), "dashboard.index", "bar-chart-line"))
+    if user.has_role(Role.OFFICER, Role.AUDITOR, Role.FINANCE, Role.APPLICANT):
+        items.append(NavItem(_l("信息公开"), "disclosure.index", "bar-chart"))
     if user.has_role(Role.OFFICER, Role.AUDITOR):
         items.append(NavItem(_l("审计日志"), "core.audit_log", "journal-text"))
     if user.has_role(Role.ADMIN):

@@ -22,6 +22,15 @@ def can_view_organization(user, org) -> bool:
     return is_member(user, org) or user.has_role(Role.OFFICER, Role.AUDITOR, Role.FINANCE)
 
 
+def can_view_record(user, org) -> bool:
+    """组织履历: the organisation's own members, and staff of a unit (who see their unit subtree's calls)."""
+    if not _authed(user):
+        return False
+    if is_member(user, org):
+        return True
+    return user.has_role(Role.OFFICER, Role.AUDITOR, Role.FINANCE) and user.host_unit_id is not None
+
+
 def can_view_private_details(user, org) -> bool:
     """Bank account and contact details: the organisation itself, officers, finance and auditors."""
     return can_view_organization(user, org)

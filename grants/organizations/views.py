@@ -72,8 +72,20 @@ def detail(org_id: int):
         workflow=ORG_WORKFLOW, can_edit=perm.can_edit_organization(current_user, org),
         can_manage_members=perm.can_manage_members(current_user, org),
         can_verify=perm.can_verify_organization(current_user, org),
+        can_view_record=perm.can_view_record(current_user, org),
         invitations=[i for i in org_invitations(org)] if perm.can_manage_members(current_user, org) else [],
     )
+
+
+@bp.route("/organizations/<int:org_id>/record")
+@login_required
+def record(org_id: int):
+    """组织履历: applications, scores, awards, contracts with final grades and payments across years."""
+    from grants.organizations.record import organization_record
+
+    org = get_or_404(Organization, org_id)
+    ensure(perm.can_view_record(current_user, org))
+    return render_template("organizations/record.html", org=org, record=organization_record(org, current_user))
 
 
 def org_invitations(org):

@@ -1,0 +1,87 @@
+"""信息公开 (no log-in): the calls with funded projects, each call's projects, a project page, and the open
+data as CSV and 360Giving JSON. Only calls whose award list is final are disclosed; others answer 404."""
+from __future__ import annotations
+
+from flask import Response, abort, render_template, request
+from flask_login import current_user
+
+from grants.disclosure import bp, exports, services
+from grants.disclosure import permissions as perm
+from grants.disclosure.forms import ProjectFilterForm
+
+
+def _call_or_404(call_id: int):
+    call = services.disclosed_call(call_id)
+    if not perm.can_view_call_disclosure(current_user, call):
+        abort(404)
+    return call
+
+
+def _open_data(body: str, mimetype: str, filename: str) -> Response:
+    resp = Response(body, mimetype=mimetype)
+    resp.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    resp.headers["Access-Control-Allow-Origin"] = "*"  # open data: any site may read it
+    return resp
+
+
+@bp.route("/disclosure")
+def index():
+    """Every disclosed call with its number of funded projects, amounts awarded and paid."""
+    calls = services.disclosed_calls()
+    return render_template("disclosure/index.html", calls=calls)
+
+
+@bp.route("/disclosure/<int:call_id>")
+def call(call_id: int):
+    """A call's funded projects: organisation, category, amounts awarded and paid, status, final grade."""
+    call = _call_or_404(call_id)
+    form = ProjectFilterForm(request.args)
+    form.set_categories(call.categories)
+    page = services.project_page(call, page=request.args.get("page", 1, type=int) or 1,
+                                 q=(form.q.data or "")[:100], category_id=form.category_id,
+                                 status=form.status.data or "")
+    return render_template("disclosure/call.html", call=call, form=form, page=page,
+                           has_notice=services.has_notice(call))
+
+
+@bp.route("/disclosure/projects/<int:award_id>")
+def project(award_id: int):
+    """What is public about one funded project: summary, organisation, amounts, tranches paid, grade, areas."""
+    project = services.public_project(award_id)
+    if project is None:
+        abort(404)
+    call = _call_or_404(project.call_id)
+    return render_template("disclosure/project.html", call=call, project=project,
+                           tranches=services.project_tranches(project))
+
+
+@bp.route("/disclosure/<int:call_id>.csv")
+def call_csv(call_id: int):
+    call = _call_or_404(call_id)
+    body = exports.csv_360(services.public_projects(call), services.programmes([call.id]))
+    return _open_data(body, "text/csv", f"grants-call-{call.id}.csv")
+
+
+@bp.route("/disclosure/<int:call_id>/360giving.json")
+def call_json(call_id: int):
+    call = _call_or_404(call_id)
+    body = exports.json_360(services.public_projects(call), services.programmes([call.id]))
+    return _open_data(body, "application/json", f"grants-call-{call.id}-360giving.json")
+
+
+@bp.route("/disclosure/grants.csv")
+def all_csv():
+    body = exports.csv_360(services.public_projects(), services.programmes())
+    return _open_data(body, "text/csv", "grants.csv")
+
+
+@bp.route("/disclosure/360giving.json")
+def all_json():
+    body = exports.json_360(services.public_projects(), services.programmes())
+    return _open_data(body, "application/json", "grants-360giving.json")
+
+
+@bp.app_template_global()
+def disclosed_call_summaries(limit: int = 3) -> list[services.CallSummary]:
+    """For the public home page: the latest calls whose funded projects are public."""
+    return services.disclosed_calls()[:limit]
