@@ -13,7 +13,8 @@ are issued, signed by each organisation and countersigned; finance user A approv
 tranches; both organisations submit their mid-term reports, the officer assigns the evaluator, who scores one
 project 优秀 (100 %) and the other 合格 (80 %); finance releases the second payments; the clock moves to a week
 before the final reports are due and one reminder pass (what `flask scheduler run --once` does) sends exactly the
-expected reminders, which the organisations read in their inboxes.
+expected reminders, which the organisations read in their inboxes; finally the programme dashboard and the
+public disclosure page show the round's figures.
 
 Figures: budget ¥100,000.00 (福彩公益金 ¥60,000.00 + 财政配套 ¥40,000.00). A 银龄互助·幸福邻里 asks ¥50,000.00
 (tranches 40/30/30: ¥20,000.00 / ¥15,000.00 / ¥15,000.00), B 助残就业·阳光工坊 asks ¥45,678.90
@@ -609,14 +610,17 @@ def play(r: Round, staff, clock, db, tmp_path):
     from grants.reminders.jobs import run_pass
     from grants.reminders.models import Delivery
 
-    clock.set(bj(12, 25, 9))  # 7 days before 1 January 00:00 Beijing time, the end of the due day
+    # The reports are due by the end of 31 December (1 January 00:00 Beijing time): the "7 days" moment is
+    # 25 December 00:00, and the scheduler's pass a minute later sends it (on time, not as a late 补发).
+    clock.set(bj(12, 25, 0, 1))
     unread = {project: unread_count(orgs[project]) for project in (A, B, C)}
     result = run_pass()
     assert not result.errors, result.errors
-    sent = set(db.session.execute(sa.select(Delivery.rule, User.username, Delivery.occurrence)
-                                  .join(User, User.id == Delivery.recipient_id)
-                                  .where(Delivery.channel == "in_app")).all())
-    assert sent == {("report_due", "leling", "7d@202612311600"), ("report_due", "zhucan", "7d@202612311600")}
+    sent = db.session.execute(sa.select(Delivery.rule, User.username, Delivery.occurrence, Delivery.late)
+                              .join(User, User.id == Delivery.recipient_id)
+                              .where(Delivery.channel == "in_app").order_by(User.username)).all()
+    assert [tuple(row) for row in sent] == [("report_due", "leling", "7d@202612311600", False),
+                                            ("report_due", "zhucan", "7d@202612311600", False)]
     for project in (A, B):
         page = orgs[project]
         page.reload()
@@ -626,8 +630,38 @@ def play(r: Round, staff, clock, db, tmp_path):
         expect(reminder).to_have_count(1)
         expect(reminder).to_contain_text(f"进度报告即将截止：{project}")
         expect(reminder).to_contain_text(f"项目“{project}”的尾款报告须在 2026-12-31 前提交")
+        expect(reminder).not_to_contain_text("补发")
         r.shot(page, f"org-inbox-{ORGS[project]['username']}")
     assert unread_count(orgs[C]) == unread[C]  # the refused organisation is not reminded of anything
+
+    # 16. The programme dashboard (统计): two applications received (C's late draft never was), both eligible and
+    # funded; awarded ¥95,678.90, paid ¥64,234.50, withheld by the assessment ¥2,740.73.
+    nav(officer, "统计")
+    for card, value in (("received", "2"), ("eligible", "2"), ("funded", "2"), ("orgs-funded", "2")):
+        expect(officer.locator(f"#card-{card} .num")).to_have_text(value)
+    for card, amount in (("requested", "¥95,678.90"), ("awarded", "¥95,678.90"), ("paid", "¥64,234.50"),
+                         ("withheld", "¥2,740.73"), ("net-paid", "¥64,234.50")):
+        expect(officer.locator(f"#card-{card}")).to_have_attribute("title", amount)
+    expect(officer.locator("#dash-headline")).to_contain_text("共收到 2 份申报，立项资助 2 个项目")
+    r.shot(officer, "officer-dashboard")
+
+    # 17. The public disclosure page (信息公开): both funded projects with the amounts awarded and paid.
+    public = r.open()
+    public.goto(f"{r.base}/")
+    public.click("#nav-disclosure")
+    public.get_by_role("link", name=CALL_TITLE).first.click()
+    rows = public.locator("#project-table tbody tr")
+    expect(rows).to_have_count(2)
+    for project, awarded, paid in ((A, "¥50,000.00", "¥35,000.00"), (B, "¥45,678.90", "¥29,234.50")):
+        row = rows.filter(has_text=project)
+        expect(row).to_contain_text(ORGS[project]["name"])
+        expect(row.locator("td.money").nth(0)).to_have_text(awarded)
+        expect(row.locator("td.money").nth(1)).to_have_text(paid)
+    expect(public.locator("#project-table")).not_to_contain_text(C)
+    totals = public.locator("#call-totals")
+    expect(totals).to_contain_text("¥95,678.90")
+    expect(totals).to_contain_text("¥64,234.50")
+    r.shot(public, "public-disclosure")
 
 
 def unread_count(page) -> int:
