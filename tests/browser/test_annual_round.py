@@ -128,7 +128,6 @@ class Round:
     def open(self):
         context = self.browser.new_context(**self.context_args)
         self.contexts.append(context)
-        context.set_default_timeout(10_000)
         page = context.new_page()
         page.on("dialog", lambda d: d.accept())
         return page
@@ -657,6 +656,7 @@ def play(r: Round, staff, clock, db, tmp_path):
         expect(row).to_contain_text(ORGS[project]["name"])
         expect(row.locator("td.money").nth(0)).to_have_text(awarded)
         expect(row.locator("td.money").nth(1)).to_have_text(paid)
+        expect(row).to_contain_text("实施中")
     expect(public.locator("#project-table")).not_to_contain_text(C)
     totals = public.locator("#call-totals")
     expect(totals).to_contain_text("¥95,678.90")
