@@ -24,7 +24,6 @@ from grants.calls.models import FUNDING_KIND_LABELS, GRADE_LABELS, Call, CallCat
 from grants.contracts.models import Contract, ContractStatus, Tranche
 from grants.core.timeutil import today_local
 from grants.extensions import db
-from grants.finance.ledger import UNALLOCATED, charge_to_sources
 from grants.finance.models import Payment, PaymentStatus, Reclaim
 from grants.organizations.models import HostUnit, Organization, UnitLevel
 
@@ -252,23 +251,23 @@ def build_dashboard(unit_ids, f: Filters, *, coverage_root: int | None = None) -
         _add(groups["district"], district or "", attr, value)
         setattr(total, attr, getattr(total, attr) + int(value or 0))
 
-    # 1. applications received / eligible / requested
-    for year, category, district, status, n, requested in db.session.execute(
-            _project_base(*dims, Application.status, sa.func.count(), sa.func.sum(Application.requested_fen))
+    # 1. applications received / eligible / requested, and the funded ones with their awarded money,
+    #    in one pass over the applications (an application has at most one award)
+    confirmed = sa.case((Award.status == AwardStatus.CONFIRMED, 1), else_=0)
+    awarded = sa.case((Award.status == AwardStatus.CONFIRMED, Award.amount_fen), else_=0)
+    for year, category, district, status, n, requested, funded, amount in db.session.execute(
+            _project_base(*dims, Application.status, sa.func.count(), sa.func.sum(Application.requested_fen),
+                          sa.func.sum(confirmed), sa.func.sum(awarded))
+            .outerjoin(Award, Award.application_id == Application.id)
             .where(*conds, Application.status.not_in(NOT_RECEIVED))
             .group_by(*dims, Application.status)).all():
         spread(year, category, district, "received", n)
         spread(year, category, district, "requested_fen", requested)
         if status in ELIGIBLE_STATES:
             spread(year, category, district, "eligible", n)
-
-    # 2. funded projects and awarded money (confirmed awards)
-    for year, category, district, n, amount in db.session.execute(
-            _project_base(*dims, sa.func.count(), sa.func.sum(Award.amount_fen))
-            .join(Award, Award.application_id == Application.id)
-            .where(*conds, Award.status == AwardStatus.CONFIRMED).group_by(*dims)).all():
-        spread(year, category, district, "funded", n)
-        spread(year, category, district, "awarded_fen", amount)
+        if funded:
+            spread(year, category, district, "funded", funded)
+            spread(year, category, district, "awarded_fen", amount)
 
     # 3. paid, reclaimed and withheld money, in one UNION ALL
     kind = sa.literal_column("'paid'").label("kind")
@@ -310,10 +309,9 @@ def build_dashboard(unit_ids, f: Filters, *, coverage_root: int | None = None) -
                  sa.func.count(sa.distinct(sa.case((ServiceArea.community != "", place)))))
 
     def areas(*cols):
-        return (sa.select(*cols).select_from(ServiceArea)
-                .join(Application, Application.id == ServiceArea.application_id)
-                .join(Call, Call.id == Application.call_id)
-                .join(Award, Award.application_id == Application.id)
+        return (sa.select(*cols).select_from(Award)
+                .join(ServiceArea, ServiceArea.application_id == Award.application_id)
+                .join(Call, Call.id == Award.call_id)
                 .where(*conds, Award.status == AwardStatus.CONFIRMED))
 
     for year, streets, communities in db.session.execute(sa.union_all(
@@ -332,13 +330,19 @@ def build_dashboard(unit_ids, f: Filters, *, coverage_root: int | None = None) -
 
 
 def _by_source(conds) -> list[SourceFigures]:
-    """Budget, awarded, paid, withheld and reclaimed per kind of funding source (福彩公益金, 财政配套 …)."""
+    """Budget, awarded, paid, withheld and reclaimed per kind of funding source (福彩公益金, 财政配套 …).
+
+    Awards count their allocations. Each payment, reclaim and withheld amount is split over its award's
+    allocations exactly as the ledger's charge_to_sources does — each part rounded down to the fen, the
+    remainder on the source with the highest id — but in SQL (a window over the allocations), so that the
+    figures cost three grouped queries instead of one Python call per payment.
+    """
     lines: dict[str, SourceFigures] = {}
 
-    def line(kind: str) -> SourceFigures:
+    def line(kind: str | None) -> SourceFigures:
+        kind = kind or ""
         if kind not in lines:
-            label = FUNDING_KIND_LABELS.get(kind, _l("未分配来源")) if kind else _l("未分配来源")
-            lines[kind] = SourceFigures(kind=kind, label=str(label))
+            lines[kind] = SourceFigures(kind=kind, label=str(FUNDING_KIND_LABELS.get(kind, _l("未分配来源"))))
         return lines[kind]
 
     for kind, budget in db.session.execute(
@@ -346,47 +350,56 @@ def _by_source(conds) -> list[SourceFigures]:
             .join(Call, Call.id == CallFundingSource.call_id).where(*conds).group_by(CallFundingSource.kind)).all():
         line(kind).budget_fen += int(budget or 0)
 
-    # Allocations of the confirmed awards: the awarded money per source, and the shares the ledger
-    # splits each payment, reclaim and withheld amount by.
-    allocations: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    source_kind: dict[int, str] = {}
-    award_amount: dict[int, int] = {}
-    for award_id, amount, fs_id, fs_kind, alloc in db.session.execute(
-            sa.select(Award.id, Award.amount_fen, AwardAllocation.funding_source_id, CallFundingSource.kind,
-                      AwardAllocation.amount_fen)
-            .join(Call, Call.id == Award.call_id)
-            .outerjoin(AwardAllocation, AwardAllocation.award_id == Award.id)
-            .outerjoin(CallFundingSource, CallFundingSource.id == AwardAllocation.funding_source_id)
-            .where(*conds, Award.status == AwardStatus.CONFIRMED)).all():
-        award_amount[award_id] = int(amount)
-        if fs_id is not None:
-            allocations[award_id].append((fs_id, int(alloc)))
-            source_kind[fs_id] = fs_kind
-    for award_id, amount in award_amount.items():
-        parts = dict(allocations[award_id]) if allocations[award_id] else {UNALLOCATED: amount}
-        for fs_id, fen in parts.items():
-            line(source_kind.get(fs_id, "")).awarded_fen += fen
+    confirmed = Award.status == AwardStatus.CONFIRMED
+    has_alloc = sa.exists().where(AwardAllocation.award_id == Award.id)
+    for kind, fen in db.session.execute(sa.union_all(
+            sa.select(CallFundingSource.kind, sa.func.sum(AwardAllocation.amount_fen))
+            .select_from(Award).join(Call, Call.id == Award.call_id)
+            .join(AwardAllocation, AwardAllocation.award_id == Award.id)
+            .join(CallFundingSource, CallFundingSource.id == AwardAllocation.funding_source_id)
+            .where(*conds, confirmed).group_by(CallFundingSource.kind),
+            # an award without allocations is committed in full to “未分配来源”, as in the ledger
+            sa.select(sa.literal(""), sa.func.sum(Award.amount_fen)).join(Call, Call.id == Award.call_id)
+            .where(*conds, confirmed, ~has_alloc))).all():
+        if fen:
+            line(kind).awarded_fen += int(fen)
 
-    entry = sa.literal_column
-    money = (
-        sa.select(entry("'paid'").label("kind"), Contract.award_id, Payment.amount_fen.label("fen"))
+    lit = sa.literal_column
+    entries = sa.union_all(
+        sa.select(lit("'paid'").label("what"), Payment.id.label("entry_id"), Contract.award_id.label("award_id"),
+                  Payment.amount_fen.label("fen"))
         .select_from(Payment).join(Contract, Contract.id == Payment.contract_id)
         .join(Call, Call.id == Contract.call_id).where(*conds, Payment.status == PaymentStatus.RELEASED),
-        sa.select(entry("'reclaimed'"), Contract.award_id, Reclaim.amount_fen)
+        sa.select(lit("'reclaimed'"), Reclaim.id, Contract.award_id, Reclaim.amount_fen)
         .select_from(Reclaim).join(Payment, Payment.id == Reclaim.payment_id)
         .join(Contract, Contract.id == Payment.contract_id).join(Call, Call.id == Contract.call_id).where(*conds),
-        sa.select(entry("'withheld'"), Contract.award_id, Tranche.withheld_fen)
+        sa.select(lit("'withheld'"), Tranche.id, Contract.award_id, Tranche.withheld_fen)
         .select_from(Tranche).join(Contract, Contract.id == Tranche.contract_id)
         .join(Call, Call.id == Contract.call_id)
         .where(*conds, Tranche.withheld_fen > 0, Tranche.status.in_(WITHHELD_TRANCHE_STATES)),
-    )
-    for what, award_id, fen in db.session.execute(sa.union_all(*money)).all():
-        shares = allocations.get(award_id)
-        parts = {shares[0][0]: int(fen)} if shares and len(shares) == 1 else charge_to_sources(int(fen), shares or [])
-        attr = f"{what}_fen"
-        for fs_id, part in parts.items():
-            src = line(source_kind.get(fs_id, ""))
-            setattr(src, attr, getattr(src, attr) + part)
+    ).subquery("e")
+    alloc = (sa.select(AwardAllocation.award_id, AwardAllocation.funding_source_id.label("fs"),
+                       AwardAllocation.amount_fen.label("share"),
+                       # SUM is NUMERIC on PostgreSQL: cast back, or the division below would not round down.
+                       sa.cast(sa.func.sum(AwardAllocation.amount_fen).over(partition_by=AwardAllocation.award_id),
+                               sa.BigInteger).label("total"),
+                       sa.func.max(AwardAllocation.funding_source_id).over(partition_by=AwardAllocation.award_id)
+                       .label("last"))
+             .join(Award, Award.id == AwardAllocation.award_id).join(Call, Call.id == Award.call_id)
+             .where(*conds, AwardAllocation.amount_fen > 0).subquery("a"))
+    # Rounded-down part for every source but the last; the last takes what is left.
+    floor_part = sa.case((alloc.c.fs == alloc.c.last, 0), else_=(entries.c.fen * alloc.c.share) // alloc.c.total)
+    parts = (sa.select(entries.c.what, entries.c.fen, alloc.c.fs, alloc.c.last, floor_part.label("floor_part"),
+                       sa.func.sum(floor_part).over(partition_by=(entries.c.what, entries.c.entry_id)).label("others"))
+             .select_from(entries).outerjoin(alloc, alloc.c.award_id == entries.c.award_id).subquery("p"))
+    part = sa.case((parts.c.fs.is_(None), parts.c.fen),
+                   (parts.c.fs == parts.c.last, parts.c.fen - parts.c.others), else_=parts.c.floor_part)
+    for what, kind, fen in db.session.execute(
+            sa.select(parts.c.what, CallFundingSource.kind, sa.func.sum(part))
+            .select_from(parts).outerjoin(CallFundingSource, CallFundingSource.id == parts.c.fs)
+            .group_by(parts.c.what, CallFundingSource.kind)).all():
+        src = line(kind)
+        setattr(src, f"{what}_fen", getattr(src, f"{what}_fen") + int(fen or 0))
     order = {k: i for i, k in enumerate(FUNDING_KIND_LABELS)}
     return sorted(lines.values(), key=lambda s: order.get(s.kind, len(order)))
 
@@ -396,8 +409,8 @@ def _outputs(conds) -> list[OutputFigures]:
     out = {k: OutputFigures(kind=str(k), label=str(OUTPUT_LABELS[k])) for k in OUTPUT_KINDS}
     promised = (sa.select(sa.literal_column("'promised'").label("what"), OutputTarget.kind,
                           sa.func.sum(OutputTarget.target).label("n"))
-                .select_from(OutputTarget).join(Application, Application.id == OutputTarget.application_id)
-                .join(Award, Award.application_id == Application.id).join(Call, Call.id == Application.call_id)
+                .select_from(Award).join(OutputTarget, OutputTarget.application_id == Award.application_id)
+                .join(Call, Call.id == Award.call_id)
                 .where(*conds, Award.status == AwardStatus.CONFIRMED).group_by(OutputTarget.kind))
     # Reports state outputs achieved so far, so only each contract's latest accepted report counts.
     latest = (sa.select(sa.func.max(ProgressReport.id).label("report_id"))

@@ -160,3 +160,27 @@ def test_query_count_is_fixed(client, db, login_as, capsys):
         print(f"\n[query count] dashboard pages, small → large programme: {small} → {large}")
     assert small == large
     assert max(large) <= 20
+
+
+def test_money_by_source_is_split_as_the_ledger_splits_it(db):
+    """Odd amounts charged 60/40 to two sources: each payment, reclaim and withheld part rounds as in the ledger."""
+    from collections import Counter
+
+    from grants.dashboard import services as svc
+    from grants.finance.ledger import call_ledger
+
+    call, contracts = _programme(db, 5)
+    fin.record_reclaim(ff.first_payment(contracts[3]), ff.finance_user(call), 33_333, "追回")
+    ff.assess_tranche(contracts[1].tranches[1], payment_pct=80, grade="pass", score=61)
+    want = Counter()
+    for line in call_ledger(call).sources:
+        kind = next((s.kind for s in call.funding_sources if s.id == line.source_id), "")
+        for what in ("committed", "paid", "withheld", "reclaimed"):
+            want[(kind, what)] += getattr(line, f"{what}_fen")
+    board, _calls = svc.dashboard_for(call.host_unit_id, svc.Filters())
+    got = Counter()
+    for s in board.by_source:
+        for what, attr in (("committed", "awarded_fen"), ("paid", "paid_fen"), ("withheld", "withheld_fen"),
+                           ("reclaimed", "reclaimed_fen")):
+            got[(s.kind, what)] += getattr(s, attr)
+    assert +got == +want
