@@ -18,6 +18,8 @@ def test_public_disclosure_and_record(app, page, live_server, db, screenshot):
     secrets = personal_strings()
 
     page.goto(base + "/")
+    assert "2025年南通市公益创投大赛" in page.locator("#public-disclosure").inner_text()
+    screenshot(page, "disclosure-home")
     page.click("#nav-disclosure")
     page.wait_for_load_state("networkidle")
     assert page.locator("#disclosure-calls tbody tr").count() == 1
