@@ -120,12 +120,12 @@ class Call(db.Model):
     project_start_on: Mapped[dt.date | None] = mapped_column(sa.Date)
     project_end_on: Mapped[dt.date | None] = mapped_column(sa.Date)
 
-    min_grant_fen: Mapped[int] = mapped_column(sa.Integer, default=0)
-    max_grant_fen: Mapped[int] = mapped_column(sa.Integer, default=0)
+    min_grant_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    max_grant_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     # Share of the project total paid with the organisation's own money (自筹/配套), in percent.
     min_own_funding_pct: Mapped[int] = mapped_column(sa.Integer, default=0)
     max_applications_per_org: Mapped[int] = mapped_column(sa.Integer, default=1)
-    filed_org_max_grant_fen: Mapped[int | None] = mapped_column(sa.Integer)
+    filed_org_max_grant_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
     filed_org_max_applications: Mapped[int | None] = mapped_column(sa.Integer)
     # Shares of the grant-funded budget, in percent.
     max_personnel_pct: Mapped[int | None] = mapped_column(sa.Integer)
@@ -255,7 +255,7 @@ class CallCategory(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(sa.ForeignKey("call.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(sa.String(50))
-    quota_fen: Mapped[int | None] = mapped_column(sa.Integer)
+    quota_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
     sort: Mapped[int] = mapped_column(sa.Integer, default=0)
 
     call: Mapped[Call] = relationship(back_populates="categories")
@@ -274,7 +274,7 @@ class CallFundingSource(db.Model):
     call_id: Mapped[int] = mapped_column(sa.ForeignKey("call.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(sa.String(20))
     name: Mapped[str] = mapped_column(sa.String(100), default="")
-    amount_fen: Mapped[int] = mapped_column(sa.Integer)
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
 
     call: Mapped[Call] = relationship(back_populates="funding_sources")
 

@@ -11,6 +11,9 @@ from decimal import Decimal, InvalidOperation
 import cn2an
 
 _AMOUNT_RE = re.compile(r"^-?\d+(\.\d{1,2})?$")
+# No amount in this domain comes near 1万亿 yuan; anything larger is a typing slip, and it would not fit the
+# 64-bit columns either, so it is refused with a message instead of failing in the database.
+MAX_YUAN = 10**12
 
 
 class MoneyError(ValueError):
@@ -35,6 +38,8 @@ class Money:
             value = Decimal(cleaned)
         except InvalidOperation as exc:  # pragma: no cover - regex already guards this
             raise MoneyError(str(text)) from exc
+        if abs(value) >= MAX_YUAN:
+            raise MoneyError(f"金额过大：{text}（不能超过 1 万亿元）")
         return cls(int(value * 100))
 
     # --- arithmetic ---------------------------------------------------

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 15:53:24.652354
+Create Date: 2026-11-25 16:09:12.312036
 
 """
 from alembic import op
@@ -151,11 +151,11 @@ def upgrade():
     sa.Column('notice_working_days', sa.Integer(), nullable=False),
     sa.Column('project_start_on', sa.Date(), nullable=True),
     sa.Column('project_end_on', sa.Date(), nullable=True),
-    sa.Column('min_grant_fen', sa.Integer(), nullable=False),
-    sa.Column('max_grant_fen', sa.Integer(), nullable=False),
+    sa.Column('min_grant_fen', sa.BigInteger(), nullable=False),
+    sa.Column('max_grant_fen', sa.BigInteger(), nullable=False),
     sa.Column('min_own_funding_pct', sa.Integer(), nullable=False),
     sa.Column('max_applications_per_org', sa.Integer(), nullable=False),
-    sa.Column('filed_org_max_grant_fen', sa.Integer(), nullable=True),
+    sa.Column('filed_org_max_grant_fen', sa.BigInteger(), nullable=True),
     sa.Column('filed_org_max_applications', sa.Integer(), nullable=True),
     sa.Column('max_personnel_pct', sa.Integer(), nullable=True),
     sa.Column('max_management_pct', sa.Integer(), nullable=True),
@@ -318,7 +318,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('call_id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=50), nullable=False),
-    sa.Column('quota_fen', sa.Integer(), nullable=True),
+    sa.Column('quota_fen', sa.BigInteger(), nullable=True),
     sa.Column('sort', sa.Integer(), nullable=False),
     sa.CheckConstraint('quota_fen IS NULL OR quota_fen > 0', name=op.f('ck_call_category_quota_positive')),
     sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_call_category_call_id_call'), ondelete='CASCADE'),
@@ -333,7 +333,7 @@ def upgrade():
     sa.Column('call_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
-    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
     sa.CheckConstraint("kind IN ('welfare_lottery','fiscal_matching','social','charity','other')", name=op.f('ck_call_funding_source_kind_known')),
     sa.CheckConstraint('amount_fen > 0', name=op.f('ck_call_funding_source_amount_positive')),
     sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_call_funding_source_call_id_call'), ondelete='CASCADE'),

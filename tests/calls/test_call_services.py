@@ -307,3 +307,18 @@ def test_extension_past_the_review_start_needs_the_review_moved(db, clock):
     update_call(call, None, close_at=CLOSE + dt.timedelta(days=5), review_start_at=CLOSE + dt.timedelta(days=6),
                 review_end_at=CLOSE + dt.timedelta(days=12))
     assert call.close_at == (CLOSE + dt.timedelta(days=5)).astimezone(UTC)
+
+
+def test_province_scale_budget_fits_the_money_columns(db):
+    """A provincial call's budget runs to hundreds of millions of yuan: more than a 32-bit column holds in fen
+    (about 2,147万元), which PostgreSQL refuses with "integer out of range"."""
+    big = 300_000_000_00  # 3亿元 in fen
+    c = cf.call(children={"funding_sources": [dict(kind="welfare_lottery", name="省级福彩公益金", amount_fen=big)],
+                          "categories": [dict(name="为老服务", quota_fen=big)]},
+                max_grant_fen=big, filed_org_max_grant_fen=big)
+    db.session.commit()
+    db.session.expire_all()
+    again = db.session.get(Call, c.id)
+    assert [s.amount_fen for s in again.funding_sources] == [big]
+    assert [k.quota_fen for k in again.categories] == [big]
+    assert (again.max_grant_fen, again.filed_org_max_grant_fen) == (big, big)

@@ -40,3 +40,11 @@ def test_times_ratio_rounds_half_up():
     assert Money(1001).times_ratio(50).fen == 501
     assert Money(3000000).times_ratio(80).fen == 2400000
     assert (Money(5) + Money(7) - Money(2)).fen == 10
+
+
+def test_parse_refuses_absurd_amounts_with_chinese_message():
+    assert Money.from_yuan("999999999999.99").fen == 99_999_999_999_999
+    with pytest.raises(MoneyError, match="金额过大"):
+        Money.from_yuan("1000000000000")
+    with pytest.raises(MoneyError, match="金额过大"):
+        Money.from_yuan("9" * 30)
