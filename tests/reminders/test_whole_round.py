@@ -5,7 +5,8 @@ each day's deliveries are exactly the hand-written table below.
 The unit's calls in that month: call A is open (a draft, and a submitted application that is returned on
 12-03 with a new deadline), call B is in expert review, call C's 公示 is running, and call D's projects run
 (a contract issued on 12-02 and left unsigned, a mid-term report due, a payment approved on 12-03 and not
-released, a report submitted on 12-04 whose assessment is not done, a rectification deadline).
+released, a report submitted on 12-04 whose assessment is not done, a rectification deadline that is
+missed, so the pass withholds that tranche).
 
 Deadline reminders count back from the deadline (a call closing at 17:00 on 12-15 has its "7 days" moment
 at 17:00 on 12-08, so the 09:00 pass of 12-09 sends it); dates without a time (reports, rectification,
@@ -85,11 +86,14 @@ EXPECTED: dict[dt.date, set[tuple[str, str, str]]] = {
     dt.date(2026, 12, 20): _each("notice_ending", OFFICERS, "1d@202612201600")
                            | _each("report_due", ORG_P, "1d@202612201600"),
     dt.date(2026, 12, 21): _each("notice_ending", OFFICERS, "overdue@202612201600"),
-    # Report overdue by 1 day (12-22 00:00); rectification due with 12-24: 3 days before = 12-22 00:00.
+    # Report overdue by 1 day (12-22 00:00): the organisation, and the officers as escalation;
+    # rectification due with 12-24: 3 days before = 12-22 00:00.
     dt.date(2026, 12, 22): _each("report_due", ORG_P, "overdue1d@202612201600")
+                           | _each("report_overdue", OFFICERS, "overdue1d@202612201600")
                            | _each("rectify_due", ORG_R, "3d@202612241600"),
     dt.date(2026, 12, 24): _each("rectify_due", ORG_R, "1d@202612241600"),
-    # Rectification deadline missed: the organisation and, as escalation, the officers.
+    # Rectification deadline missed: the pass withholds the tranche, and tells the organisation and, as
+    # escalation, the officers.
     dt.date(2026, 12, 25): _each("rectify_due", ORG_R + OFFICERS, "overdue@202612241600"),
     dt.date(2026, 12, 28): _each("report_due", ORG_P, "overdue7d@202612201600"),
 }
@@ -219,6 +223,12 @@ def test_a_whole_round_day_by_day(db, clock, run_pass, _cron_daily):
             f"{d}: unexpected {sorted(actual.get(d, set()) - EXPECTED.get(d, set()))}, "
             f"missing {sorted(EXPECTED.get(d, set()) - actual.get(d, set()))}")
     assert {rule for entries in EXPECTED.values() for rule, _u, _o in entries} == set(RULES)
+    # The missed rectification deadline withheld that tranche in the 12-25 pass, and only then.
+    from grants.contracts.models import Tranche
+
+    lapsed = db.session.scalars(sa.select(Tranche).where(Tranche.rectify_lapsed_at.is_not(None))).all()
+    assert [(t.status, t.rectify_lapsed_at) for t in lapsed] == [
+        ("withheld", dt.datetime.combine(dt.date(2026, 12, 25), PASS_TIME, tzinfo=SHANGHAI))]
     # A second pass on the last day, and a pass a week later, send nothing new.
     run_pass()
     clock.advance(dt.timedelta(days=7))
