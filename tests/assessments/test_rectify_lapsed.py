@@ -169,3 +169,52 @@ def test_two_passes_at_once_withhold_once(app, db, clock, rectifying):
 
     assert db.session.get(Tranche, tranche_id).status == TrancheStatus.WITHHELD
     assert len(_withhold_audits(db, db.session.get(Tranche, tranche_id))) == 1
+
+
+@pytest.mark.parametrize("final_scores,grade,eligible", [
+    ((25, 20, 20, 20, 0, 0), "excellent", True),   # 85 points
+    ((10, 10, 10, 12, 0, 0), "fail", False),       # 42 points: rectification, deadline missed, withheld
+])
+def test_the_final_grade_closes_the_project_and_decides_the_next_call(db, clock, final_scores, grade, eligible):
+    """Project closes when its final tranche is settled (paid, or withheld after a failed final), its final
+    grade stays on the organisation's record, and the next call's rule excludes a failed organisation."""
+    from grants.applications.services import eligibility_problems
+    from grants.finance import services as finance
+    from grants.finance.models import Payment
+    from tests.applications import factories as af
+    from tests.finance import factories as ff
+
+    clock.set(bj(1, 10))
+    call = ff.funded_call()
+    c = ff.active_contract(call)
+    member = factories.member(c.organization)
+    officer, evaluator = ff.officer(call), cf.evaluator()
+    fin = [ff.finance_user(call) for _ in range(2)]
+
+    def pay_out(tranche):
+        p = db.session.scalars(sa.select(Payment).where(Payment.tranche_id == tranche.id)).one()
+        finance.approve_payment(p, fin[0])
+        finance.release_payment(p, fin[1], f"REF{tranche.id}", dt.date(2026, 6, 1))
+
+    first, mid, final = c.tranches
+    pay_out(first)
+    _assess(_report(mid, member), officer, evaluator, (25, 20, 20, 20, 0, 0))
+    pay_out(mid)
+    _assess(_report(final, member), officer, evaluator, final_scores, rectify_due_on=dt.date(2026, 6, 10))
+    if final.status == TrancheStatus.PAYABLE:
+        assert c.status == ContractStatus.ACTIVE  # not yet: the last payment is still to be released
+        pay_out(final)
+    db.session.commit()
+    if final.status == TrancheStatus.RECTIFYING:
+        clock.set(bj(11, 9))
+        assert run_pass().actions == 1
+        db.session.expire_all()
+    assert final.status in (TrancheStatus.PAID, TrancheStatus.WITHHELD)
+    assert c.status == ContractStatus.COMPLETED and c.completed_at is not None
+    assert c.application.final_grade == grade
+    assert (c.reclaim_flagged_at is not None) is (grade == "fail")
+
+    next_call = af.call(unit=call.host_unit, year=2027, previous_call_id=call.id, exclude_failed_previous=True)
+    application = af.application(next_call, c.organization)
+    problems = eligibility_problems(application)
+    assert (not any("上一届" in p for p in problems)) is eligible
