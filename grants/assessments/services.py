@@ -4,6 +4,7 @@ with one rectification round (整改) below the pass mark."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ from grants.core.timeutil import SHANGHAI, UTC, now, today_local
 from grants.core.workdays import add_working_days
 from grants.extensions import db
 
+log = logging.getLogger(__name__)
 DEFAULT_RECTIFY_WORKING_DAYS = 10
 EVIDENCE_TYPES = ("pdf", "jpg", "jpeg", "png", "docx", "xlsx", "doc", "xls", "zip")
 
@@ -385,20 +387,28 @@ def withhold_lapsed_rectifications(at: dt.datetime) -> int:
     report, one transaction each; returns how many. Exactly once: the tranche is claimed with a row lock
     (PostgreSQL) and re-read, so a second pass running at the same moment finds it withheld and skips it;
     after an outage the next pass finds what the data says is overdue and withholds it then."""
-    done = 0
+    done, failed = 0, []
     for tranche_id in lapsed_rectification_ids(at):
         stmt = (sa.select(Tranche).where(Tranche.id == tranche_id, Tranche.status == TrancheStatus.RECTIFYING)
                 .execution_options(populate_existing=True))
         if db.session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(of=Tranche)
-        tranche = db.session.scalars(stmt).one_or_none()
-        if tranche is None or tranche.contract.status != ContractStatus.ACTIVE \
-                or not rectify_deadline_passed(tranche, at):
-            db.session.rollback()  # someone else was first, or the deadline moved meanwhile
+        try:
+            tranche = db.session.scalars(stmt).one_or_none()
+            if tranche is None or tranche.contract.status != ContractStatus.ACTIVE \
+                    or not rectify_deadline_passed(tranche, at):
+                db.session.rollback()  # someone else was first, or the deadline moved meanwhile
+                continue
+            withhold_after_deadline(tranche, None)
+            db.session.commit()
+        except Exception:  # one broken tranche must not keep the others from being withheld
+            db.session.rollback()
+            log.exception("withholding tranche %s after its rectification deadline failed", tranche_id)
+            failed.append(tranche_id)
             continue
-        withhold_after_deadline(tranche, None)
-        db.session.commit()
         done += 1
+    if failed:  # reported in the pass's errors; the next pass tries them again
+        raise RuntimeError(f"{len(failed)} tranche(s) could not be withheld: {failed[:20]} ({done} withheld)")
     return done
 
 

@@ -218,3 +218,28 @@ def test_the_final_grade_closes_the_project_and_decides_the_next_call(db, clock,
     application = af.application(next_call, c.organization)
     problems = eligibility_problems(application)
     assert (not any("上一届" in p for p in problems)) is eligible
+
+
+def test_one_broken_tranche_does_not_keep_the_others_from_being_withheld(db, clock, rectifying, monkeypatch):
+    other = cf.contract(status="active")
+    member = factories.member(other.organization)
+    _assess(_report(other.tranches[1], member), rectifying["officer"], cf.evaluator(), FAIL,
+            rectify_due_on=dt.date(2026, 6, 10))
+    db.session.commit()
+    broken_id = rectifying["tranche"].id
+    real = svc.withhold_after_deadline
+
+    def flaky(tranche, actor):
+        if tranche.id == broken_id:
+            raise RuntimeError("disk full")
+        return real(tranche, actor)
+
+    monkeypatch.setattr(svc, "withhold_after_deadline", flaky)
+    clock.set(bj(11, 9))
+    result = run_pass()
+    assert any("could not be withheld" in e and str(broken_id) in e for e in result.errors)
+    db.session.expire_all()
+    assert (rectifying["tranche"].status, other.tranches[1].status) == (TrancheStatus.RECTIFYING,
+                                                                       TrancheStatus.WITHHELD)
+    monkeypatch.undo()
+    assert run_pass().actions == 1  # the next pass tries it again
