@@ -6,7 +6,8 @@ Builds one contract and its application in a throwaway SQLite database with the 
 renders each document once to warm fontconfig and the template cache, then N times; prints the best and
 median CPU time (time.process_time) and wall time. A measurement, not a test: it asserts only that a PDF
 came out. With --fresh-fonts it also times the contract rendered the way WeasyPrint does by default, with a
-new FontConfiguration for each document (row `contract*`), for a before/after in the same conditions."""
+new FontConfiguration for each document (row `contract*`), taking turns with the contract row, for a
+before/after in the same conditions."""
 from __future__ import annotations
 
 import argparse
@@ -19,17 +20,31 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def measure(label: str, render, runs: int) -> None:
-    render()  # warm-up
-    cpu, wall = [], []
+def calibrate() -> None:
+    """How loaded the machine is: about 150–250 ms on an idle core."""
+    t = time.perf_counter()
+    sum(range(10**7))
+    print(f"machine calibration: sum(range(10**7)) took {(time.perf_counter() - t) * 1000:.0f} ms")
+
+
+def measure(renders: dict, runs: int) -> None:
+    """Time each render `runs` times, taking turns, so that a change in the machine's load hits all alike."""
+    for render in renders.values():
+        render()  # warm-up
+    cpu = {label: [] for label in renders}
+    wall = {label: [] for label in renders}
+    data = {}
     for _ in range(runs):
-        w, c = time.perf_counter(), time.process_time()
-        data = render()
-        wall.append((time.perf_counter() - w) * 1000)
-        cpu.append((time.process_time() - c) * 1000)
-    assert data.startswith(b"%PDF")
-    print(f"{label:<14} cpu best {min(cpu):6.0f} ms  median {statistics.median(cpu):6.0f} ms   "
-          f"wall best {min(wall):6.0f} ms  median {statistics.median(wall):6.0f} ms   ({len(data) // 1024} KiB)")
+        for label, render in renders.items():
+            w, c = time.perf_counter(), time.process_time()
+            data[label] = render()
+            wall[label].append((time.perf_counter() - w) * 1000)
+            cpu[label].append((time.process_time() - c) * 1000)
+    for label in renders:
+        assert data[label].startswith(b"%PDF")
+        print(f"{label:<14} cpu best {min(cpu[label]):6.0f} ms  median {statistics.median(cpu[label]):6.0f} ms   "
+              f"wall best {min(wall[label]):6.0f} ms  median {statistics.median(wall[label]):6.0f} ms   "
+              f"({len(data[label]) // 1024} KiB)")
 
 
 def main() -> None:
@@ -50,9 +65,7 @@ def main() -> None:
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp}/bench.sqlite"
         UPLOAD_DIR = f"{tmp}/uploads"
 
-    t = time.perf_counter()
-    sum(range(10**7))
-    print(f"machine calibration: sum(range(10**7)) took {(time.perf_counter() - t) * 1000:.0f} ms")
+    calibrate()
     app = create_app(Cfg)
     with app.app_context(), app.test_request_context():
         upgrade()
@@ -65,7 +78,7 @@ def main() -> None:
         contract = cf.contract(status="active")
         db.session.commit()
         application = contract.award.application
-        measure("contract", lambda: contract_pdf_bytes(contract), args.runs)
+        renders = {"contract": lambda: contract_pdf_bytes(contract)}
         if args.fresh_fonts:
             # For comparison, in the same conditions: what every render cost before the FontConfiguration
             # was kept (WeasyPrint makes a new one per document when it is not given one).
@@ -76,9 +89,11 @@ def main() -> None:
                 html = render_template("contracts/pdf.html", c=contract, outputs=contract.application.output_targets)
                 return HTML(string=html, base_url=current_app.static_folder).write_pdf()
 
-            measure("contract*", fresh, args.runs)
-        measure("application", lambda: render_pdf("applications/pdf.html", a=application, call=application.call,
-                                                  output_labels=OUTPUT_LABELS), args.runs)
+            renders["contract*"] = fresh
+        measure(renders, args.runs)
+        measure({"application": lambda: render_pdf("applications/pdf.html", a=application, call=application.call,
+                                                   output_labels=OUTPUT_LABELS)}, args.runs)
+    calibrate()
 
 
 if __name__ == "__main__":

@@ -352,7 +352,7 @@ def set_rectify_deadline(tranche: Tranche, actor, due_on: dt.date) -> None:
            after={"rectify_due_on": due_on.isoformat()})
 
 
-def withhold_after_deadline(tranche: Tranche, actor) -> None:
+def withhold_after_deadline(tranche: Tranche, actor, at: dt.datetime | None = None) -> None:
     """No rectified report by the deadline: the tranche is withheld (and a final one flags a reclaim).
 
     An officer may press the button; otherwise the scheduler does it (withhold_lapsed_rectifications),
@@ -360,10 +360,10 @@ def withhold_after_deadline(tranche: Tranche, actor) -> None:
     tells the organisation and the call's officers."""
     if tranche.status != TrancheStatus.RECTIFYING:
         raise AssessmentError(_("该拨付节点不在整改期"))
-    if not rectify_deadline_passed(tranche):
+    if not rectify_deadline_passed(tranche, at):
         raise AssessmentError(_("整改期限尚未届满"))
     withhold_tranche(tranche, actor, reason=_("逾期未提交整改报告"), roles=None)
-    tranche.rectify_lapsed_at = now()
+    tranche.rectify_lapsed_at = at or now()
     contract = tranche.contract
     if tranche.trigger == "final_assessment":
         flag_reclaim(contract, actor, _("结项评估不合格且逾期未整改"), link=contract_link(contract))
@@ -399,7 +399,7 @@ def withhold_lapsed_rectifications(at: dt.datetime) -> int:
                     or not rectify_deadline_passed(tranche, at):
                 db.session.rollback()  # someone else was first, or the deadline moved meanwhile
                 continue
-            withhold_after_deadline(tranche, None)
+            withhold_after_deadline(tranche, None, at)
             db.session.commit()
         except Exception:  # one broken tranche must not keep the others from being withheld
             db.session.rollback()

@@ -75,6 +75,15 @@ def test_the_pass_withholds_once_when_the_deadline_has_passed(db, clock, rectify
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Delivery)) == sent
 
 
+def test_a_pass_at_a_given_moment_judges_the_deadline_by_that_moment(db, clock, rectifying):
+    """`scheduler run` may be given the pass's time: the deadline is judged by it, not by the wall clock."""
+    tranche = rectifying["tranche"]
+    clock.set(bj(9))
+    assert svc.withhold_lapsed_rectifications(bj(11, 0)) == 1
+    db.session.commit()
+    assert tranche.status == TrancheStatus.WITHHELD and tranche.rectify_lapsed_at == bj(11, 0)
+
+
 def test_after_an_outage_the_next_pass_withholds_once(db, clock, rectifying):
     tranche = rectifying["tranche"]
     clock.set(bj(9))
@@ -229,10 +238,10 @@ def test_one_broken_tranche_does_not_keep_the_others_from_being_withheld(db, clo
     broken_id = rectifying["tranche"].id
     real = svc.withhold_after_deadline
 
-    def flaky(tranche, actor):
+    def flaky(tranche, actor, at=None):
         if tranche.id == broken_id:
             raise RuntimeError("disk full")
-        return real(tranche, actor)
+        return real(tranche, actor, at)
 
     monkeypatch.setattr(svc, "withhold_after_deadline", flaky)
     clock.set(bj(11, 9))
