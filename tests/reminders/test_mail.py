@@ -223,6 +223,7 @@ def test_admin_sees_uncertain_mail_and_resends_it(app, client, login_as, db, clo
     admin = login_as("admin")
     page = client.get("/admin/outbox").get_data(as_text=True)
     assert 'id="uncertain-mail"' in page and "结果不明" in page
+    assert 'id="uncertain-count"' in client.get("/admin/scheduler").get_data(as_text=True)
     assert 'id="resend-button"' in client.get(f"/admin/outbox/{m.id}").get_data(as_text=True)
     assert 'id="resend-button"' not in client.get(f"/admin/outbox/{queued.id}").get_data(as_text=True)
     assert client.post(f"/admin/outbox/{m.id}/resend").status_code == 302
