@@ -84,6 +84,7 @@ ALLOWED: dict[str, set[str]] = {
     "reminders.preferences": set(ROLES),
     "reminders.outbox": {"admin"},
     "reminders.outbox_mail": {"admin"},
+    "reminders.outbox_resend": {"admin"},
     "reminders.scheduler_status": {"admin"},
     "reminders.call_list": {"officer"},  # lists the calls of the officer's own unit
     "reminders.call_settings": set(),  # the world's call belongs to another unit

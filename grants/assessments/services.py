@@ -4,6 +4,7 @@ with one rectification round (整改) below the pass mark."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -17,8 +18,8 @@ from grants.assessments.models import (
 )
 from grants.contracts.models import Contract, ContractStatus, Tranche, TrancheStatus
 from grants.contracts.services import (
-    SYSTEM_ROLES, contract_link, flag_reclaim, keep_final_grade, mark_tranche_payable, open_next_report, org_admins,
-    tell, withhold_tranche,
+    SYSTEM_ROLES, close_if_settled, contract_link, flag_reclaim, keep_final_grade, mark_tranche_payable,
+    open_next_report, org_admins, tell, withhold_tranche,
 )
 from grants.contracts.states import TRANCHE_WORKFLOW
 from grants.core.audit import record
@@ -26,6 +27,7 @@ from grants.core.timeutil import SHANGHAI, UTC, now, today_local
 from grants.core.workdays import add_working_days
 from grants.extensions import db
 
+log = logging.getLogger(__name__)
 DEFAULT_RECTIFY_WORKING_DAYS = 10
 EVIDENCE_TYPES = ("pdf", "jpg", "jpeg", "png", "docx", "xlsx", "doc", "xls", "zip")
 
@@ -162,12 +164,12 @@ def report_problems(report: ProgressReport) -> dict[str, str]:
     return problems
 
 
-def rectify_deadline_passed(tranche: Tranche) -> bool:
+def rectify_deadline_passed(tranche: Tranche, at: dt.datetime | None = None) -> bool:
     """The rectified report must be in by the end of rectify_due_on (Beijing time)."""
     if tranche.rectify_due_on is None:
         return False
     end = dt.datetime.combine(tranche.rectify_due_on + dt.timedelta(days=1), dt.time(0), tzinfo=SHANGHAI)
-    return now() >= end.astimezone(UTC)
+    return (at or now()) >= end.astimezone(UTC)
 
 
 def submit_report(report: ProgressReport, actor) -> None:
@@ -303,11 +305,14 @@ def submit_assessment(assessment: Assessment, actor, *, points: dict[int, int | 
     else:
         withhold_tranche(tranche, actor, reason=_("评估不合格"))
         if tranche.trigger == "final_assessment":
-            flag_reclaim(contract, actor, _("结项评估不合格（%(score)s 分）", score=total))
+            flag_reclaim(contract, actor, _("结项评估不合格（%(score)s 分）", score=total),
+                         link=contract_link(contract))
     if tranche.trigger == "final_assessment" and (passed or tranche.status == TrancheStatus.WITHHELD):
         keep_final_grade(contract)
     if tranche.status in (TrancheStatus.PAYABLE, TrancheStatus.WITHHELD):
         open_next_report(contract, actor)
+    if tranche.status == TrancheStatus.WITHHELD:
+        close_if_settled(contract, actor)  # a withheld last tranche settles the project too
     if tranche.status == TrancheStatus.RECTIFYING:
         body = _("评估 %(s)s 分，不合格。请于 %(d)s 前完成整改并重新提交报告。", s=total, d=tranche.rectify_due_on.isoformat())
     else:
@@ -347,18 +352,64 @@ def set_rectify_deadline(tranche: Tranche, actor, due_on: dt.date) -> None:
            after={"rectify_due_on": due_on.isoformat()})
 
 
-def withhold_after_deadline(tranche: Tranche, actor) -> None:
-    """No rectified report by the deadline: the tranche is withheld (and a final one flags a reclaim)."""
+def withhold_after_deadline(tranche: Tranche, actor, at: dt.datetime | None = None) -> None:
+    """No rectified report by the deadline: the tranche is withheld (and a final one flags a reclaim).
+
+    An officer may press the button; otherwise the scheduler does it (withhold_lapsed_rectifications),
+    with actor None (the system). Either way `rectify_lapsed_at` is set, and the rectification reminder
+    tells the organisation and the call's officers."""
     if tranche.status != TrancheStatus.RECTIFYING:
         raise AssessmentError(_("该拨付节点不在整改期"))
-    if not rectify_deadline_passed(tranche):
+    if not rectify_deadline_passed(tranche, at):
         raise AssessmentError(_("整改期限尚未届满"))
     withhold_tranche(tranche, actor, reason=_("逾期未提交整改报告"), roles=None)
+    tranche.rectify_lapsed_at = at or now()
     contract = tranche.contract
     if tranche.trigger == "final_assessment":
-        flag_reclaim(contract, actor, _("结项评估不合格且逾期未整改"))
+        flag_reclaim(contract, actor, _("结项评估不合格且逾期未整改"), link=contract_link(contract))
         keep_final_grade(contract)
     open_next_report(contract, actor)
+    close_if_settled(contract, actor)
+
+
+def lapsed_rectification_ids(at: dt.datetime) -> list[int]:
+    """Tranches of active contracts still rectifying after the end of their rectification deadline."""
+    local_today = at.astimezone(SHANGHAI).date()  # the deadline ends at midnight after rectify_due_on
+    return list(db.session.scalars(
+        sa.select(Tranche.id).join(Contract, Contract.id == Tranche.contract_id)
+        .where(Tranche.status == TrancheStatus.RECTIFYING, Contract.status == ContractStatus.ACTIVE,
+               Tranche.rectify_due_on.is_not(None), Tranche.rectify_due_on < local_today)
+        .order_by(Tranche.id)))
+
+
+def withhold_lapsed_rectifications(at: dt.datetime) -> int:
+    """The scheduler's step: withhold every tranche whose rectification deadline passed without a rectified
+    report, one transaction each; returns how many. Exactly once: the tranche is claimed with a row lock
+    (PostgreSQL) and re-read, so a second pass running at the same moment finds it withheld and skips it;
+    after an outage the next pass finds what the data says is overdue and withholds it then."""
+    done, failed = 0, []
+    for tranche_id in lapsed_rectification_ids(at):
+        stmt = (sa.select(Tranche).where(Tranche.id == tranche_id, Tranche.status == TrancheStatus.RECTIFYING)
+                .execution_options(populate_existing=True))
+        if db.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(of=Tranche)
+        try:
+            tranche = db.session.scalars(stmt).one_or_none()
+            if tranche is None or tranche.contract.status != ContractStatus.ACTIVE \
+                    or not rectify_deadline_passed(tranche, at):
+                db.session.rollback()  # someone else was first, or the deadline moved meanwhile
+                continue
+            withhold_after_deadline(tranche, None, at)
+            db.session.commit()
+        except Exception:  # one broken tranche must not keep the others from being withheld
+            db.session.rollback()
+            log.exception("withholding tranche %s after its rectification deadline failed", tranche_id)
+            failed.append(tranche_id)
+            continue
+        done += 1
+    if failed:  # reported in the pass's errors; the next pass tries them again
+        raise RuntimeError(f"{len(failed)} tranche(s) could not be withheld: {failed[:20]} ({done} withheld)")
+    return done
 
 
 def rubric_locked(call) -> bool:

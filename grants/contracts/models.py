@@ -164,6 +164,9 @@ class Tranche(db.Model):
     # After a failed assessment: the rectified report must be in by this date (整改期限).
     rectify_due_on: Mapped[dt.date | None] = mapped_column(sa.Date)
     rectify_reason: Mapped[str] = mapped_column(sa.String(1000), default="")
+    # Set when the tranche was withheld because no rectified report came by rectify_due_on (逾期未整改),
+    # whether by the scheduler or an officer: the rectification reminder tells the people concerned.
+    rectify_lapsed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     payment_pct: Mapped[int | None] = mapped_column(sa.Integer)
     payable_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
     withheld_fen: Mapped[int | None] = mapped_column(sa.BigInteger)

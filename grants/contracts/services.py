@@ -337,11 +337,16 @@ def reclaim_suggested(contract: Contract) -> bool:
     return contract.reclaim_flagged_at is not None
 
 
-def flag_reclaim(contract: Contract, actor, reason: str) -> None:
+def flag_reclaim(contract: Contract, actor, reason: str, link: str | None = None) -> None:
+    """A failed final assessment: earlier payments should be reclaimed (追回). The contract and payment
+    pages show it, and the call's finance staff are told, since they record the reclaim."""
     if contract.reclaim_flagged_at is None:
         contract.reclaim_flagged_at = now()
         contract.reclaim_reason = reason[:1000]
         record(actor, "contract.flag_reclaim", contract, after={"reason": reason})
+        tell(unit_users(contract.call.host_unit_id, "finance"), _("建议追回已拨资金：%(p)s", p=contract.project_name),
+             _("协议 %(n)s（%(org)s）：%(r)s。请核对已支付的拨款并登记追回。", n=contract.number,
+               org=contract.party_b_name, r=reason), link or contract_link(contract))
 
 
 def payments_by_tranche(contract: Contract) -> dict:
@@ -361,6 +366,16 @@ def contract_for_award_ids(award_ids) -> dict[int, Contract]:
 
 
 # --- notifications ------------------------------------------------------------------------------
+
+def unit_users(unit_id: int, role: str) -> list:
+    """Active users of a host unit with a role (e.g. the call's finance staff)."""
+    from grants.accounts.models import User, UserRole
+
+    return list(db.session.scalars(
+        sa.select(User).join(UserRole, UserRole.user_id == User.id)
+        .where(User.host_unit_id == unit_id, UserRole.role == role, User.is_active_account.is_(True))
+        .order_by(User.id)).unique())
+
 
 def org_admins(contract: Contract) -> list:
     return [m.user for m in contract.organization.members if m.is_admin]

@@ -24,7 +24,11 @@ class ReasonForm(PaymentActionForm):
 
 
 class HoldForm(ReasonForm):
-    whole_project = BooleanField(_l("同时暂停本项目其他未支付的拨款"))
+    whole_project = BooleanField(_l("暂停整个项目：本项目其他未支付的拨款，以及暂停期间新申请的拨款"))
+
+
+class LiftForm(ReasonForm):
+    whole_project = BooleanField(_l("同时解除本项目的整体暂停（其下暂停的拨款一并解除）"))
 
 
 class ReleaseForm(PaymentActionForm):
@@ -57,7 +61,8 @@ class QueueFilterForm(FlaskForm):
     org = StringField(_l("社会组织"), validators=[Optional(), Length(max=100)])
 
     def fill(self, calls) -> None:
-        self.status.choices = choices([("open", _l("待处理（全部未支付）")), ("all", _l("全部"))]
+        self.status.choices = choices([("open", _l("待处理（全部未支付）")), ("all", _l("全部")),
+                                       ("reclaim", _l("建议追回（结项评估不合格）"))]
                                       + [(str(k), v) for k, v in PAYMENT_STATUS_LABELS.items()])
         self.call_id.choices = choices([("", _l("全部活动"))] + [(str(c.id), c.title if str(c.year) in c.title else f"{c.year} {c.title}")
                                                                  for c in calls])

@@ -151,6 +151,34 @@ class Payment(db.Model):
         return f"<Payment {self.id} tranche={self.tranche_id} {self.status} {self.amount_fen}>"
 
 
+class ProjectHold(db.Model):
+    """暂停拨付 of a whole project: while it is in force (not lifted) every payment of the contract, also
+    one requested later, is held; lifting it lifts the holds it placed."""
+
+    __tablename__ = "project_hold"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contract.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(sa.String(1000))
+    placed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    lift_reason: Mapped[str] = mapped_column(sa.String(1000), default="")
+    lifted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    lifted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    contract = relationship("Contract", lazy="select")
+    placed_by = relationship("User", foreign_keys=[placed_by_id], lazy="joined")
+    lifted_by = relationship("User", foreign_keys=[lifted_by_id], lazy="joined")
+
+    __table_args__ = (
+        sa.CheckConstraint("reason <> ''", name="reason_given"),
+        sa.CheckConstraint("lifted_at IS NULL OR lift_reason <> ''", name="lift_reason_given"),
+    )
+
+    @property
+    def in_force(self) -> bool:
+        return self.lifted_at is None
+
+
 class PaymentHold(db.Model):
     """One hold on a payment (暂停拨付) and, once lifted, who lifted it and why."""
 
@@ -164,6 +192,8 @@ class PaymentHold(db.Model):
     lift_reason: Mapped[str] = mapped_column(sa.String(1000), default="")
     lifted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     lifted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Set when the hold was placed as part of a project-wide hold.
+    project_hold_id: Mapped[int | None] = mapped_column(sa.ForeignKey("project_hold.id"), index=True)
 
     payment: Mapped[Payment] = relationship(back_populates="holds")
     placed_by = relationship("User", foreign_keys=[placed_by_id], lazy="joined")
@@ -199,5 +229,6 @@ class Reclaim(db.Model):
 
 __all__ = [
     "PaymentStatus", "PAYMENT_STATUS_LABELS", "OPEN_STATUSES", "HOLDABLE_STATUSES", "Payment", "PaymentHold",
+    "ProjectHold",
     "Reclaim",
 ]

@@ -19,7 +19,7 @@ from grants.core.audit import record
 from grants.core.money import Money
 from grants.core.timeutil import now, today_local
 from grants.extensions import db
-from grants.finance.models import HOLDABLE_STATUSES, Payment, PaymentHold, PaymentStatus, Reclaim
+from grants.finance.models import HOLDABLE_STATUSES, Payment, PaymentHold, PaymentStatus, ProjectHold, Reclaim
 from grants.finance.states import PAYMENT_WORKFLOW
 
 DEFAULT_SECOND_APPROVAL_FEN = 20_000_000  # ¥200,000
@@ -146,7 +146,20 @@ def request_payment(tranche, actor) -> Payment | None:
     record(actor, "payment.request", payment, after={
         "status": str(PaymentStatus.REQUESTED), "amount_fen": amount, "tranche_id": tranche.id,
         "payment_pct": tranche.payment_pct, "withheld_fen": tranche.withheld_fen})
+    project_hold = project_hold_in_force(contract.id)
+    if project_hold is not None:
+        _hold_under_project(payment, project_hold)
     return payment
+
+
+def _hold_under_project(payment: Payment, project_hold: ProjectHold) -> None:
+    """A payment requested while its project is on hold is held at once, by the system, under that hold."""
+    payment.hold_reason = project_hold.reason
+    PAYMENT_WORKFLOW.transition(payment, "hold", None, roles={"system"}, detail={
+        "reason": project_hold.reason, "project_hold_id": project_hold.id, "automatic": True})
+    db.session.add(PaymentHold(payment_id=payment.id, reason=project_hold.reason, from_status=PaymentStatus.REQUESTED,
+                               placed_by_id=None, placed_at=now(), project_hold_id=project_hold.id))
+    _flush()
 
 
 # --- finance decisions -------------------------------------------------------------------
@@ -271,7 +284,8 @@ def _clear_approvals(p: Payment) -> None:
 
 # --- officers: hold ---------------------------------------------------------------------
 
-def hold_payment(payment: Payment, actor, reason: str, *, expected_version: int | None = None) -> Payment:
+def hold_payment(payment: Payment, actor, reason: str, *, expected_version: int | None = None,
+                 project_hold: ProjectHold | None = None) -> Payment:
     """暂停拨付: an officer stops a payment (not yet released) with a reason."""
     reason = _require_reason(reason)
     p = _locked(payment)
@@ -284,19 +298,54 @@ def hold_payment(payment: Payment, actor, reason: str, *, expected_version: int 
     p.hold_reason = reason
     PAYMENT_WORKFLOW.transition(p, "hold", actor, detail={"reason": reason})
     db.session.add(PaymentHold(payment_id=p.id, reason=reason, from_status=from_status, placed_by_id=actor.id,
-                               placed_at=now()))
+                               placed_at=now(), project_hold_id=project_hold.id if project_hold else None))
     _flush()
     return p
 
 
+def project_hold_in_force(contract_id: int) -> ProjectHold | None:
+    """The project-wide hold of this contract that is not lifted, if any."""
+    return db.session.scalar(sa.select(ProjectHold).where(ProjectHold.contract_id == contract_id,
+                                                          ProjectHold.lifted_at.is_(None))
+                             .order_by(ProjectHold.id.desc()).limit(1))
+
+
 def hold_contract_payments(contract, actor, reason: str) -> int:
-    """Hold every payment of a project that is not yet released; returns how many were held."""
+    """Hold the whole project: every payment not yet released now, and every payment requested while the
+    hold is in force (request_payment); returns how many were held now."""
     reason = _require_reason(reason)
+    project_hold = project_hold_in_force(contract.id)
+    if project_hold is None:
+        project_hold = ProjectHold(contract_id=contract.id, reason=reason, placed_by_id=getattr(actor, "id", None),
+                                   placed_at=now())
+        db.session.add(project_hold)
+        db.session.flush()
+        record(actor, "project_hold.place", project_hold, after={"contract_id": contract.id, "reason": reason},
+               host_unit_id=contract.call.host_unit_id)
     payments = db.session.scalars(sa.select(Payment).where(
         Payment.contract_id == contract.id, Payment.status.in_(HOLDABLE_STATUSES)).order_by(Payment.id)).all()
     for p in payments:
-        hold_payment(p, actor, reason)
+        hold_payment(p, actor, reason, project_hold=project_hold)
     return len(payments)
+
+
+def lift_project_hold(contract, actor, reason: str) -> int:
+    """Lift the project-wide hold: payments requested from now on go ahead, and each payment still held
+    under it returns to the queue as requested (lift_hold). Returns how many payments were lifted."""
+    reason = _require_reason(reason)
+    project_hold = project_hold_in_force(contract.id)
+    if project_hold is None:
+        raise AlreadyDone(_("本项目未处于整体暂停拨付状态。"))
+    project_hold.lift_reason, project_hold.lifted_by_id, project_hold.lifted_at = reason, actor.id, now()
+    record(actor, "project_hold.lift", project_hold, after={"contract_id": contract.id, "reason": reason},
+           host_unit_id=contract.call.host_unit_id)
+    held = db.session.scalars(
+        sa.select(Payment).join(PaymentHold, PaymentHold.payment_id == Payment.id)
+        .where(PaymentHold.project_hold_id == project_hold.id, PaymentHold.lifted_at.is_(None),
+               Payment.status == PaymentStatus.HELD).order_by(Payment.id)).unique().all()
+    for p in held:
+        lift_hold(p, actor, reason)
+    return len(held)
 
 
 def lift_hold(payment: Payment, actor, reason: str, *, expected_version: int | None = None) -> Payment:

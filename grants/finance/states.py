@@ -17,6 +17,7 @@ from grants.finance.models import PaymentStatus as S
 FINANCE = frozenset({Role.FINANCE})
 OFFICER = frozenset({Role.OFFICER})
 OFFICER_OR_FINANCE = frozenset({Role.OFFICER, Role.FINANCE})
+OFFICER_OR_SYSTEM = frozenset({Role.OFFICER, "system"})
 
 ACTION_LABELS = {
     "approve": _l("审核通过"),
@@ -39,7 +40,8 @@ PAYMENT_WORKFLOW = Workflow(
         (S.APPROVED, "return"): (S.RETURNED, FINANCE),
         (S.SECOND_APPROVED, "return"): (S.RETURNED, FINANCE),
         (S.RETURNED, "resubmit"): (S.REQUESTED, OFFICER_OR_FINANCE),
-        (S.REQUESTED, "hold"): (S.HELD, OFFICER),
+        # The system holds a payment requested while its project is on hold (services.request_payment).
+        (S.REQUESTED, "hold"): (S.HELD, OFFICER_OR_SYSTEM),
         (S.APPROVED, "hold"): (S.HELD, OFFICER),
         (S.SECOND_APPROVED, "hold"): (S.HELD, OFFICER),
         (S.HELD, "lift_hold"): (S.REQUESTED, OFFICER),

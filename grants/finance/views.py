@@ -20,7 +20,9 @@ from grants.finance import permissions as perm
 from grants.finance import services
 from grants.core.excel import xlsx_response
 from grants.finance.exports import ledger_workbook
-from grants.finance.forms import HoldForm, PaymentActionForm, QueueFilterForm, ReasonForm, ReclaimForm, ReleaseForm
+from grants.finance.forms import (
+    HoldForm, LiftForm, PaymentActionForm, QueueFilterForm, ReasonForm, ReclaimForm, ReleaseForm,
+)
 from grants.finance.ledger import call_ledger, calls_summary
 from grants.finance.models import OPEN_STATUSES, Payment, PaymentHold, PaymentStatus, Reclaim
 from grants.finance.states import PAYMENT_WORKFLOW
@@ -52,6 +54,12 @@ def queue():
     status = request.args.get("status") or "open"
     if status == "open":
         conditions.append(Payment.status.in_(OPEN_STATUSES))
+    elif status == "reclaim":
+        # Released payments of projects whose failed final assessment suggests a reclaim, not yet fully reclaimed.
+        from grants.contracts.models import Contract
+
+        conditions += [Payment.status == PaymentStatus.RELEASED, Payment.reclaimed_fen < Payment.amount_fen,
+                       Payment.contract_id.in_(sa.select(Contract.id).where(Contract.reclaim_flagged_at.is_not(None)))]
     elif status in set(PaymentStatus):
         conditions.append(Payment.status == status)
     form.status.data = status
@@ -79,7 +87,7 @@ def _forms(payment: Payment, **override) -> dict:
         "action_form": PaymentActionForm(formdata=None, data=v),
         "return_form": ReasonForm(formdata=None, data=v),
         "hold_form": HoldForm(formdata=None, data=v),
-        "lift_form": ReasonForm(formdata=None, data=v),
+        "lift_form": LiftForm(formdata=None, data=v),
         "release_form": ReleaseForm(formdata=None, data={**v, "released_on": today_local()}),
         "reclaim_form": ReclaimForm(formdata=None, data=v),
     }
@@ -100,6 +108,7 @@ def _render_payment(payment: Payment, status: int = 200, **override):
     return render_template(
         "finance/payment.html", payment=payment, tranche=payment.tranche, contract=payment.contract,
         holds=holds, reclaims=reclaims, needs_second=needs_second,
+        project_hold=services.project_hold_in_force(payment.contract_id),
         threshold_fen=services.second_approval_threshold_fen(), conflicts=conflicts, workflow=PAYMENT_WORKFLOW,
         can_approve=handle and s == PaymentStatus.REQUESTED,
         can_second=handle and s == PaymentStatus.APPROVED and needs_second,
@@ -229,20 +238,35 @@ def hold(payment_id: int):
         return _reason_action(p, services.hold_payment, "hold_form", _("已暂停拨付"), form=form)
     if not form.validate_on_submit():
         return _render_payment(p, 400, hold_form=form)
+    if form.version.data is not None and form.version.data != p.version:
+        flash(_("这笔拨款的状态已变化（可能已被他人处理或重复提交），请查看最新状态后再操作。"), "info")
+        return redirect(url_for("finance.payment", payment_id=p.id))
     try:
-        services.hold_payment(p, current_user, form.reason.data, expected_version=_version(form))
-        n = 1 + services.hold_contract_payments(p.contract, current_user, form.reason.data)
+        n = services.hold_contract_payments(p.contract, current_user, form.reason.data)
     except (services.PaymentError, IllegalTransition) as exc:
         return _refused(p, exc, form, "hold_form")
-    return _done(p, _("已暂停本项目 %(n)s 笔未支付的拨款", n=n))
+    return _done(p, _("已暂停整个项目：%(n)s 笔未支付的拨款，暂停期间新申请的拨款也将自动暂停", n=n))
 
 
 @bp.route("/payments/<int:payment_id>/lift-hold", methods=["POST"])
 @login_required
 def lift_hold(payment_id: int):
+    """解除暂停 of this payment, or of the whole project's hold (with every payment held under it)."""
     p = get_or_404(Payment, payment_id)
     ensure(perm.can_hold_payment(current_user, p))
-    return _reason_action(p, services.lift_hold, "lift_form", _("已解除暂停，需财务重新审核"))
+    form = LiftForm()
+    if not form.whole_project.data:
+        return _reason_action(p, services.lift_hold, "lift_form", _("已解除暂停，需财务重新审核"), form=form)
+    if not form.validate_on_submit():
+        return _render_payment(p, 400, lift_form=form)
+    try:
+        n = services.lift_project_hold(p.contract, current_user, form.reason.data)
+        if db.session.get(Payment, p.id).status == PaymentStatus.HELD:  # held on its own as well
+            services.lift_hold(p, current_user, form.reason.data)
+            n += 1
+    except (services.PaymentError, IllegalTransition) as exc:
+        return _refused(p, exc, form, "lift_form")
+    return _done(p, _("已解除本项目的整体暂停，%(n)s 笔拨款恢复待审核", n=n))
 
 
 def _reason_action(p: Payment, fn, form_name: str, success: str, form=None):

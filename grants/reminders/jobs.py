@@ -1,4 +1,5 @@
-"""One scheduler pass: find every due reminder from the data, deliver each exactly once, send mail.
+"""One scheduler pass: run the automatic steps (registry.step), find every due reminder from the data,
+deliver each exactly once, send mail.
 
 Exactly once, by construction: the delivery ledger has a unique key (rule, subject, recipient,
 occurrence, channel) and each reminder's ledger rows are inserted in the same transaction as its
@@ -29,7 +30,7 @@ from grants.reminders import rules as _rules  # noqa: F401  (registers the rules
 from grants.reminders.channels import Message, active_channels
 from grants.reminders.mail import MailResult, send_outbox
 from grants.reminders.models import Delivery, NotificationPreference, ReminderRule
-from grants.reminders.registry import RULES, Due, RuleContext, Settings
+from grants.reminders.registry import RULES, STEPS, Due, RuleContext, Settings
 
 log = logging.getLogger(__name__)
 LATE_AFTER_MINUTES = 30
@@ -39,6 +40,8 @@ LATE_AFTER_MINUTES = 30
 class PassResult:
     at: dt.datetime
     delivered: int = 0
+    # Objects changed by the pass steps (e.g. tranches withheld after a missed rectification deadline).
+    actions: int = 0
     late: int = 0
     duplicates: int = 0
     errors: list[str] = field(default_factory=list)
@@ -47,7 +50,7 @@ class PassResult:
 
     def summary(self) -> str:
         """For the operator's console (no request, so no translation): the scheduler's log line."""
-        text = (f"送达 {self.delivered} 条（其中补发 {self.late} 条），重复跳过 {self.duplicates} 条，"
+        text = (f"自动处理 {self.actions} 项，送达 {self.delivered} 条（其中补发 {self.late} 条），重复跳过 {self.duplicates} 条，"
                 f"邮件发送 {self.mail.sent} 封、重试 {self.mail.retrying} 封、失败 {self.mail.failed} 封，"
                 f"用时 {self.duration_ms} 毫秒")
         return text + (f"；错误：{'; '.join(self.errors)}" if self.errors else "")
@@ -184,6 +187,13 @@ def run_pass(at: dt.datetime | None = None) -> PassResult:
     settings = Settings.load()
     base_url = current_app.config.get("SITE_URL") or "http://localhost/"
     with current_app.test_request_context("/", base_url=base_url):
+        for key, step in STEPS.items():
+            try:
+                result.actions += step.run(at)
+            except Exception as exc:  # a step failing must not stop the reminders
+                db.session.rollback()
+                log.exception("scheduler step %s failed", key)
+                result.errors.append(f"{key}: {type(exc).__name__}: {exc}"[:300])
         ctx = RuleContext(at, settings, _safe_url_for)
         channels = active_channels()
         for key in RULES:

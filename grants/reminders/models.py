@@ -37,11 +37,18 @@ class Notification(db.Model):
 
 class MailStatus(StrEnum):
     QUEUED = "queued"
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    # Claimed for sending but never marked sent or failed (the sender died mid-way): it may or may not have
+    # gone out, so it is never resent automatically; an admin checks and resends it by hand.
+    UNCERTAIN = "uncertain"
 
 
-MAIL_STATUS_LABELS = {MailStatus.QUEUED: _l("待发送"), MailStatus.SENT: _l("已发送"), MailStatus.FAILED: _l("发送失败")}
+MAIL_STATUS_LABELS = {MailStatus.QUEUED: _l("待发送"), MailStatus.SENDING: _l("发送中"), MailStatus.SENT: _l("已发送"),
+                      MailStatus.FAILED: _l("发送失败"), MailStatus.UNCERTAIN: _l("结果不明")}
+# What an admin may put back in the queue by hand.
+RESENDABLE_MAIL_STATUSES = (MailStatus.FAILED, MailStatus.UNCERTAIN)
 
 
 class OutboxMail(db.Model):
@@ -57,12 +64,15 @@ class OutboxMail(db.Model):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, index=True)
     last_error: Mapped[str] = mapped_column(sa.String(500), default="")
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When a sender claimed it (status sending): past a timeout without an outcome it becomes uncertain.
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, index=True)
 
     __table_args__ = (
-        sa.CheckConstraint("status IN ('queued','sent','failed')", name="status_known"),
+        sa.CheckConstraint("status IN ('queued','sending','sent','failed','uncertain')", name="status_known"),
         sa.CheckConstraint("attempts >= 0", name="attempts_nonneg"),
         sa.CheckConstraint("status <> 'sent' OR sent_at IS NOT NULL", name="sent_has_time"),
+        sa.CheckConstraint("status <> 'sending' OR claimed_at IS NOT NULL", name="sending_has_claim"),
     )
 
     @property

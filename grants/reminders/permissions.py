@@ -22,6 +22,13 @@ def can_view_outbox(user) -> bool:
     return _authed(user) and user.has_role(Role.ADMIN)
 
 
+def can_resend_mail(user, mail) -> bool:
+    """Admins put a failed or uncertain mail back in the queue, after checking it did not arrive."""
+    from grants.reminders.models import RESENDABLE_MAIL_STATUSES
+
+    return can_view_outbox(user) and mail.status in RESENDABLE_MAIL_STATUSES
+
+
 def can_manage_scheduler(user) -> bool:
     """The scheduler page and the platform-wide rule defaults: admins."""
     return _authed(user) and user.has_role(Role.ADMIN)

@@ -97,6 +97,32 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {}
+
+
+@dataclass(frozen=True)
+class Step:
+    """An automatic consequence of a deadline (e.g. a missed rectification deadline withholds the tranche),
+    run at the start of every pass, before the rules, so the reminders of the same pass already tell of it."""
+
+    key: str
+    run: Callable[[dt.datetime], int]
+
+
+STEPS: dict[str, Step] = {}
+
+
+def step(key: str):
+    """Register `fn(at) -> how many objects it changed` as a pass step.
+
+    Like a rule it works from the data alone (what is overdue now), so after an outage the next pass does
+    what was missed, once. It commits one unit of work at a time and must be safe when two passes run it
+    at once (claim each object with a conditional update or a row lock before changing it)."""
+
+    def register(fn: Callable[[dt.datetime], int]):
+        STEPS[key] = Step(key, fn)
+        return fn
+
+    return register
 # How long after its moment an overdue reminder that was missed (scheduler down) is still sent.
 CATCH_UP_DAYS = 30
 

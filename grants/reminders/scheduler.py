@@ -238,7 +238,7 @@ def run_forever(app: Flask, *, interval: int, standby_retry: int, echo=print,
                         job = scheduler.get_job("reminders-pass")
                         next_at = job.next_run_time if job else None
                         heartbeat.beat(active=True, result=result, next_at=next_at)
-                        if result.delivered or result.errors or result.mail.sent or result.mail.failed:
+                        if result.actions or result.delivered or result.errors or result.mail.sent or result.mail.failed:
                             echo(result.summary())
 
                 scheduler.add_job(tick, "interval", seconds=interval, id="reminders-pass", max_instances=1,

@@ -9,7 +9,10 @@ from grants.core.timeutil import now
 from grants.extensions import db
 from grants.reminders.channels import Message, active_channels
 from grants.reminders.kinds import GENERAL, KINDS, is_critical
-from grants.reminders.models import CallReminderSetting, Notification, NotificationPreference, ReminderRule
+from grants.reminders.models import (
+    RESENDABLE_MAIL_STATUSES, CallReminderSetting, MailStatus, Notification, NotificationPreference, OutboxMail,
+    ReminderRule,
+)
 from grants.reminders.registry import RULES
 
 
@@ -161,3 +164,17 @@ def set_platform_rule(key: str, *, enabled: bool, offsets_text: str, actor) -> N
     db.session.flush()
     record(actor, "reminder.platform_rule", row, before=before, after={"rule": key, "enabled": enabled,
                                                                        "offsets": offsets})
+
+
+def resend_mail(mail: OutboxMail, actor) -> None:
+    """An admin queues a failed or uncertain mail again (after checking it did not arrive): it gets a fresh
+    round of attempts from now. Audited, since an uncertain mail may then arrive twice."""
+    if mail.status not in RESENDABLE_MAIL_STATUSES:
+        raise ReminderError(_("只有发送失败或结果不明的邮件可以重发。"))
+    before = {"status": mail.status, "attempts": mail.attempts, "last_error": mail.last_error}
+    mail.status = MailStatus.QUEUED
+    mail.attempts = 0
+    mail.next_attempt_at = now()
+    mail.claimed_at = None
+    record(actor, "mail.resend", mail, before=before, after={"status": str(MailStatus.QUEUED)},
+           object_type="outbox_mail")

@@ -20,12 +20,12 @@ from grants.reminders.models import (
 )
 from grants.reminders.permissions import (
     can_list_call_reminders, can_manage_call_reminders, can_manage_scheduler, can_read_notification,
-    can_use_inbox, can_view_outbox,
+    can_resend_mail, can_use_inbox, can_view_outbox,
 )
 from grants.reminders.registry import RULES
 from grants.reminders.services import (
-    ReminderError, call_reminder_settings, email_preferences, mark_all_read, mark_read, reset_call_reminder,
-    set_call_reminder, set_email_preference, set_platform_rule,
+    ReminderError, call_reminder_settings, email_preferences, mark_all_read, mark_read, resend_mail,
+    reset_call_reminder, set_call_reminder, set_email_preference, set_platform_rule,
 )
 
 
@@ -133,7 +133,25 @@ def outbox():
 def outbox_mail(mail_id: int):
     ensure(can_view_outbox(current_user))
     mail = get_or_404(OutboxMail, mail_id)
-    return render_template("reminders/outbox_mail.html", mail=mail)
+    return render_template("reminders/outbox_mail.html", mail=mail, form=ActionForm(),
+                           can_resend=can_resend_mail(current_user, mail))
+
+
+@bp.route("/admin/outbox/<int:mail_id>/resend", methods=["POST"])
+@login_required
+def outbox_resend(mail_id: int):
+    """重发 a failed or uncertain mail by hand: it is never resent automatically."""
+    ensure(can_view_outbox(current_user))
+    mail = get_or_404(OutboxMail, mail_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if not can_resend_mail(current_user, mail):
+        flash(_("只有发送失败或结果不明的邮件可以重发。"), "info")
+    else:
+        resend_mail(mail, current_user)
+        db.session.commit()
+        flash(_("邮件已重新排队发送。"), "success")
+    return redirect(url_for("reminders.outbox_mail", mail_id=mail.id))
 
 
 def _rule_forms(rows) -> dict[str, RuleSettingForm]:

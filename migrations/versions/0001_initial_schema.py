@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 16:09:12.312036
+Create Date: 2026-11-25 16:14:16.403930
 
 """
 from alembic import op
@@ -94,9 +94,11 @@ def upgrade():
     sa.Column('next_attempt_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_error', sa.String(length=500), nullable=False),
     sa.Column('sent_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claimed_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status <> 'sending' OR claimed_at IS NOT NULL", name=op.f('ck_outbox_mail_sending_has_claim')),
     sa.CheckConstraint("status <> 'sent' OR sent_at IS NOT NULL", name=op.f('ck_outbox_mail_sent_has_time')),
-    sa.CheckConstraint("status IN ('queued','sent','failed')", name=op.f('ck_outbox_mail_status_known')),
+    sa.CheckConstraint("status IN ('queued','sending','sent','failed','uncertain')", name=op.f('ck_outbox_mail_status_known')),
     sa.CheckConstraint('attempts >= 0', name=op.f('ck_outbox_mail_attempts_nonneg')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_mail'))
     )
@@ -993,6 +995,25 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_brand_nomination_organization_id'), ['organization_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_brand_nomination_selection_id'), ['selection_id'], unique=False)
 
+    op.create_table('project_hold',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('contract_id', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.String(length=1000), nullable=False),
+    sa.Column('placed_by_id', sa.Integer(), nullable=True),
+    sa.Column('placed_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('lift_reason', sa.String(length=1000), nullable=False),
+    sa.Column('lifted_by_id', sa.Integer(), nullable=True),
+    sa.Column('lifted_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("lifted_at IS NULL OR lift_reason <> ''", name=op.f('ck_project_hold_lift_reason_given')),
+    sa.CheckConstraint("reason <> ''", name=op.f('ck_project_hold_reason_given')),
+    sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_project_hold_contract_id_contract'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['lifted_by_id'], ['user.id'], name=op.f('fk_project_hold_lifted_by_id_user')),
+    sa.ForeignKeyConstraint(['placed_by_id'], ['user.id'], name=op.f('fk_project_hold_placed_by_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_project_hold'))
+    )
+    with op.batch_alter_table('project_hold', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_project_hold_contract_id'), ['contract_id'], unique=False)
+
     op.create_table('review_score',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('review_id', sa.Integer(), nullable=False),
@@ -1020,6 +1041,7 @@ def upgrade():
     sa.Column('due_on', sa.Date(), nullable=True),
     sa.Column('rectify_due_on', sa.Date(), nullable=True),
     sa.Column('rectify_reason', sa.String(length=1000), nullable=False),
+    sa.Column('rectify_lapsed_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
     sa.Column('payment_pct', sa.Integer(), nullable=True),
     sa.Column('payable_fen', sa.BigInteger(), nullable=True),
     sa.Column('withheld_fen', sa.BigInteger(), nullable=True),
@@ -1246,15 +1268,18 @@ def upgrade():
     sa.Column('lift_reason', sa.String(length=1000), nullable=False),
     sa.Column('lifted_by_id', sa.Integer(), nullable=True),
     sa.Column('lifted_at', grants.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('project_hold_id', sa.Integer(), nullable=True),
     sa.CheckConstraint("lifted_at IS NULL OR lift_reason <> ''", name=op.f('ck_payment_hold_lift_reason_given')),
     sa.CheckConstraint("reason <> ''", name=op.f('ck_payment_hold_reason_given')),
     sa.ForeignKeyConstraint(['lifted_by_id'], ['user.id'], name=op.f('fk_payment_hold_lifted_by_id_user')),
     sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_payment_hold_payment_id_payment'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['placed_by_id'], ['user.id'], name=op.f('fk_payment_hold_placed_by_id_user')),
+    sa.ForeignKeyConstraint(['project_hold_id'], ['project_hold.id'], name=op.f('fk_payment_hold_project_hold_id_project_hold')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_hold'))
     )
     with op.batch_alter_table('payment_hold', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_payment_hold_payment_id'), ['payment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_hold_project_hold_id'), ['project_hold_id'], unique=False)
 
     op.create_table('reclaim',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -1359,6 +1384,7 @@ def downgrade():
 
     op.drop_table('reclaim')
     with op.batch_alter_table('payment_hold', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payment_hold_project_hold_id'))
         batch_op.drop_index(batch_op.f('ix_payment_hold_payment_id'))
 
     op.drop_table('payment_hold')
@@ -1408,6 +1434,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_review_score_criterion_id'))
 
     op.drop_table('review_score')
+    with op.batch_alter_table('project_hold', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_project_hold_contract_id'))
+
+    op.drop_table('project_hold')
     with op.batch_alter_table('brand_nomination', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_brand_nomination_selection_id'))
         batch_op.drop_index(batch_op.f('ix_brand_nomination_organization_id'))

@@ -92,8 +92,9 @@ def test_officer_holds_a_payment_and_finance_cannot_approve(page, live_server, a
     screenshot(page, "finance-officer-hold-phone")
     with page.expect_navigation():
         page.click("#hold-button")
-    assert "已暂停本项目 1 笔未支付的拨款" in page.content()
+    assert "已暂停整个项目：1 笔未支付的拨款" in page.content()
     assert page.locator("#payment-status").inner_text() == "暂停拨付"
+    assert page.locator("#project-hold").count() == 1
     screenshot(page, "finance-officer-held-phone")
     page.context.clear_cookies()
     page.set_viewport_size({"width": 1280, "height": 860})
@@ -102,3 +103,33 @@ def test_officer_holds_a_payment_and_finance_cannot_approve(page, live_server, a
     assert page.locator("#approve-button").count() == 0 and page.locator("#held-note").count() == 1
     assert "收到举报" in page.content()
     screenshot(page, "finance-held-seen-by-finance")
+
+
+def test_officer_lifts_a_project_hold_and_the_later_payment_with_it(page, live_server, app, db, scene, screenshot):
+    """A payment requested while the project is on hold is held at once; lifting the project hold from its
+    page releases both back to finance's queue."""
+    from grants.calls.models import Call
+    from grants.contracts.models import Contract
+    from grants.finance import services
+    from grants.finance.models import Payment
+
+    with app.test_request_context():
+        officer = ff.officer(db.session.get(Call, scene["call_id"]), username="zhuguan_qian")
+        contract = db.session.query(Contract).filter_by(number=scene["number"]).one()
+        services.hold_contract_payments(contract, officer, "审计发现票据问题，项目整体暂停")
+        ff.assess_tranche(contract.tranches[1], payment_pct=100)
+        later = db.session.query(Payment).filter_by(tranche_id=contract.tranches[1].id).one()
+        db.session.commit()
+        later_id = later.id
+    login(page, live_server, "zhuguan_qian", factories.PASSWORD)
+    page.goto(f"{live_server}/finance/payments/{later_id}")
+    assert page.locator("#payment-status").inner_text() == "暂停拨付"
+    assert "系统自动" in page.content() and page.locator("#project-hold").count() == 1
+    page.fill("#reason", "票据已补正")
+    page.check("#whole_project")
+    screenshot(page, "finance-project-hold-lift")
+    with page.expect_navigation():
+        page.click("#lift-button")
+    assert "已解除本项目的整体暂停，2 笔拨款恢复待审核" in page.content()
+    assert page.locator("#payment-status").inner_text() == "待审核"
+    screenshot(page, "finance-project-hold-lifted")

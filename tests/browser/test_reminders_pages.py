@@ -84,11 +84,22 @@ def test_officer_call_settings(page, live_server, reminded, screenshot):
     screenshot(page, "reminders-call-settings")
 
 
-def test_admin_outbox_and_scheduler(page, live_server, reminded, screenshot):
+def test_admin_outbox_and_scheduler(page, live_server, reminded, db, screenshot):
+    from grants.reminders.models import OutboxMail
+
+    stuck = OutboxMail(to_address="lost@example.org", subject="[公益创投管理平台] 进度报告即将截止", body="正文",
+                       status="uncertain", attempts=1, last_error="发送过程中断，无法确定是否已送达；请核实后手工重发")
+    db.session.add(stuck)
+    db.session.commit()
     login(page, live_server, "rem_admin", factories.PASSWORD)
     page.goto(f"{live_server}/admin/outbox")
-    assert "boss@example.org" in page.content()
+    assert "boss@example.org" in page.content() and page.locator("#uncertain-mail").count() == 1
     screenshot(page, "reminders-outbox")
+    page.goto(f"{live_server}/admin/outbox/{stuck.id}")
+    screenshot(page, "reminders-outbox-uncertain-mail")
+    with page.expect_navigation():
+        page.click("#resend-button")
+    assert "邮件已重新排队发送" in page.content() and page.locator("#resend-button").count() == 0
     page.goto(f"{live_server}/admin/scheduler")
     assert "申报截止提醒" in page.content()
     screenshot(page, "reminders-scheduler")

@@ -167,6 +167,66 @@ def test_hold_all_payments_of_a_project(call, fin):
     assert first.status == PaymentStatus.HELD
 
 
+def test_a_payment_requested_during_a_project_hold_is_held_automatically(call, fin):
+    from grants.core.models import AuditLog
+
+    officer = ff.officer(call)
+    contract = ff.active_contract(call)
+    first = ff.first_payment(contract)
+    services.approve_payment(first, fin[0])
+    assert services.hold_contract_payments(contract, officer, "审计发现问题") == 1
+    assert first.status == PaymentStatus.HELD
+    project_hold = services.project_hold_in_force(contract.id)
+    assert project_hold.reason == "审计发现问题" and project_hold.placed_by_id == officer.id
+
+    # The mid-term tranche is assessed while the hold is in force: its payment is requested and held at once.
+    ff.assess_tranche(contract.tranches[1], payment_pct=80)
+    mid = db.session.scalars(sa.select(Payment).where(Payment.tranche_id == contract.tranches[1].id)).one()
+    assert mid.status == PaymentStatus.HELD and mid.hold_reason == "审计发现问题"
+    hold = db.session.scalars(sa.select(PaymentHold).where(PaymentHold.payment_id == mid.id)).one()
+    assert (hold.project_hold_id, hold.from_status, hold.placed_by_id) == (project_hold.id, "requested", None)
+    audit = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "payment.hold",
+                                                         AuditLog.object_id == str(mid.id))).one()
+    assert audit.actor_id is None and audit.after["automatic"] is True and audit.after["project_hold_id"] == project_hold.id
+    with pytest.raises(PaymentError, match="暂停"):
+        services.approve_payment(mid, fin[0])
+
+    # Lifting the project hold returns both to where they were before it: requested, approvals cleared.
+    assert services.lift_project_hold(contract, officer, "整改完毕") == 2
+    assert (first.status, mid.status) == (PaymentStatus.REQUESTED, PaymentStatus.REQUESTED)
+    assert first.approved_by_id is None and services.project_hold_in_force(contract.id) is None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog)
+                             .where(AuditLog.action == "project_hold.lift")) == 1
+    with pytest.raises(AlreadyDone):
+        services.lift_project_hold(contract, officer, "再次解除")
+
+    # Once lifted, the next payment is not held.
+    ff.assess_tranche(contract.tranches[2], payment_pct=100)
+    last = db.session.scalars(sa.select(Payment).where(Payment.tranche_id == contract.tranches[2].id)).one()
+    assert last.status == PaymentStatus.REQUESTED
+
+
+def test_lifting_a_project_hold_leaves_a_payments_own_hold(call, fin):
+    officer = ff.officer(call)
+    contract = ff.active_contract(call)
+    first = ff.first_payment(contract)
+    services.hold_payment(first, officer, "账户待核实")  # its own hold, before the project's
+    services.hold_contract_payments(contract, officer, "审计发现问题")
+    ff.assess_tranche(contract.tranches[1], payment_pct=100)
+    mid = db.session.scalars(sa.select(Payment).where(Payment.tranche_id == contract.tranches[1].id)).one()
+    assert services.lift_project_hold(contract, officer, "审计结束") == 1
+    assert (first.status, mid.status) == (PaymentStatus.HELD, PaymentStatus.REQUESTED)
+
+
+def test_a_payment_of_another_project_is_not_held(call, fin):
+    officer = ff.officer(call)
+    held_contract, other = ff.active_contract(call), ff.active_contract(call)
+    services.hold_contract_payments(held_contract, officer, "审计发现问题")
+    ff.assess_tranche(other.tranches[1], payment_pct=100)
+    mid = db.session.scalars(sa.select(Payment).where(Payment.tranche_id == other.tranches[1].id)).one()
+    assert mid.status == PaymentStatus.REQUESTED
+
+
 # --- return and resubmit ---------------------------------------------------------------------
 
 def test_return_with_reason_then_resubmit(call, fin):

@@ -244,9 +244,23 @@ def test_officer_holds_the_whole_project(client, login_as, scene):
     r = client.post(f"/finance/payments/{p.id}/hold", data={"reason": "项目暂停整顿", "whole_project": "y",
                                                            "version": p.version})
     assert r.status_code == 302
-    assert "已暂停本项目 2 笔未支付的拨款" in client.get(r.headers["Location"]).get_data(as_text=True)
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "已暂停整个项目：2 笔未支付的拨款" in page and 'id="project-hold"' in page
     db.session.expire_all()
     assert {x.status for x in services.payments_for_contract(contract).values()} == {PaymentStatus.HELD}
+    # The last tranche becomes payable while the project is on hold: its payment is held at once.
+    ff.assess_tranche(contract.tranches[2], payment_pct=100)
+    db.session.commit()
+    assert {x.status for x in services.payments_for_contract(contract).values()} == {PaymentStatus.HELD}
+    # Lifting the whole project from one payment's page lifts all three back to the queue.
+    p = db.session.get(type(p), p.id)
+    r = client.post(f"/finance/payments/{p.id}/lift-hold", data={"reason": "整顿完成", "whole_project": "y",
+                                                                "version": p.version})
+    assert r.status_code == 302
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "已解除本项目的整体暂停，3 笔拨款恢复待审核" in page and 'id="project-hold"' not in page
+    db.session.expire_all()
+    assert {x.status for x in services.payments_for_contract(contract).values()} == {PaymentStatus.REQUESTED}
 
 
 def test_payment_page_warns_when_a_reclaim_is_suggested(client, login_as, scene):

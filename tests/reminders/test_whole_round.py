@@ -5,7 +5,8 @@ each day's deliveries are exactly the hand-written table below.
 The unit's calls in that month: call A is open (a draft, and a submitted application that is returned on
 12-03 with a new deadline), call B is in expert review, call C's 公示 is running, and call D's projects run
 (a contract issued on 12-02 and left unsigned, a mid-term report due, a payment approved on 12-03 and not
-released, a report submitted on 12-04 whose assessment is not done, a rectification deadline).
+released, a report submitted on 12-04 whose assessment is not done, a rectification deadline that is
+missed, so the pass withholds that tranche).
 
 Deadline reminders count back from the deadline (a call closing at 17:00 on 12-15 has its "7 days" moment
 at 17:00 on 12-08, so the 09:00 pass of 12-09 sends it); dates without a time (reports, rectification,
@@ -85,11 +86,14 @@ EXPECTED: dict[dt.date, set[tuple[str, str, str]]] = {
     dt.date(2026, 12, 20): _each("notice_ending", OFFICERS, "1d@202612201600")
                            | _each("report_due", ORG_P, "1d@202612201600"),
     dt.date(2026, 12, 21): _each("notice_ending", OFFICERS, "overdue@202612201600"),
-    # Report overdue by 1 day (12-22 00:00); rectification due with 12-24: 3 days before = 12-22 00:00.
+    # Report overdue by 1 day (12-22 00:00): the organisation, and the officers as escalation;
+    # rectification due with 12-24: 3 days before = 12-22 00:00.
     dt.date(2026, 12, 22): _each("report_due", ORG_P, "overdue1d@202612201600")
+                           | _each("report_overdue", OFFICERS, "overdue1d@202612201600")
                            | _each("rectify_due", ORG_R, "3d@202612241600"),
     dt.date(2026, 12, 24): _each("rectify_due", ORG_R, "1d@202612241600"),
-    # Rectification deadline missed: the organisation and, as escalation, the officers.
+    # Rectification deadline missed: the pass withholds the tranche, and tells the organisation and, as
+    # escalation, the officers.
     dt.date(2026, 12, 25): _each("rectify_due", ORG_R + OFFICERS, "overdue@202612241600"),
     dt.date(2026, 12, 28): _each("report_due", ORG_P, "overdue7d@202612201600"),
 }
@@ -190,37 +194,136 @@ def _round(db):
             dt.date(2026, 12, 4): submit_report}
 
 
-def test_a_whole_round_day_by_day(db, clock, run_pass, _cron_daily):
+def _walk(db, clock, passes, *, outage=frozenset()):
+    """Walk December with `passes()` at 09:00 each day except the outage days; returns
+    {day: {(rule, username, occurrence): late}} of the in-app deliveries each day."""
     from grants.accounts.models import User
 
     clock.set(dt.datetime.combine(FIRST_DAY, PASS_TIME, tzinfo=SHANGHAI))
     events = _round(db)
     names = dict(db.session.execute(sa.select(User.id, User.username)).all())
     seen = 0
-    actual: dict[dt.date, set[tuple[str, str, str]]] = {}
+    actual: dict[dt.date, dict[tuple[str, str, str], bool]] = {}
     day = FIRST_DAY
     while day <= LAST_DAY:
         clock.set(dt.datetime.combine(day, PASS_TIME, tzinfo=SHANGHAI))
         if day in events:
             events[day]()
             db.session.commit()
-        run_pass()
+        if day not in outage:
+            passes()
         rows = db.session.execute(sa.select(Delivery.id, Delivery.rule, Delivery.recipient_id, Delivery.occurrence,
                                             Delivery.late)
                                   .where(Delivery.channel == "in_app", Delivery.id > seen).order_by(Delivery.id)).all()
         if rows:
             seen = rows[-1].id
-            actual[day] = {(r.rule, names[r.recipient_id], r.occurrence) for r in rows}
+            actual[day] = {(r.rule, names[r.recipient_id], r.occurrence): r.late for r in rows}
             assert len(actual[day]) == len(rows), f"{day}: a reminder went out twice"
-            assert not any(r.late for r in rows), f"{day}: a reminder of a daily pass marked late"
         day += dt.timedelta(days=1)
-    for d in sorted(set(EXPECTED) | set(actual)):
-        assert actual.get(d, set()) == EXPECTED.get(d, set()), (
-            f"{d}: unexpected {sorted(actual.get(d, set()) - EXPECTED.get(d, set()))}, "
-            f"missing {sorted(EXPECTED.get(d, set()) - actual.get(d, set()))}")
+    return actual, seen
+
+
+def _compare(actual, expected) -> None:
+    for d in sorted(set(expected) | set(actual)):
+        got, want = set(actual.get(d, {})), expected.get(d, set())
+        assert got == want, f"{d}: unexpected {sorted(got - want)}, missing {sorted(want - got)}"
+
+
+def _lapsed_tranches(db):
+    from grants.contracts.models import Tranche
+
+    return [(t.status, t.rectify_lapsed_at) for t in
+            db.session.scalars(sa.select(Tranche).where(Tranche.rectify_lapsed_at.is_not(None)))]
+
+
+def test_a_whole_round_day_by_day(db, clock, run_pass, _cron_daily):
+    actual, seen = _walk(db, clock, run_pass)
+    _compare(actual, EXPECTED)
+    late = [(d, key) for d, rows in actual.items() for key, is_late in rows.items() if is_late]
+    assert not late, f"reminders of a daily pass marked late: {late}"
     assert {rule for entries in EXPECTED.values() for rule, _u, _o in entries} == set(RULES)
+    # The missed rectification deadline withheld that tranche in the 12-25 pass, and only then.
+    assert _lapsed_tranches(db) == [("withheld", dt.datetime.combine(dt.date(2026, 12, 25), PASS_TIME,
+                                                                     tzinfo=SHANGHAI))]
     # A second pass on the last day, and a pass a week later, send nothing new.
     run_pass()
     clock.advance(dt.timedelta(days=7))
     run_pass()
     assert db.session.scalar(sa.select(sa.func.max(Delivery.id)).where(Delivery.channel == "in_app")) == seen
+
+
+def _expected_after_outage(outage: list[dt.date], resume: dt.date) -> dict[dt.date, dict]:
+    """What the table says, except that the days of the outage send nothing and the first pass after it
+    sends, per rule and recipient, the latest reminder that came due meanwhile (earlier ones of the same
+    subject have lapsed: no flood), marked late when its moment fell in the outage."""
+    expected = {d: {key: False for key in keys} for d, keys in EXPECTED.items() if d not in outage and d != resume}
+    latest: dict[tuple[str, str], tuple[str, bool]] = {}
+    for d in [*outage, resume]:
+        for rule, user, occurrence in sorted(EXPECTED.get(d, ())):
+            latest[(rule, user)] = (occurrence, d != resume)
+    expected[resume] = {(rule, user, occurrence): late for (rule, user), (occurrence, late) in latest.items()}
+    return expected
+
+
+@pytest.mark.parametrize("outage", [
+    [dt.date(2026, 12, 19), dt.date(2026, 12, 20), dt.date(2026, 12, 21)],  # review overdue, 公示 ends, report due
+    [dt.date(2026, 12, 23), dt.date(2026, 12, 24), dt.date(2026, 12, 25)],  # the rectification deadline passes
+], ids=["review-and-notice", "rectification"])
+def test_a_three_day_outage_sends_each_missed_reminder_once(db, clock, run_pass, _cron_daily, outage):
+    """The scheduler is down for three days: the first pass after it sends what was missed, once, marked
+    late; the tranche whose rectification deadline passed meanwhile is withheld then, once."""
+    resume = outage[-1] + dt.timedelta(days=1)
+    actual, _seen = _walk(db, clock, run_pass, outage=frozenset(outage))
+    expected = _expected_after_outage(outage, resume)
+    _compare(actual, {d: set(keys) for d, keys in expected.items()})
+    assert actual[resume] == expected[resume]  # and which of them are late
+    assert any(expected[resume].values())
+    rectified_on = resume if dt.date(2026, 12, 25) in outage else dt.date(2026, 12, 25)
+    assert _lapsed_tranches(db) == [("withheld", dt.datetime.combine(rectified_on, PASS_TIME, tzinfo=SHANGHAI))]
+
+
+@pytest.mark.postgres_only
+def test_two_schedulers_for_a_month_send_no_duplicate(app, db, clock, _cron_daily):
+    """Two scheduler instances run their pass at the same moment every day of the month (threads with their
+    own sessions and connections, lined up by a barrier): each reminder goes out once, the table holds, and
+    the automatic withholding happens once."""
+    import threading
+
+    from grants.core.models import AuditLog
+    from grants.extensions import db as _db
+    from grants.reminders.jobs import run_pass
+    from grants.reminders.models import Notification
+
+    def two_passes():
+        barrier = threading.Barrier(2, timeout=30)
+        outcomes: list = [None, None]
+
+        def run(i):
+            with app.app_context(), app.test_request_context():
+                try:
+                    barrier.wait()
+                    outcomes[i] = run_pass()
+                except Exception as exc:  # noqa: BLE001 - checked below
+                    outcomes[i] = exc
+                finally:
+                    _db.session.remove()
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        for outcome in outcomes:
+            assert not isinstance(outcome, Exception), outcome
+            assert not outcome.errors, outcome.errors
+
+    actual, _seen = _walk(db, clock, two_passes)
+    _compare(actual, EXPECTED)
+    in_app = db.session.scalar(sa.select(sa.func.count()).select_from(Delivery).where(Delivery.channel == "in_app"))
+    assert in_app == sum(len(v) for v in EXPECTED.values())
+    reminder_notes = db.session.scalar(sa.select(sa.func.count()).select_from(Notification)
+                                       .where(Notification.kind.in_(("deadline", "deadline_cc", "escalation"))))
+    assert reminder_notes == in_app  # no notification without its ledger row, none twice
+    assert len(_lapsed_tranches(db)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog).where(
+        AuditLog.action == "tranche.withhold", AuditLog.actor_id.is_(None))) == 1
