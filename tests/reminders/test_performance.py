@@ -1,5 +1,7 @@
-"""A pass over 50,000 applications takes well under a second once everything due has been delivered
-(the scheduler's steady state); the first pass, which delivers 1,100 reminders, is timed too."""
+"""A steady pass over 50,000 applications (everything due already delivered) runs a few dozen SQL statements,
+as a pass over none does: each rule runs a fixed number of queries, plus its ledger look-up in chunks of 900
+subjects, never a query per row. Its time is printed for information; the time target is measured by bench/reminder_pass.py, not
+asserted here, because a timed test fails on a busy machine for reasons that are not the code's."""
 from __future__ import annotations
 
 import datetime as dt
@@ -55,9 +57,27 @@ def _bulk(db):
     db.session.commit()
 
 
+class _StatementCounter:
+    def __init__(self, engine):
+        self.engine, self.count = engine, 0
+
+    def _seen(self, *args):
+        self.count += 1
+
+    def __enter__(self):
+        sa.event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *exc):
+        sa.event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
 def test_pass_over_50000_applications(db, clock, capsys):
-    clock.set(NOW - dt.timedelta(minutes=1))
+    clock.set(NOW - dt.timedelta(minutes=2))
     run_pass()  # the scheduler was running before the data arrived
+    clock.set(NOW - dt.timedelta(minutes=1))
+    with _StatementCounter(db.engine) as empty:
+        run_pass()
     _bulk(db)
     clock.set(NOW)
     t0 = time.perf_counter()
@@ -68,11 +88,15 @@ def test_pass_over_50000_applications(db, clock, capsys):
     for minutes in (1, 2, 3):
         clock.set(NOW + dt.timedelta(minutes=minutes))
         t0 = time.perf_counter()
-        result = run_pass()
+        with _StatementCounter(db.engine) as full:
+            result = run_pass()
         steady.append(time.perf_counter() - t0)
         assert result.delivered == 0
+        # A handful more than the empty pass (the ledger look-ups of 1,100 candidates, in chunks of 900);
+        # a query per row would add thousands.
+        assert full.count <= empty.count + 10, f"{full.count} statements against {empty.count}: a query per row?"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Delivery)) == 2200
     with capsys.disabled():
         print(f"\n[reminders perf] {db.engine.dialect.name}: first pass (1,100 reminders) {first_s:.2f} s; "
-              f"steady pass over {APPLICATIONS:,} applications {min(steady) * 1000:.0f}–{max(steady) * 1000:.0f} ms")
-    assert min(steady) < 1.0
+              f"steady pass over {APPLICATIONS:,} applications {min(steady) * 1000:.0f}–{max(steady) * 1000:.0f} ms, "
+              f"{empty.count} statements")
