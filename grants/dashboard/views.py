@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -28,9 +29,16 @@ def plain_yuan(fen: int | None) -> str:
 
 @bp.app_template_filter("wan")
 def wan(fen: int | None) -> str:
-    """Fen as 万元 with up to two decimals, for chart labels (the tables show exact yuan)."""
+    """Fen as 万元 with up to two decimals, for chart labels (the tables show exact yuan); in English, where
+    nobody counts in 万, as thousands (k) or millions (M) of yuan."""
     if not fen:
         return "0"
+    if get_locale() is not None and get_locale().language == "en":
+        value = fen / 100
+        for size, suffix in ((1_000_000, "M"), (1_000, "k")):
+            if abs(value) >= size:
+                return f"{value / size:,.2f}".rstrip("0").rstrip(".") + suffix
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
     value = fen / 1_000_000
     return f"{value:,.2f}".rstrip("0").rstrip(".") + "万"
 
