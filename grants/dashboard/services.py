@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import aliased
 
 from grants.applications.models import OUTPUT_LABELS, Application, ApplicationStatus, OutputKind, OutputTarget, ServiceArea
 from grants.assessments.models import ProgressReport, ReportOutput, ReportStatus
@@ -378,28 +379,37 @@ def _by_source(conds) -> list[SourceFigures]:
         .join(Call, Call.id == Contract.call_id)
         .where(*conds, Tranche.withheld_fen > 0, Tranche.status.in_(WITHHELD_TRANCHE_STATES)),
     ).subquery("e")
+    # Each award's allocations with its total and its last source (the highest id), which takes the remainder.
+    award_alloc = (sa.select(AwardAllocation.award_id,
+                             # SUM is NUMERIC on PostgreSQL: cast back, or the division below would not round down.
+                             sa.cast(sa.func.sum(AwardAllocation.amount_fen), sa.BigInteger).label("total"),
+                             sa.func.max(AwardAllocation.funding_source_id).label("last"))
+                   .join(Award, Award.id == AwardAllocation.award_id).join(Call, Call.id == Award.call_id)
+                   .where(*conds, AwardAllocation.amount_fen > 0).group_by(AwardAllocation.award_id).subquery("t"))
+    source, last_source = aliased(CallFundingSource), aliased(CallFundingSource)
     alloc = (sa.select(AwardAllocation.award_id, AwardAllocation.funding_source_id.label("fs"),
-                       AwardAllocation.amount_fen.label("share"),
-                       # SUM is NUMERIC on PostgreSQL: cast back, or the division below would not round down.
-                       sa.cast(sa.func.sum(AwardAllocation.amount_fen).over(partition_by=AwardAllocation.award_id),
-                               sa.BigInteger).label("total"),
-                       sa.func.max(AwardAllocation.funding_source_id).over(partition_by=AwardAllocation.award_id)
-                       .label("last"))
-             .join(Award, Award.id == AwardAllocation.award_id).join(Call, Call.id == Award.call_id)
-             .where(*conds, AwardAllocation.amount_fen > 0).subquery("a"))
-    # Rounded-down part for every source but the last; the last takes what is left.
-    floor_part = sa.case((alloc.c.fs == alloc.c.last, 0), else_=(entries.c.fen * alloc.c.share) // alloc.c.total)
-    parts = (sa.select(entries.c.what, entries.c.fen, alloc.c.fs, alloc.c.last, floor_part.label("floor_part"),
-                       sa.func.sum(floor_part).over(partition_by=(entries.c.what, entries.c.entry_id)).label("others"))
-             .select_from(entries).outerjoin(alloc, alloc.c.award_id == entries.c.award_id).subquery("p"))
-    part = sa.case((parts.c.fs.is_(None), parts.c.fen),
-                   (parts.c.fs == parts.c.last, parts.c.fen - parts.c.others), else_=parts.c.floor_part)
-    for what, kind, fen in db.session.execute(
-            sa.select(parts.c.what, CallFundingSource.kind, sa.func.sum(part))
-            .select_from(parts).outerjoin(CallFundingSource, CallFundingSource.id == parts.c.fs)
-            .group_by(parts.c.what, CallFundingSource.kind)).all():
-        src = line(kind)
-        setattr(src, f"{what}_fen", getattr(src, f"{what}_fen") + int(fen or 0))
+                       AwardAllocation.amount_fen.label("share"), award_alloc.c.total, award_alloc.c.last,
+                       source.kind.label("kind"), last_source.kind.label("last_kind"))
+             .join(award_alloc, award_alloc.c.award_id == AwardAllocation.award_id)
+             .join(source, source.id == AwardAllocation.funding_source_id)
+             .join(last_source, last_source.id == award_alloc.c.last)
+             .where(AwardAllocation.amount_fen > 0).subquery("a"))
+    # Every source but the last gets its rounded-down part and the last takes what is left, so that per
+    # entry: last = fen − Σ other parts. Summed over entries that is Σ fen on the last source's kind, each
+    # rounded-down part on its own kind and the same part taken off the last source's kind: grouped by
+    # (kind, last kind) it needs no per-entry window. An entry of an award without allocations is 未分配.
+    is_rest = sa.or_(alloc.c.fs.is_(None), alloc.c.fs == alloc.c.last)
+    floors = sa.func.sum(sa.case((is_rest, 0), else_=(entries.c.fen * alloc.c.share) // alloc.c.total))
+    rests = sa.func.sum(sa.case((is_rest, entries.c.fen), else_=0))
+    for what, kind, last_kind, floor_fen, rest_fen in db.session.execute(
+            sa.select(entries.c.what, alloc.c.kind, alloc.c.last_kind, floors, rests)
+            .select_from(entries).outerjoin(alloc, alloc.c.award_id == entries.c.award_id)
+            .group_by(entries.c.what, alloc.c.kind, alloc.c.last_kind)).all():
+        floor_fen, rest_fen = int(floor_fen or 0), int(rest_fen or 0)
+        for k, fen in ((kind, floor_fen + rest_fen), (last_kind, -floor_fen)):
+            if fen:
+                src = line(k)
+                setattr(src, f"{what}_fen", getattr(src, f"{what}_fen") + fen)
     order = {k: i for i, k in enumerate(FUNDING_KIND_LABELS)}
     return sorted(lines.values(), key=lambda s: order.get(s.kind, len(order)))
 
