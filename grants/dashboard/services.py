@@ -379,21 +379,20 @@ def _by_source(conds) -> list[SourceFigures]:
         .join(Call, Call.id == Contract.call_id)
         .where(*conds, Tranche.withheld_fen > 0, Tranche.status.in_(WITHHELD_TRANCHE_STATES)),
     ).subquery("e")
-    # Each award's allocations with its total and its last source (the highest id), which takes the remainder.
-    award_alloc = (sa.select(AwardAllocation.award_id,
-                             # SUM is NUMERIC on PostgreSQL: cast back, or the division below would not round down.
-                             sa.cast(sa.func.sum(AwardAllocation.amount_fen), sa.BigInteger).label("total"),
-                             sa.func.max(AwardAllocation.funding_source_id).label("last"))
-                   .join(Award, Award.id == AwardAllocation.award_id).join(Call, Call.id == Award.call_id)
-                   .where(*conds, AwardAllocation.amount_fen > 0).group_by(AwardAllocation.award_id).subquery("t"))
+    # Each award's allocations with its total and its last source (the highest id), which takes the
+    # remainder: one scan of the allocations (the entries are already limited to the filtered calls).
+    windowed = (sa.select(AwardAllocation.award_id, AwardAllocation.funding_source_id.label("fs"),
+                          AwardAllocation.amount_fen.label("share"),
+                          # SUM is NUMERIC on PostgreSQL: cast back, or the division below would not round down.
+                          sa.cast(sa.func.sum(AwardAllocation.amount_fen).over(partition_by=AwardAllocation.award_id),
+                                  sa.BigInteger).label("total"),
+                          sa.func.max(AwardAllocation.funding_source_id).over(partition_by=AwardAllocation.award_id)
+                          .label("last"))
+                .where(AwardAllocation.amount_fen > 0).subquery("w"))
     source, last_source = aliased(CallFundingSource), aliased(CallFundingSource)
-    alloc = (sa.select(AwardAllocation.award_id, AwardAllocation.funding_source_id.label("fs"),
-                       AwardAllocation.amount_fen.label("share"), award_alloc.c.total, award_alloc.c.last,
-                       source.kind.label("kind"), last_source.kind.label("last_kind"))
-             .join(award_alloc, award_alloc.c.award_id == AwardAllocation.award_id)
-             .join(source, source.id == AwardAllocation.funding_source_id)
-             .join(last_source, last_source.id == award_alloc.c.last)
-             .where(AwardAllocation.amount_fen > 0).subquery("a"))
+    alloc = (sa.select(windowed, source.kind.label("kind"), last_source.kind.label("last_kind"))
+             .join(source, source.id == windowed.c.fs).join(last_source, last_source.id == windowed.c.last)
+             .subquery("a"))
     # Every source but the last gets its rounded-down part and the last takes what is left, so that per
     # entry: last = fen − Σ other parts. Summed over entries that is Σ fen on the last source's kind, each
     # rounded-down part on its own kind and the same part taken off the last source's kind: grouped by
