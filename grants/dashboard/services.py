@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import aliased
 
 from grants.applications.models import OUTPUT_LABELS, Application, ApplicationStatus, OutputKind, OutputTarget, ServiceArea
 from grants.assessments.models import ProgressReport, ReportOutput, ReportStatus
@@ -269,53 +270,53 @@ def build_dashboard(unit_ids, f: Filters, *, coverage_root: int | None = None) -
             spread(year, category, district, "funded", funded)
             spread(year, category, district, "awarded_fen", amount)
 
-    # 3. paid, reclaimed and withheld money, in one UNION ALL
-    kind = sa.literal_column("'paid'").label("kind")
-    paid = (_project_base(kind, *dims, sa.func.sum(Payment.amount_fen).label("fen"))
+    # 3. paid, reclaimed and withheld money: summed per contract first (a few rows per contract instead of
+    #    one per payment or tranche), then joined to the projects' year, category and district
+    lit = sa.literal_column
+    per_contract = sa.union_all(
+        sa.select(lit("'paid'").label("what"), Payment.contract_id.label("contract_id"),
+                  sa.func.sum(Payment.amount_fen).label("fen"))
+        .where(Payment.status == PaymentStatus.RELEASED).group_by(Payment.contract_id),
+        sa.select(lit("'reclaimed'"), Payment.contract_id, sa.func.sum(Reclaim.amount_fen))
+        .join(Payment, Payment.id == Reclaim.payment_id).group_by(Payment.contract_id),
+        sa.select(lit("'withheld'"), Tranche.contract_id, sa.func.sum(Tranche.withheld_fen))
+        .where(Tranche.withheld_fen > 0, Tranche.status.in_(WITHHELD_TRANCHE_STATES)).group_by(Tranche.contract_id),
+    ).subquery("m")
+    for what, year, category, district, fen in db.session.execute(
+            _project_base(per_contract.c.what, *dims, sa.func.sum(per_contract.c.fen))
             .join(Contract, Contract.application_id == Application.id)
-            .join(Payment, Payment.contract_id == Contract.id)
-            .where(*conds, Payment.status == PaymentStatus.RELEASED).group_by(*dims))
-    reclaimed = (_project_base(sa.literal_column("'reclaimed'"), *dims, sa.func.sum(Reclaim.amount_fen))
-                 .join(Contract, Contract.application_id == Application.id)
-                 .join(Payment, Payment.contract_id == Contract.id)
-                 .join(Reclaim, Reclaim.payment_id == Payment.id)
-                 .where(*conds).group_by(*dims))
-    withheld = (_project_base(sa.literal_column("'withheld'"), *dims, sa.func.sum(Tranche.withheld_fen))
-                .join(Contract, Contract.application_id == Application.id)
-                .join(Tranche, Tranche.contract_id == Contract.id)
-                .where(*conds, Tranche.withheld_fen > 0, Tranche.status.in_(WITHHELD_TRANCHE_STATES))
-                .group_by(*dims))
-    for what, year, category, district, fen in db.session.execute(sa.union_all(paid, reclaimed, withheld)).all():
+            .join(per_contract, per_contract.c.contract_id == Contract.id)
+            .where(*conds).group_by(per_contract.c.what, *dims)).all():
         spread(year, category, district, f"{what}_fen", fen)
 
-    # 4. organisations that applied and that were funded, per year and overall
+    # 4. organisations that applied and that were funded, per year and overall: the distinct
+    #    (year, organisation, funded organisation) rows once in a CTE, then counted per year and overall
     funded_org = sa.case((Award.status == AwardStatus.CONFIRMED, Application.organization_id))
-    org_cols = (sa.func.count(sa.distinct(Application.organization_id)), sa.func.count(sa.distinct(funded_org)))
-
-    def orgs(*cols):
-        return (sa.select(*cols).select_from(Application).join(Call, Call.id == Application.call_id)
-                .outerjoin(Award, Award.application_id == Application.id)
-                .where(*conds, Application.status.not_in(NOT_RECEIVED)))
-
+    pairs = (sa.select(Call.year.label("year"), Application.organization_id.label("org"), funded_org.label("funded"))
+             .select_from(Application).join(Call, Call.id == Application.call_id)
+             .outerjoin(Award, Award.application_id == Application.id)
+             .where(*conds, Application.status.not_in(NOT_RECEIVED))
+             .group_by(Call.year, Application.organization_id, funded_org).cte("org_years"))
+    org_cols = (sa.func.count(sa.distinct(pairs.c.org)), sa.func.count(sa.distinct(pairs.c.funded)))
     for year, applied, funded_orgs in db.session.execute(sa.union_all(
-            orgs(Call.year, *org_cols).group_by(Call.year),
-            orgs(sa.null().label("year"), *org_cols))).all():
+            sa.select(pairs.c.year, *org_cols).group_by(pairs.c.year),
+            sa.select(sa.null().label("year"), *org_cols))).all():
         target = total if year is None else groups["year"].setdefault(year, Figures())
         target.orgs_applied, target.orgs_funded = int(applied), int(funded_orgs)
 
-    # 5. streets and communities served by funded projects, per year and overall
-    place = ServiceArea.street + "/" + ServiceArea.community
-    area_cols = (sa.func.count(sa.distinct(sa.case((ServiceArea.street != "", ServiceArea.street)))),
-                 sa.func.count(sa.distinct(sa.case((ServiceArea.community != "", place)))))
-
-    def areas(*cols):
-        return (sa.select(*cols).select_from(Award)
-                .join(ServiceArea, ServiceArea.application_id == Award.application_id)
-                .join(Call, Call.id == Award.call_id)
-                .where(*conds, Award.status == AwardStatus.CONFIRMED))
-
+    # 5. streets and communities served by funded projects, per year and overall (one scan, as in 4)
+    street = sa.case((ServiceArea.street != "", ServiceArea.street))
+    place = sa.case((ServiceArea.community != "", ServiceArea.street + "/" + ServiceArea.community))
+    places = (sa.select(Call.year.label("year"), street.label("street"), place.label("place"))
+              .select_from(Award)
+              .join(ServiceArea, ServiceArea.application_id == Award.application_id)
+              .join(Call, Call.id == Award.call_id)
+              .where(*conds, Award.status == AwardStatus.CONFIRMED)
+              .group_by(Call.year, street, place).cte("year_places"))
+    area_cols = (sa.func.count(sa.distinct(places.c.street)), sa.func.count(sa.distinct(places.c.place)))
     for year, streets, communities in db.session.execute(sa.union_all(
-            areas(Call.year, *area_cols).group_by(Call.year), areas(sa.null().label("year"), *area_cols))).all():
+            sa.select(places.c.year, *area_cols).group_by(places.c.year),
+            sa.select(sa.null().label("year"), *area_cols))).all():
         target = total if year is None else groups["year"].setdefault(year, Figures())
         target.streets, target.communities = int(streets), int(communities)
 
@@ -378,28 +379,36 @@ def _by_source(conds) -> list[SourceFigures]:
         .join(Call, Call.id == Contract.call_id)
         .where(*conds, Tranche.withheld_fen > 0, Tranche.status.in_(WITHHELD_TRANCHE_STATES)),
     ).subquery("e")
-    alloc = (sa.select(AwardAllocation.award_id, AwardAllocation.funding_source_id.label("fs"),
-                       AwardAllocation.amount_fen.label("share"),
-                       # SUM is NUMERIC on PostgreSQL: cast back, or the division below would not round down.
-                       sa.cast(sa.func.sum(AwardAllocation.amount_fen).over(partition_by=AwardAllocation.award_id),
-                               sa.BigInteger).label("total"),
-                       sa.func.max(AwardAllocation.funding_source_id).over(partition_by=AwardAllocation.award_id)
-                       .label("last"))
-             .join(Award, Award.id == AwardAllocation.award_id).join(Call, Call.id == Award.call_id)
-             .where(*conds, AwardAllocation.amount_fen > 0).subquery("a"))
-    # Rounded-down part for every source but the last; the last takes what is left.
-    floor_part = sa.case((alloc.c.fs == alloc.c.last, 0), else_=(entries.c.fen * alloc.c.share) // alloc.c.total)
-    parts = (sa.select(entries.c.what, entries.c.fen, alloc.c.fs, alloc.c.last, floor_part.label("floor_part"),
-                       sa.func.sum(floor_part).over(partition_by=(entries.c.what, entries.c.entry_id)).label("others"))
-             .select_from(entries).outerjoin(alloc, alloc.c.award_id == entries.c.award_id).subquery("p"))
-    part = sa.case((parts.c.fs.is_(None), parts.c.fen),
-                   (parts.c.fs == parts.c.last, parts.c.fen - parts.c.others), else_=parts.c.floor_part)
-    for what, kind, fen in db.session.execute(
-            sa.select(parts.c.what, CallFundingSource.kind, sa.func.sum(part))
-            .select_from(parts).outerjoin(CallFundingSource, CallFundingSource.id == parts.c.fs)
-            .group_by(parts.c.what, CallFundingSource.kind)).all():
-        src = line(kind)
-        setattr(src, f"{what}_fen", getattr(src, f"{what}_fen") + int(fen or 0))
+    # Each award's allocations with its total and its last source (the highest id), which takes the
+    # remainder: one scan of the allocations (the entries are already limited to the filtered calls).
+    windowed = (sa.select(AwardAllocation.award_id, AwardAllocation.funding_source_id.label("fs"),
+                          AwardAllocation.amount_fen.label("share"),
+                          # SUM is NUMERIC on PostgreSQL: cast back, or the division below would not round down.
+                          sa.cast(sa.func.sum(AwardAllocation.amount_fen).over(partition_by=AwardAllocation.award_id),
+                                  sa.BigInteger).label("total"),
+                          sa.func.max(AwardAllocation.funding_source_id).over(partition_by=AwardAllocation.award_id)
+                          .label("last"))
+                .where(AwardAllocation.amount_fen > 0).subquery("w"))
+    source, last_source = aliased(CallFundingSource), aliased(CallFundingSource)
+    alloc = (sa.select(windowed, source.kind.label("kind"), last_source.kind.label("last_kind"))
+             .join(source, source.id == windowed.c.fs).join(last_source, last_source.id == windowed.c.last)
+             .subquery("a"))
+    # Every source but the last gets its rounded-down part and the last takes what is left, so that per
+    # entry: last = fen − Σ other parts. Summed over entries that is Σ fen on the last source's kind, each
+    # rounded-down part on its own kind and the same part taken off the last source's kind: grouped by
+    # (kind, last kind) it needs no per-entry window. An entry of an award without allocations is 未分配.
+    is_rest = sa.or_(alloc.c.fs.is_(None), alloc.c.fs == alloc.c.last)
+    floors = sa.func.sum(sa.case((is_rest, 0), else_=(entries.c.fen * alloc.c.share) // alloc.c.total))
+    rests = sa.func.sum(sa.case((is_rest, entries.c.fen), else_=0))
+    for what, kind, last_kind, floor_fen, rest_fen in db.session.execute(
+            sa.select(entries.c.what, alloc.c.kind, alloc.c.last_kind, floors, rests)
+            .select_from(entries).outerjoin(alloc, alloc.c.award_id == entries.c.award_id)
+            .group_by(entries.c.what, alloc.c.kind, alloc.c.last_kind)).all():
+        floor_fen, rest_fen = int(floor_fen or 0), int(rest_fen or 0)
+        for k, fen in ((kind, floor_fen + rest_fen), (last_kind, -floor_fen)):
+            if fen:
+                src = line(k)
+                setattr(src, f"{what}_fen", getattr(src, f"{what}_fen") + fen)
     order = {k: i for i, k in enumerate(FUNDING_KIND_LABELS)}
     return sorted(lines.values(), key=lambda s: order.get(s.kind, len(order)))
 
