@@ -363,7 +363,7 @@ def generate(db, scale: float = 1.0, now: dt.datetime | None = None) -> Generate
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(sa.text("VACUUM ANALYZE"))
     else:
-        with db.engine.connect() as conn:
+        with db.engine.begin() as conn:  # committed, or the statistics are rolled back with the transaction
             conn.execute(sa.text("ANALYZE"))
 
     by_status: dict[str, int] = {}

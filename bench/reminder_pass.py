@@ -169,7 +169,7 @@ def main() -> None:
         counts = build(db)
         built = time.perf_counter() - started
         if db.engine.dialect.name == "postgresql":
-            with db.engine.connect() as conn:
+            with db.engine.begin() as conn:  # committed, or the planner's statistics are rolled back
                 conn.execute(sa.text("ANALYZE"))
         db.session.remove()
         t = time.perf_counter()
