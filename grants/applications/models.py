@@ -162,6 +162,10 @@ class Application(db.Model):
 
     __table_args__ = (
         sa.Index("ix_application_call_status", "call_id", "status"),
+        # the officers' list reads a call's applications newest first, a page at a time
+        sa.Index("ix_application_call_submitted", "call_id", "submitted_at", "id"),
+        # the district menu of that list reads the call's organisations from the index alone
+        sa.Index("ix_application_call_org", "call_id", "organization_id"),
         sa.CheckConstraint(f"status IN ({_in(ApplicationStatus)})", name="status_known"),
         sa.CheckConstraint("requested_fen >= 0 AND own_funding_fen >= 0 AND total_budget_fen >= 0",
                            name="amounts_not_negative"),

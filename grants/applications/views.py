@@ -16,8 +16,8 @@ from grants.applications.models import (
     BUDGET_KIND_LABELS, CERTIFICATE_LEVELS, FUNDED_BY_LABELS, OUTPUT_LABELS, Application, ApplicationAttachment,
 )
 from grants.applications.services import (
-    ApplicationError, call_application_districts, call_applications_query, eligibility_problems, limit_problems,
-    save_draft, screen_application,
+    ApplicationError, call_application_districts, call_applications_count, call_applications_query,
+    eligibility_problems, limit_problems, save_draft, screen_application,
     start_application, status_counts, submit_application, withdraw_application,
 )
 from grants.applications.states import APPLICATION_WORKFLOW, SCREENING_ACTIONS
@@ -243,14 +243,15 @@ def screening():
     return render_template("applications/screening.html", calls=calls, counts=counts)
 
 
-def _filtered(call):
+def _filtered(call, for_list: bool = False):
     form = ScreeningFilterForm(request.args)
     form.set_choices(call.categories, call_application_districts(call))
     category = request.args.get("category", "")
-    stmt = call_applications_query(
-        call, q=(form.q.data or "").strip(), status=request.args.get("status", ""),
-        category_id=int(category) if category.isdigit() else None, district=request.args.get("district", ""))
-    return form, stmt
+    filters = dict(q=(form.q.data or "").strip(), status=request.args.get("status", ""),
+                   category_id=int(category) if category.isdigit() else None,
+                   district=request.args.get("district", ""))
+    stmt = call_applications_query(call, **filters, for_list=for_list)
+    return form, stmt, call_applications_count(call, **filters)
 
 
 @bp.route("/calls/<int:call_id>/applications")
@@ -259,8 +260,8 @@ def call_list(call_id: int):
     """形式审查 list: filters, pagination; a fixed number of queries whatever the number of rows."""
     call = get_or_404(Call, call_id)
     ensure(perm.can_list_call_applications(current_user, call))
-    form, stmt = _filtered(call)
-    page = paginate(stmt, per_page=PER_PAGE)
+    form, stmt, count_stmt = _filtered(call, for_list=True)
+    page = paginate(stmt, per_page=PER_PAGE, count_stmt=count_stmt)
     return render_template("applications/list.html", call=call, page=page, form=form, counts=status_counts(call))
 
 
@@ -269,7 +270,7 @@ def call_list(call_id: int):
 def call_export(call_id: int):
     call = get_or_404(Call, call_id)
     ensure(perm.can_list_call_applications(current_user, call))
-    _form, stmt = _filtered(call)
+    _form, stmt, _count = _filtered(call)
     data = applications_workbook(call, db.session.scalars(stmt).unique())
     return xlsx_response(data, f"{call.year}-{call.title}-申报项目.xlsx")
 

@@ -173,6 +173,153 @@ def call_ledger(call) -> Ledger:
     return Ledger(call=call, sources=list(lines.values()), entries=entries)
 
 
+ENTRY_KINDS = ("committed", "paid", "withheld", "reclaimed")
+
+
+def ledger_totals(call) -> Ledger:
+    """The per-source totals of a call's ledger aggregated in SQL (four queries), without its entries.
+
+    Each movement (payment, reclaim, withheld amount) is charged as `charge_to_sources` charges it:
+    every source gets ⌊amount × share / total⌋ and the award's last source also gets the remainder,
+    so the sums are exactly those of the entries of `call_ledger`.
+    """
+    from grants.awards.models import Award, AwardAllocation, AwardStatus
+    from grants.calls.models import CallFundingSource
+    from grants.contracts.models import Contract, Tranche
+    from grants.finance.models import Payment, PaymentStatus, Reclaim
+
+    sources = db.session.scalars(sa.select(CallFundingSource).where(CallFundingSource.call_id == call.id)
+                                 .order_by(CallFundingSource.id)).all()
+    lines = {s.id: SourceLine(source_id=s.id, label=s.label, budget_fen=s.amount_fen) for s in sources}
+
+    def line(fs_id):
+        if fs_id not in lines:  # awards without allocations
+            lines[fs_id] = SourceLine(source_id=fs_id, label=str(_l("未分配来源")), budget_fen=0)
+        return lines[fs_id]
+
+    # 立项承诺: a confirmed award commits its allocations as they are, or its amount when it has none.
+    has_alloc = sa.exists().where(AwardAllocation.award_id == Award.id)
+    confirmed = sa.and_(Award.call_id == call.id, Award.status == AwardStatus.CONFIRMED)
+    committed = sa.union_all(
+        sa.select(AwardAllocation.funding_source_id.label("fs"), sa.func.sum(AwardAllocation.amount_fen).label("fen"))
+        .join(Award, Award.id == AwardAllocation.award_id).where(confirmed)
+        .group_by(AwardAllocation.funding_source_id),
+        sa.select(sa.literal_column(str(UNALLOCATED)).label("fs"), sa.func.sum(Award.amount_fen).label("fen"))
+        .where(confirmed, ~has_alloc).having(sa.func.count() > 0))
+    for fs_id, fen in db.session.execute(committed).all():
+        line(fs_id).committed_fen += int(fen or 0)
+
+    # Movements of the call's money, each with the award it is charged to.
+    movements = sa.union_all(
+        sa.select(sa.literal_column("'paid'").label("kind"), Contract.award_id.label("award_id"),
+                  Payment.amount_fen.label("amount"))
+        .join(Contract, Contract.id == Payment.contract_id)
+        .where(Payment.call_id == call.id, Payment.status == PaymentStatus.RELEASED),
+        sa.select(sa.literal_column("'reclaimed'"), Contract.award_id, Reclaim.amount_fen)
+        .join(Payment, Payment.id == Reclaim.payment_id).join(Contract, Contract.id == Payment.contract_id)
+        .where(Payment.call_id == call.id),
+        sa.select(sa.literal_column("'withheld'"), Contract.award_id, Tranche.withheld_fen)
+        .join(Contract, Contract.id == Tranche.contract_id)
+        .where(Contract.call_id == call.id, Tranche.withheld_fen > 0,
+               Tranche.status.in_(("payable", "withheld", "paid"))),
+    ).subquery("m")
+    positive = sa.select(AwardAllocation.award_id, AwardAllocation.funding_source_id, AwardAllocation.amount_fen) \
+        .where(AwardAllocation.amount_fen > 0).subquery("al")
+    shares = sa.select(positive.c.award_id, sa.cast(sa.func.sum(positive.c.amount_fen), sa.BigInteger).label("total"),
+                       sa.func.max(positive.c.funding_source_id).label("last_fs")) \
+        .group_by(positive.c.award_id).subquery("sh")
+
+    # The whole amount of every movement, to its award's last source (or unallocated) ...
+    for kind, last_fs, fen in db.session.execute(
+            sa.select(movements.c.kind, shares.c.last_fs, sa.func.sum(movements.c.amount))
+            .select_from(movements).outerjoin(shares, shares.c.award_id == movements.c.award_id)
+            .group_by(movements.c.kind, shares.c.last_fs)).all():
+        acc = line(UNALLOCATED if last_fs is None else last_fs)
+        setattr(acc, f"{kind}_fen", getattr(acc, f"{kind}_fen") + int(fen or 0))
+    # ... then each source's rounded-down share moves from the last source to that source.
+    # Integer division on both databases (PostgreSQL's sum of bigint is numeric, hence the casts).
+    part = sa.cast(movements.c.amount, sa.BigInteger) * positive.c.amount_fen // shares.c.total
+    for kind, fs_id, last_fs, fen in db.session.execute(
+            sa.select(movements.c.kind, positive.c.funding_source_id, shares.c.last_fs, sa.func.sum(part))
+            .select_from(movements).join(positive, positive.c.award_id == movements.c.award_id)
+            .join(shares, shares.c.award_id == movements.c.award_id)
+            .where(positive.c.funding_source_id != shares.c.last_fs)
+            .group_by(movements.c.kind, positive.c.funding_source_id, shares.c.last_fs)).all():
+        fen = int(fen or 0)
+        to, frm = line(fs_id), line(last_fs)
+        setattr(to, f"{kind}_fen", getattr(to, f"{kind}_fen") + fen)
+        setattr(frm, f"{kind}_fen", getattr(frm, f"{kind}_fen") - fen)
+    return Ledger(call=call, sources=list(lines.values()))
+
+
+def ledger_entries_page(call, kind: str, page: int, per_page: int = 100) -> tuple[list[LedgerEntry], int]:
+    """One page of a call's ledger entries of one kind, in ledger order, and how many there are (three queries).
+
+    Each kind is read through its index on the call (award, payment by status, contract), so a page
+    costs the same however large the call.
+    """
+    from grants.awards.models import Award, AwardAllocation, AwardStatus
+    from grants.contracts.models import Contract, Tranche
+    from grants.finance.models import Payment, PaymentStatus, Reclaim
+    from grants.organizations.models import Organization
+
+    contract_cols = (Contract.award_id, Contract.number, Contract.party_b_name, Contract.project_name)
+    if kind == "committed":
+        stmt = (sa.select(Award.id, Award.amount_fen, Award.confirmed_at, Organization.name)
+                .join(Organization, Organization.id == Award.organization_id)
+                .where(Award.call_id == call.id, Award.status == AwardStatus.CONFIRMED).order_by(Award.id))
+    elif kind == "paid":
+        stmt = (sa.select(Payment.id, Payment.released_on, Payment.amount_fen, Payment.bank_reference, Tranche.name,
+                          *contract_cols)
+                .join(Contract, Contract.id == Payment.contract_id).join(Tranche, Tranche.id == Payment.tranche_id)
+                .where(Payment.call_id == call.id, Payment.status == PaymentStatus.RELEASED)
+                .order_by(Payment.released_on, Payment.id))
+    elif kind == "reclaimed":
+        stmt = (sa.select(Reclaim.payment_id, Reclaim.amount_fen, Reclaim.reason, Reclaim.recorded_at, *contract_cols)
+                .join(Payment, Payment.id == Reclaim.payment_id).join(Contract, Contract.id == Payment.contract_id)
+                .where(Payment.call_id == call.id).order_by(Reclaim.recorded_at, Reclaim.id))
+    elif kind == "withheld":
+        stmt = (sa.select(Tranche.name, Tranche.withheld_fen, *contract_cols)
+                .join(Contract, Contract.id == Tranche.contract_id)
+                .where(Contract.call_id == call.id, Tranche.withheld_fen > 0,
+                       Tranche.status.in_(("payable", "withheld", "paid")))
+                .order_by(Contract.number, Tranche.seq))
+    else:
+        raise ValueError(kind)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = db.session.execute(stmt.limit(per_page).offset((max(1, page) - 1) * per_page)).all()
+    award_ids = {r[0] if kind == "committed" else r.award_id for r in rows}
+    allocations: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    if award_ids:
+        for award_id, fs_id, fen in db.session.execute(
+                sa.select(AwardAllocation.award_id, AwardAllocation.funding_source_id, AwardAllocation.amount_fen)
+                .where(AwardAllocation.award_id.in_(award_ids))
+                .order_by(AwardAllocation.award_id, AwardAllocation.funding_source_id)).all():
+            allocations[award_id].append((fs_id, fen))
+
+    entries = []
+    for r in rows:
+        if kind == "committed":
+            award_id, amount, confirmed_at, org_name = r
+            parts = dict(allocations[award_id]) if allocations[award_id] else {UNALLOCATED: amount}
+            entries.append(LedgerEntry("committed", to_local(confirmed_at).date() if confirmed_at else None, "",
+                                       org_name, "", str(_l("立项资助")), sum(parts.values()), parts))
+        elif kind == "paid":
+            payment_id, released_on, amount, bank_reference, tranche_name, award_id, number, org_name, project = r
+            entries.append(LedgerEntry("paid", released_on, number, org_name, project,
+                                       f"{tranche_name} · {bank_reference}", amount,
+                                       charge_to_sources(amount, allocations[award_id]), payment_id))
+        elif kind == "reclaimed":
+            payment_id, amount, reason, recorded_at, award_id, number, org_name, project = r
+            entries.append(LedgerEntry("reclaimed", to_local(recorded_at).date(), number, org_name, project, reason,
+                                       amount, charge_to_sources(amount, allocations[award_id]), payment_id))
+        else:
+            tranche_name, withheld, award_id, number, org_name, project = r
+            entries.append(LedgerEntry("withheld", None, number, org_name, project, tranche_name, withheld,
+                                       charge_to_sources(withheld, allocations[award_id])))
+    return entries, total
+
+
 def calls_summary(call_ids: list[int]) -> dict[int, dict[str, int]]:
     """Per-call totals (committed, paid, reclaimed, withheld) for the ledger index: four grouped queries."""
     from grants.awards.models import Award, AwardStatus

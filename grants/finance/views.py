@@ -13,7 +13,7 @@ from grants.core.money import Money
 from grants.core.pdf import pdf_response, render_pdf
 from grants.core.states import IllegalTransition
 from grants.core.timeutil import now, today_local
-from grants.core.web import ensure, get_or_404, paginate
+from grants.core.web import Page, ensure, get_or_404, paginate
 from grants.extensions import db
 from grants.finance import bp
 from grants.finance import permissions as perm
@@ -23,12 +23,14 @@ from grants.finance.exports import ledger_workbook
 from grants.finance.forms import (
     HoldForm, LiftForm, PaymentActionForm, QueueFilterForm, ReasonForm, ReclaimForm, ReleaseForm,
 )
-from grants.finance.ledger import call_ledger, calls_summary
+from grants.finance.ledger import (ENTRY_KIND_LABELS, ENTRY_KINDS, call_ledger, calls_summary, ledger_entries_page,
+                                   ledger_totals)
 from grants.finance.models import OPEN_STATUSES, Payment, PaymentHold, PaymentStatus, Reclaim
 from grants.finance.states import PAYMENT_WORKFLOW
 from grants.organizations.models import Organization
 
 PER_PAGE = 30
+LEDGER_PER_PAGE = 100
 
 
 def _scope_call_ids():
@@ -331,7 +333,16 @@ def ledgers():
 def ledger(call_id: int):
     call = get_or_404(Call, call_id)
     ensure(perm.can_view_ledger(current_user, call))
-    return render_template("finance/ledger.html", call=call, ledger=call_ledger(call))
+    kind = request.args.get("kind")
+    if kind not in ENTRY_KINDS:
+        kind = "paid"
+    page_no = max(1, request.args.get("page", 1, type=int) or 1)
+    # Totals are aggregated in SQL and the entries are shown a page at a time: a provincial call has
+    # thousands of them (the Excel export keeps them all).
+    entries, total = ledger_entries_page(call, kind, page_no, per_page=LEDGER_PER_PAGE)
+    page = Page(items=entries, page=page_no, per_page=LEDGER_PER_PAGE, total=total)
+    return render_template("finance/ledger.html", call=call, ledger=ledger_totals(call), page=page, kind=kind,
+                           kinds=ENTRY_KIND_LABELS)
 
 
 @bp.route("/ledger/<int:call_id>/export.xlsx")

@@ -519,7 +519,7 @@ def reopen(review_id: int):
 def ranking(call_id: int):
     """评审结果排序: overall and per category, with spread, flags, z-score advice and the tie-break."""
     call = _call_for_view(call_id)
-    rows = svc.compute_ranking(call)
+    rows = svc.compute_ranking(call, rows_only=True)
     category = request.args.get("category", "")
     shown = [r for r in rows if not category.isdigit() or r.category_id == int(category)]
     # Ranks need the whole call; the page shows RANKING_PER_PAGE rows of it (a provincial call has 10,000).

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 16:14:16.403930
+Create Date: 2026-11-25 16:31:34.315677
 
 """
 from alembic import op
@@ -614,7 +614,9 @@ def upgrade():
     sa.UniqueConstraint('number', name=op.f('uq_application_number'))
     )
     with op.batch_alter_table('application', schema=None) as batch_op:
+        batch_op.create_index('ix_application_call_org', ['call_id', 'organization_id'], unique=False)
         batch_op.create_index('ix_application_call_status', ['call_id', 'status'], unique=False)
+        batch_op.create_index('ix_application_call_submitted', ['call_id', 'submitted_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_application_category_id'), ['category_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_application_organization_id'), ['organization_id'], unique=False)
 
@@ -1526,7 +1528,9 @@ def downgrade():
     with op.batch_alter_table('application', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_application_organization_id'))
         batch_op.drop_index(batch_op.f('ix_application_category_id'))
+        batch_op.drop_index('ix_application_call_submitted')
         batch_op.drop_index('ix_application_call_status')
+        batch_op.drop_index('ix_application_call_org')
 
     op.drop_table('application')
     with op.batch_alter_table('user_role', schema=None) as batch_op:

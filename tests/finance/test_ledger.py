@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from grants.extensions import db
 from grants.finance import services
-from grants.finance.ledger import UNALLOCATED, call_ledger, calls_summary, charge_to_sources
+from grants.finance.ledger import (ENTRY_KINDS, UNALLOCATED, call_ledger, calls_summary, charge_to_sources,
+                                   ledger_entries_page, ledger_totals)
 from grants.finance.models import Payment
 from tests.finance import factories as ff
 
@@ -143,3 +144,84 @@ def test_ledger_uses_a_fixed_number_of_queries(scene, app):
         services.record_reclaim(p, f1, 100, "抽查追回")
     db.session.flush()
     assert count_queries(scene["call"]) == before <= 6  # the call itself + five
+
+
+# --- the ledger page: totals in SQL, entries a page at a time --------------------------------
+
+def _figures(ledger):
+    return [(s.source_id, s.label, s.budget_fen, s.committed_fen, s.paid_fen, s.withheld_fen, s.reclaimed_fen)
+            for s in ledger.sources]
+
+
+def _more_projects(call, n, odd=True):
+    f1, f2 = ff.finance_user(call), ff.finance_user(call)
+    for i in range(n):
+        shares = (1_000_003 + i, 999_998 - i) if odd else (2_000_001 + i, 0)
+        contract = ff.active_contract(call, amount_fen=sum(shares), shares=shares)
+        p = ff.first_payment(contract)
+        services.approve_payment(p, f1)
+        services.release_payment(p, f2, f"M{call.id}-{i}-{odd}", TODAY)
+        services.record_reclaim(p, f1, 101 + i, "抽查追回")
+    db.session.flush()
+
+
+def test_sql_totals_equal_the_sum_of_entries(scene):
+    _more_projects(scene["call"], 3)
+    ledger = call_ledger(scene["call"])
+    assert _figures(ledger_totals(scene["call"])) == _figures(ledger)
+
+
+def test_sql_totals_of_awards_without_allocations(scene):
+    from grants.awards.models import AwardAllocation
+
+    _more_projects(scene["call"], 2)
+    award_id = scene["b"].award_id
+    db.session.execute(sa.delete(AwardAllocation).where(AwardAllocation.award_id == award_id))
+    db.session.flush()
+    ledger = call_ledger(scene["call"])
+    assert any(s.source_id == UNALLOCATED for s in ledger.sources)
+    assert _figures(ledger_totals(scene["call"])) == _figures(ledger)
+
+
+def test_entry_pages_follow_the_ledger(scene):
+    _more_projects(scene["call"], 3)
+    full = call_ledger(scene["call"])
+    for kind in ENTRY_KINDS:
+        expected = [e for e in full.entries if e.kind == kind]
+        got, total = [], None
+        for page in (1, 2, 3, 4):
+            entries, total = ledger_entries_page(scene["call"], kind, page, per_page=2)
+            got += entries
+        assert total == len(expected) and got == expected
+
+
+def test_ledger_page_queries_do_not_grow(scene, client, login_as, app):
+    call = scene["call"]
+    officer = ff.officer(call)
+    db.session.commit()
+    login_as(officer)
+
+    def count(url):
+        n = 0
+
+        def on_exec(*_a, **_k):
+            nonlocal n
+            n += 1
+
+        sa.event.listen(db.engine, "before_cursor_execute", on_exec)
+        try:
+            r = client.get(url)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", on_exec)
+        assert r.status_code == 200
+        return n, r.get_data(as_text=True)
+
+    count(f"/finance/ledger/{call.id}")  # warm-up: the session reloads what the commit expired
+    small = {k: count(f"/finance/ledger/{call.id}?kind={k}")[0] for k in ENTRY_KINDS}
+    _more_projects(call, 6)
+    db.session.commit()
+    count(f"/finance/ledger/{call.id}")
+    large = {k: count(f"/finance/ledger/{call.id}?kind={k}")[0] for k in ENTRY_KINDS}
+    assert large == small and max(small.values()) <= 12
+    _n, body = count(f"/finance/ledger/{call.id}?kind=reclaimed")
+    assert "抽查追回" in body and "部分活动未开展" in body

@@ -109,3 +109,24 @@ def test_task_list_shows_100_tasks_a_page_with_a_fixed_number_of_queries(app, db
     assert (len(few), len(first), len(second)) == (5, 100, 25)
     assert not set(first) & set(second)
     assert small == large
+
+
+def _ranking_figures(rows):
+    return [(r.application.id, r.application.number, r.application.display_name, str(r.application.status_label),
+             r.application.organization.name, r.application.category.name if r.application.category else None,
+             r.application.requested_fen, r.category_id, r.rank_overall, r.rank_in_category, r.written_score,
+             r.pitch_score, r.final_score, r.review_count, r.std_dev, r.spread, r.flagged, r.assigned_count,
+             r.complete, r.mean_z, r.totals) for r in rows]
+
+
+def test_the_ranking_page_ranks_from_rows_exactly_as_from_objects(app, db):
+    call = rf.review_call()
+    expert = rf.expert()
+    db.session.commit()
+    _add_scored_applications(db, call, expert, 0, 30)
+    call = db.session.get(type(call), call.id)
+    full = compute_ranking(call)
+    light = compute_ranking(call, rows_only=True)
+    assert len(full) == 30
+    assert _ranking_figures(light) == _ranking_figures(full)
+    assert not any(isinstance(r.application, Application) for r in light)
