@@ -252,6 +252,14 @@ class RuleContext:
         self.settings = settings
         self.url_for = url_for
         self._holidays: dict[dt.date, bool] | None = None
+        self._shared: dict[str, object] = {}
+
+    def shared(self, key: str, load: Callable[[], object]):
+        """`load()` once per pass, for rules that read the same candidates (e.g. the progress reports still
+        due, which both the organisation's reminder and the officer's escalation need)."""
+        if key not in self._shared:
+            self._shared[key] = load()
+        return self._shared[key]
 
     def window(self, key: str) -> tuple[dt.datetime, dt.datetime]:
         """Deadlines in (start, end] can have an occurrence due now: a rule filters its query on it."""
