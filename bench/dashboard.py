@@ -166,6 +166,11 @@ def build(db) -> dict[str, int]:
     insert_rows(db, ProgressReport, reports)
     insert_rows(db, ReportOutput, outputs)
     db.session.commit()
+    # Bulk inserts bypass the session hook that keeps the per-project figures: rebuild them (as after an import).
+    from grants.dashboard.summary import rebuild_all
+
+    rebuild_all()
+    db.session.commit()
     return dict(calls=len(call_rows), applications=len(apps), awards=len(awards), contracts=len(contracts),
                 tranches=len(tranches), payments=len(payments), reclaims=len(reclaims), reports=len(reports))
 

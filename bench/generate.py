@@ -358,6 +358,10 @@ def generate(db, scale: float = 1.0, now: dt.datetime | None = None) -> Generate
     insert_rows(db, Payment, payments)
     insert_rows(db, ProgressReport, reports)
     insert_rows(db, Assessment, assessments)
+    # Bulk inserts bypass the session hook that keeps the dashboard's per-project figures (as an import would).
+    from grants.dashboard.summary import rebuild_all
+
+    rebuild_all()
     db.session.commit()
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

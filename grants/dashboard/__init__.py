@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
-from grants.dashboard import views  # noqa: E402,F401
+from grants.dashboard import cli, summary, views  # noqa: E402,F401  (summary: its session hooks)

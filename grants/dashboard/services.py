@@ -16,15 +16,16 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import aliased
 
-from grants.applications.models import OUTPUT_LABELS, Application, ApplicationStatus, OutputKind, OutputTarget, ServiceArea
-from grants.assessments.models import ProgressReport, ReportOutput, ReportStatus
+from grants.applications.models import OUTPUT_LABELS, Application, ApplicationStatus, OutputKind, ServiceArea
 from grants.awards.models import Award, AwardAllocation, AwardStatus
 from grants.calls.models import FUNDING_KIND_LABELS, GRADE_LABELS, Call, CallCategory, CallFundingSource, CallStatus
 from grants.contracts.models import Contract, ContractStatus, Tranche
 from grants.core.timeutil import today_local
+from grants.dashboard.models import ProjectOutputSummary, ProjectSourceSummary, ProjectSummary
+from grants.dashboard.summary import bring_up_to_date
 from grants.extensions import db
+from grants.finance.ledger import WITHHELD_TRANCHE_STATES
 from grants.finance.models import Payment, PaymentStatus, Reclaim
 from grants.organizations.models import HostUnit, Organization, UnitLevel
 
@@ -36,8 +37,6 @@ ELIGIBLE_STATES = (
     ApplicationStatus.SHORTLISTED, ApplicationStatus.PITCHED, ApplicationStatus.AWARDED,
     ApplicationStatus.NOT_AWARDED, ApplicationStatus.CONFIRMED, ApplicationStatus.CANCELLED,
 )
-# The ledger counts a tranche's withheld part once the assessment has set it (finance/ledger.py).
-WITHHELD_TRANCHE_STATES = ("payable", "withheld", "paid")
 LEVELS = ("city", "district", "street")
 SETS = ("received", "eligible", "funded", "paid", "withheld", "reclaimed", "finished")
 SET_LABELS = {
@@ -241,6 +240,7 @@ def _project_base(*columns):
 
 def build_dashboard(unit_ids, f: Filters, *, coverage_root: int | None = None) -> Dashboard:
     """All dashboard figures for the units `unit_ids` under the filters (a fixed number of queries)."""
+    bring_up_to_date()
     conds = call_conditions(unit_ids, f)
     dims = (Call.year, _category(), Organization.district)
     groups = {"year": {}, "category": {}, "district": {}}
@@ -252,49 +252,33 @@ def build_dashboard(unit_ids, f: Filters, *, coverage_root: int | None = None) -
         _add(groups["district"], district or "", attr, value)
         setattr(total, attr, getattr(total, attr) + int(value or 0))
 
-    # 1. applications received / eligible / requested, and the funded ones with their awarded money,
-    #    in one pass over the applications (an application has at most one award)
-    confirmed = sa.case((Award.status == AwardStatus.CONFIRMED, 1), else_=0)
-    awarded = sa.case((Award.status == AwardStatus.CONFIRMED, Award.amount_fen), else_=0)
-    for year, category, district, status, n, requested, funded, amount in db.session.execute(
+    # 1. applications received / eligible / requested, and each project's money from its summary row
+    #    (models.ProjectSummary: awarded, paid, withheld, reclaimed), in one pass over the applications.
+    #    Only received ones have money: an application is withdrawn only before screening (states.py).
+    ps = ProjectSummary
+    for year, category, district, status, n, requested, funded, awarded, paid, withheld, reclaimed in db.session.execute(
             _project_base(*dims, Application.status, sa.func.count(), sa.func.sum(Application.requested_fen),
-                          sa.func.sum(confirmed), sa.func.sum(awarded))
-            .outerjoin(Award, Award.application_id == Application.id)
-            .where(*conds, Application.status.not_in(NOT_RECEIVED))
-            .group_by(*dims, Application.status)).all():
+                          sa.func.sum(sa.case((ps.funded, 1), else_=0)), sa.func.sum(ps.awarded_fen),
+                          sa.func.sum(ps.paid_fen), sa.func.sum(ps.withheld_fen), sa.func.sum(ps.reclaimed_fen))
+            .outerjoin(ps, ps.application_id == Application.id)
+            .where(*conds, Application.status.not_in(NOT_RECEIVED)).group_by(*dims, Application.status)).all():
         spread(year, category, district, "received", n)
         spread(year, category, district, "requested_fen", requested)
         if status in ELIGIBLE_STATES:
             spread(year, category, district, "eligible", n)
         if funded:
             spread(year, category, district, "funded", funded)
-            spread(year, category, district, "awarded_fen", amount)
+        for attr, fen in (("awarded_fen", awarded), ("paid_fen", paid), ("withheld_fen", withheld),
+                          ("reclaimed_fen", reclaimed)):
+            if fen:
+                spread(year, category, district, attr, fen)
 
-    # 3. paid, reclaimed and withheld money: summed per contract first (a few rows per contract instead of
-    #    one per payment or tranche), then joined to the projects' year, category and district
-    lit = sa.literal_column
-    per_contract = sa.union_all(
-        sa.select(lit("'paid'").label("what"), Payment.contract_id.label("contract_id"),
-                  sa.func.sum(Payment.amount_fen).label("fen"))
-        .where(Payment.status == PaymentStatus.RELEASED).group_by(Payment.contract_id),
-        sa.select(lit("'reclaimed'"), Payment.contract_id, sa.func.sum(Reclaim.amount_fen))
-        .join(Payment, Payment.id == Reclaim.payment_id).group_by(Payment.contract_id),
-        sa.select(lit("'withheld'"), Tranche.contract_id, sa.func.sum(Tranche.withheld_fen))
-        .where(Tranche.withheld_fen > 0, Tranche.status.in_(WITHHELD_TRANCHE_STATES)).group_by(Tranche.contract_id),
-    ).subquery("m")
-    for what, year, category, district, fen in db.session.execute(
-            _project_base(per_contract.c.what, *dims, sa.func.sum(per_contract.c.fen))
-            .join(Contract, Contract.application_id == Application.id)
-            .join(per_contract, per_contract.c.contract_id == Contract.id)
-            .where(*conds).group_by(per_contract.c.what, *dims)).all():
-        spread(year, category, district, f"{what}_fen", fen)
-
-    # 4. organisations that applied and that were funded, per year and overall: the distinct
+    # 2. organisations that applied and that were funded, per year and overall: the distinct
     #    (year, organisation, funded organisation) rows once in a CTE, then counted per year and overall
-    funded_org = sa.case((Award.status == AwardStatus.CONFIRMED, Application.organization_id))
+    funded_org = sa.case((ps.funded, Application.organization_id))
     pairs = (sa.select(Call.year.label("year"), Application.organization_id.label("org"), funded_org.label("funded"))
              .select_from(Application).join(Call, Call.id == Application.call_id)
-             .outerjoin(Award, Award.application_id == Application.id)
+             .outerjoin(ps, ps.application_id == Application.id)
              .where(*conds, Application.status.not_in(NOT_RECEIVED))
              .group_by(Call.year, Application.organization_id, funded_org).cte("org_years"))
     org_cols = (sa.func.count(sa.distinct(pairs.c.org)), sa.func.count(sa.distinct(pairs.c.funded)))
@@ -304,14 +288,14 @@ def build_dashboard(unit_ids, f: Filters, *, coverage_root: int | None = None) -
         target = total if year is None else groups["year"].setdefault(year, Figures())
         target.orgs_applied, target.orgs_funded = int(applied), int(funded_orgs)
 
-    # 5. streets and communities served by funded projects, per year and overall (one scan, as in 4)
+    # 3. streets and communities served by funded projects, per year and overall (one scan, as in 2)
     street = sa.case((ServiceArea.street != "", ServiceArea.street))
     place = sa.case((ServiceArea.community != "", ServiceArea.street + "/" + ServiceArea.community))
     places = (sa.select(Call.year.label("year"), street.label("street"), place.label("place"))
-              .select_from(Award)
-              .join(ServiceArea, ServiceArea.application_id == Award.application_id)
-              .join(Call, Call.id == Award.call_id)
-              .where(*conds, Award.status == AwardStatus.CONFIRMED)
+              .select_from(ps)
+              .join(ServiceArea, ServiceArea.application_id == ps.application_id)
+              .join(Call, Call.id == ps.call_id)
+              .where(*conds, ps.funded.is_(True))
               .group_by(Call.year, street, place).cte("year_places"))
     area_cols = (sa.func.count(sa.distinct(places.c.street)), sa.func.count(sa.distinct(places.c.place)))
     for year, streets, communities in db.session.execute(sa.union_all(
@@ -333,10 +317,9 @@ def build_dashboard(unit_ids, f: Filters, *, coverage_root: int | None = None) -
 def _by_source(conds) -> list[SourceFigures]:
     """Budget, awarded, paid, withheld and reclaimed per kind of funding source (福彩公益金, 财政配套 …).
 
-    Awards count their allocations. Each payment, reclaim and withheld amount is split over its award's
-    allocations exactly as the ledger's charge_to_sources does — each part rounded down to the fen, the
-    remainder on the source with the highest id — but in SQL (a window over the allocations), so that the
-    figures cost three grouped queries instead of one Python call per payment.
+    Awards count their allocations; each payment, reclaim and withheld amount is split over its award's
+    allocations by the ledger's own charge_to_sources when the project's summary rows are kept
+    (summary.py), so these are two grouped queries and the ledger's figures to the fen.
     """
     lines: dict[str, SourceFigures] = {}
 
@@ -351,101 +334,42 @@ def _by_source(conds) -> list[SourceFigures]:
             .join(Call, Call.id == CallFundingSource.call_id).where(*conds).group_by(CallFundingSource.kind)).all():
         line(kind).budget_fen += int(budget or 0)
 
-    confirmed = Award.status == AwardStatus.CONFIRMED
-    has_alloc = sa.exists().where(AwardAllocation.award_id == Award.id)
-    for kind, fen in db.session.execute(sa.union_all(
-            sa.select(CallFundingSource.kind, sa.func.sum(AwardAllocation.amount_fen))
-            .select_from(Award).join(Call, Call.id == Award.call_id)
-            .join(AwardAllocation, AwardAllocation.award_id == Award.id)
-            .join(CallFundingSource, CallFundingSource.id == AwardAllocation.funding_source_id)
-            .where(*conds, confirmed).group_by(CallFundingSource.kind),
-            # an award without allocations is committed in full to “未分配来源”, as in the ledger
-            sa.select(sa.literal(""), sa.func.sum(Award.amount_fen)).join(Call, Call.id == Award.call_id)
-            .where(*conds, confirmed, ~has_alloc))).all():
-        if fen:
-            line(kind).awarded_fen += int(fen)
-
-    lit = sa.literal_column
-    entries = sa.union_all(
-        sa.select(lit("'paid'").label("what"), Payment.id.label("entry_id"), Contract.award_id.label("award_id"),
-                  Payment.amount_fen.label("fen"))
-        .select_from(Payment).join(Contract, Contract.id == Payment.contract_id)
-        .join(Call, Call.id == Contract.call_id).where(*conds, Payment.status == PaymentStatus.RELEASED),
-        sa.select(lit("'reclaimed'"), Reclaim.id, Contract.award_id, Reclaim.amount_fen)
-        .select_from(Reclaim).join(Payment, Payment.id == Reclaim.payment_id)
-        .join(Contract, Contract.id == Payment.contract_id).join(Call, Call.id == Contract.call_id).where(*conds),
-        sa.select(lit("'withheld'"), Tranche.id, Contract.award_id, Tranche.withheld_fen)
-        .select_from(Tranche).join(Contract, Contract.id == Tranche.contract_id)
-        .join(Call, Call.id == Contract.call_id)
-        .where(*conds, Tranche.withheld_fen > 0, Tranche.status.in_(WITHHELD_TRANCHE_STATES)),
-    ).subquery("e")
-    # Each award's allocations with its total and its last source (the highest id), which takes the
-    # remainder: one scan of the allocations (the entries are already limited to the filtered calls).
-    windowed = (sa.select(AwardAllocation.award_id, AwardAllocation.funding_source_id.label("fs"),
-                          AwardAllocation.amount_fen.label("share"),
-                          # SUM is NUMERIC on PostgreSQL: cast back, or the division below would not round down.
-                          sa.cast(sa.func.sum(AwardAllocation.amount_fen).over(partition_by=AwardAllocation.award_id),
-                                  sa.BigInteger).label("total"),
-                          sa.func.max(AwardAllocation.funding_source_id).over(partition_by=AwardAllocation.award_id)
-                          .label("last"))
-                .where(AwardAllocation.amount_fen > 0).subquery("w"))
-    source, last_source = aliased(CallFundingSource), aliased(CallFundingSource)
-    alloc = (sa.select(windowed, source.kind.label("kind"), last_source.kind.label("last_kind"))
-             .join(source, source.id == windowed.c.fs).join(last_source, last_source.id == windowed.c.last)
-             .subquery("a"))
-    # Every source but the last gets its rounded-down part and the last takes what is left, so that per
-    # entry: last = fen − Σ other parts. Summed over entries that is Σ fen on the last source's kind, each
-    # rounded-down part on its own kind and the same part taken off the last source's kind: grouped by
-    # (kind, last kind) it needs no per-entry window. An entry of an award without allocations is 未分配.
-    is_rest = sa.or_(alloc.c.fs.is_(None), alloc.c.fs == alloc.c.last)
-    floors = sa.func.sum(sa.case((is_rest, 0), else_=(entries.c.fen * alloc.c.share) // alloc.c.total))
-    rests = sa.func.sum(sa.case((is_rest, entries.c.fen), else_=0))
-    for what, kind, last_kind, floor_fen, rest_fen in db.session.execute(
-            sa.select(entries.c.what, alloc.c.kind, alloc.c.last_kind, floors, rests)
-            .select_from(entries).outerjoin(alloc, alloc.c.award_id == entries.c.award_id)
-            .group_by(entries.c.what, alloc.c.kind, alloc.c.last_kind)).all():
-        floor_fen, rest_fen = int(floor_fen or 0), int(rest_fen or 0)
-        for k, fen in ((kind, floor_fen + rest_fen), (last_kind, -floor_fen)):
-            if fen:
-                src = line(k)
-                setattr(src, f"{what}_fen", getattr(src, f"{what}_fen") + fen)
+    pss = ProjectSourceSummary
+    for kind, *money in db.session.execute(
+            sa.select(CallFundingSource.kind, sa.func.sum(pss.awarded_fen), sa.func.sum(pss.paid_fen),
+                      sa.func.sum(pss.withheld_fen), sa.func.sum(pss.reclaimed_fen))
+            .select_from(pss).join(ProjectSummary, ProjectSummary.application_id == pss.application_id)
+            .join(Call, Call.id == ProjectSummary.call_id)
+            .outerjoin(CallFundingSource, CallFundingSource.id == pss.funding_source_id)
+            .where(*conds).group_by(CallFundingSource.kind)).all():
+        if any(money):
+            src = line(kind)
+            for attr, fen in zip(("awarded_fen", "paid_fen", "withheld_fen", "reclaimed_fen"), money):
+                setattr(src, attr, getattr(src, attr) + int(fen or 0))
     order = {k: i for i, k in enumerate(FUNDING_KIND_LABELS)}
     return sorted(lines.values(), key=lambda s: order.get(s.kind, len(order)))
 
 
 def _outputs(conds) -> list[OutputFigures]:
-    """Outputs promised by funded projects against those achieved in each contract's latest accepted report."""
+    """Outputs promised by funded projects against those achieved in each contract's latest accepted report
+    (kept per project by summary.py)."""
     out = {k: OutputFigures(kind=str(k), label=str(OUTPUT_LABELS[k])) for k in OUTPUT_KINDS}
-    promised = (sa.select(sa.literal_column("'promised'").label("what"), OutputTarget.kind,
-                          sa.func.sum(OutputTarget.target).label("n"))
-                .select_from(Award).join(OutputTarget, OutputTarget.application_id == Award.application_id)
-                .join(Call, Call.id == Award.call_id)
-                .where(*conds, Award.status == AwardStatus.CONFIRMED).group_by(OutputTarget.kind))
-    # Reports state outputs achieved so far, so only each contract's latest accepted report counts.
-    latest = (sa.select(sa.func.max(ProgressReport.id).label("report_id"))
-              .join(Contract, Contract.id == ProgressReport.contract_id).join(Call, Call.id == Contract.call_id)
-              .where(*conds, ProgressReport.status == ReportStatus.ACCEPTED)
-              .group_by(ProgressReport.contract_id).subquery())
-    achieved = (sa.select(sa.literal_column("'achieved'"), ReportOutput.kind, sa.func.sum(ReportOutput.achieved))
-                .join(latest, latest.c.report_id == ReportOutput.report_id).group_by(ReportOutput.kind))
-    for what, kind, n in db.session.execute(sa.union_all(promised, achieved)).all():
+    pos = ProjectOutputSummary
+    for kind, promised, achieved in db.session.execute(
+            sa.select(pos.kind, sa.func.sum(pos.promised), sa.func.sum(pos.achieved))
+            .join(ProjectSummary, ProjectSummary.application_id == pos.application_id)
+            .join(Call, Call.id == ProjectSummary.call_id).where(*conds).group_by(pos.kind)).all():
         if kind in out:
-            setattr(out[kind], what, int(n or 0))
+            out[kind].promised, out[kind].achieved = int(promised or 0), int(achieved or 0)
     return list(out.values())
 
 
-def _finished():
-    """A project is finished when its contract completed or its final assessment set a grade (a failed
-    final withholds the last tranche and leaves the contract open for the reclaim)."""
-    return sa.or_(Contract.status == ContractStatus.COMPLETED, Application.final_grade.is_not(None))
-
-
 def _grades(conds) -> dict[str, int]:
-    """Final grades of finished projects."""
+    """Final grades of finished projects (ProjectSummary.finished: the contract completed or the final
+    assessment set a grade — a failed final withholds the last tranche and leaves the contract open)."""
     rows = db.session.execute(
-        sa.select(Application.final_grade, sa.func.count()).select_from(Contract)
-        .join(Application, Application.id == Contract.application_id).join(Call, Call.id == Contract.call_id)
-        .where(*conds, _finished()).group_by(Application.final_grade)).all()
+        sa.select(ProjectSummary.final_grade, sa.func.count()).join(Call, Call.id == ProjectSummary.call_id)
+        .where(*conds, ProjectSummary.finished.is_(True)).group_by(ProjectSummary.final_grade)).all()
     return {(grade or "none"): int(n) for grade, n in rows}
 
 
@@ -596,29 +520,16 @@ class ProjectMoney:
 
 
 def project_money(application_ids: list[int]) -> dict[int, ProjectMoney]:
-    """Awarded, paid, withheld and reclaimed money of the listed projects (one query)."""
+    """Awarded, paid, withheld and reclaimed money of the listed projects (one query, from their summaries)."""
     out = {i: ProjectMoney() for i in application_ids}
     if not application_ids:
         return out
-    lit = sa.literal_column
-    stmt = sa.union_all(
-        sa.select(lit("'awarded'").label("what"), Award.application_id, sa.func.sum(Award.amount_fen))
-        .where(Award.application_id.in_(application_ids), Award.status == AwardStatus.CONFIRMED)
-        .group_by(Award.application_id),
-        sa.select(lit("'paid'"), Contract.application_id, sa.func.sum(Payment.amount_fen))
-        .join(Payment, Payment.contract_id == Contract.id)
-        .where(Contract.application_id.in_(application_ids), Payment.status == PaymentStatus.RELEASED)
-        .group_by(Contract.application_id),
-        sa.select(lit("'reclaimed'"), Contract.application_id, sa.func.sum(Reclaim.amount_fen))
-        .join(Payment, Payment.contract_id == Contract.id).join(Reclaim, Reclaim.payment_id == Payment.id)
-        .where(Contract.application_id.in_(application_ids)).group_by(Contract.application_id),
-        sa.select(lit("'withheld'"), Contract.application_id, sa.func.sum(Tranche.withheld_fen))
-        .join(Tranche, Tranche.contract_id == Contract.id)
-        .where(Contract.application_id.in_(application_ids), Tranche.withheld_fen > 0,
-               Tranche.status.in_(WITHHELD_TRANCHE_STATES)).group_by(Contract.application_id),
-    )
-    for what, app_id, fen in db.session.execute(stmt).all():
-        setattr(out[app_id], f"{what}_fen", int(fen or 0))
+    bring_up_to_date()
+    ps = ProjectSummary
+    for app_id, awarded, paid, withheld, reclaimed in db.session.execute(
+            sa.select(ps.application_id, sa.case((ps.funded, ps.awarded_fen), else_=0), ps.paid_fen, ps.withheld_fen,
+                      ps.reclaimed_fen).where(ps.application_id.in_(application_ids))).all():
+        out[app_id] = ProjectMoney(int(awarded), int(paid), int(withheld), int(reclaimed))
     return out
 
 

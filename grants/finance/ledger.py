@@ -19,6 +19,8 @@ from flask_babel import lazy_gettext as _l
 from grants.core.timeutil import to_local
 from grants.extensions import db
 
+# A tranche's withheld part counts once the assessment has set it (and stays counted once paid).
+WITHHELD_TRANCHE_STATES = ("payable", "withheld", "paid")
 UNALLOCATED = 0  # pseudo funding-source id for awards without allocations (shown as “未分配来源”)
 
 ENTRY_KIND_LABELS = {
@@ -159,7 +161,7 @@ def call_ledger(call) -> Ledger:
             sa.select(Tranche.name, Tranche.withheld_fen, Tranche.grade, *contract_cols)
             .join(Contract, Contract.id == Tranche.contract_id)
             .where(Contract.call_id == call.id, Tranche.withheld_fen > 0,
-                   Tranche.status.in_(("payable", "withheld", "paid")))
+                   Tranche.status.in_(WITHHELD_TRANCHE_STATES))
             .order_by(Contract.number, Tranche.seq)).all():
         entries.append(LedgerEntry("withheld", None, number, org_name, project, tranche_name, withheld,
                                    charge_to_sources(withheld, allocations[award_id])))
@@ -221,7 +223,7 @@ def ledger_totals(call) -> Ledger:
         sa.select(sa.literal_column("'withheld'"), Contract.award_id, Tranche.withheld_fen)
         .join(Contract, Contract.id == Tranche.contract_id)
         .where(Contract.call_id == call.id, Tranche.withheld_fen > 0,
-               Tranche.status.in_(("payable", "withheld", "paid"))),
+               Tranche.status.in_(WITHHELD_TRANCHE_STATES)),
     ).subquery("m")
     positive = sa.select(AwardAllocation.award_id, AwardAllocation.funding_source_id, AwardAllocation.amount_fen) \
         .where(AwardAllocation.amount_fen > 0).subquery("al")
@@ -282,7 +284,7 @@ def ledger_entries_page(call, kind: str, page: int, per_page: int = 100) -> tupl
         stmt = (sa.select(Tranche.name, Tranche.withheld_fen, *contract_cols)
                 .join(Contract, Contract.id == Tranche.contract_id)
                 .where(Contract.call_id == call.id, Tranche.withheld_fen > 0,
-                       Tranche.status.in_(("payable", "withheld", "paid")))
+                       Tranche.status.in_(WITHHELD_TRANCHE_STATES))
                 .order_by(Contract.number, Tranche.seq))
     else:
         raise ValueError(kind)
@@ -340,7 +342,7 @@ def calls_summary(call_ids: list[int]) -> dict[int, dict[str, int]]:
         "withheld": sa.select(Contract.call_id, sa.func.sum(Tranche.withheld_fen))
         .join(Contract, Contract.id == Tranche.contract_id)
         .where(Contract.call_id.in_(call_ids), Tranche.withheld_fen > 0,
-               Tranche.status.in_(("payable", "withheld", "paid"))).group_by(Contract.call_id),
+               Tranche.status.in_(WITHHELD_TRANCHE_STATES)).group_by(Contract.call_id),
     }
     for key, stmt in queries.items():
         for call_id, total in db.session.execute(stmt).all():

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 16:31:34.315677
+Create Date: 2026-11-25 18:04:40.486372
 
 """
 from alembic import op
@@ -784,6 +784,46 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_output_target')),
     sa.UniqueConstraint('application_id', 'kind', name=op.f('uq_output_target_application_id_kind'))
     )
+    op.create_table('project_output_summary',
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('promised', sa.BigInteger(), nullable=False),
+    sa.Column('achieved', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_project_output_summary_application_id_application'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('application_id', 'kind', name=op.f('pk_project_output_summary'))
+    )
+    op.create_table('project_source_summary',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('funding_source_id', sa.Integer(), nullable=True),
+    sa.Column('awarded_fen', sa.BigInteger(), nullable=False),
+    sa.Column('paid_fen', sa.BigInteger(), nullable=False),
+    sa.Column('withheld_fen', sa.BigInteger(), nullable=False),
+    sa.Column('reclaimed_fen', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_project_source_summary_application_id_application'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['funding_source_id'], ['call_funding_source.id'], name=op.f('fk_project_source_summary_funding_source_id_call_funding_source')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_project_source_summary'))
+    )
+    with op.batch_alter_table('project_source_summary', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_project_source_summary_application_id'), ['application_id'], unique=False)
+
+    op.create_table('project_summary',
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('funded', sa.Boolean(), nullable=False),
+    sa.Column('awarded_fen', sa.BigInteger(), nullable=False),
+    sa.Column('paid_fen', sa.BigInteger(), nullable=False),
+    sa.Column('withheld_fen', sa.BigInteger(), nullable=False),
+    sa.Column('reclaimed_fen', sa.BigInteger(), nullable=False),
+    sa.Column('finished', sa.Boolean(), nullable=False),
+    sa.Column('final_grade', sa.String(length=20), nullable=True),
+    sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_project_summary_application_id_application'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_project_summary_call_id_call')),
+    sa.PrimaryKeyConstraint('application_id', name=op.f('pk_project_summary'))
+    )
+    with op.batch_alter_table('project_summary', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_project_summary_call_id'), ['call_id'], unique=False)
+
     op.create_table('review_assignment',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('application_id', sa.Integer(), nullable=False),
@@ -1482,6 +1522,15 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_review_assignment_application_id'))
 
     op.drop_table('review_assignment')
+    with op.batch_alter_table('project_summary', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_project_summary_call_id'))
+
+    op.drop_table('project_summary')
+    with op.batch_alter_table('project_source_summary', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_project_source_summary_application_id'))
+
+    op.drop_table('project_source_summary')
+    op.drop_table('project_output_summary')
     op.drop_table('output_target')
     with op.batch_alter_table('conflict', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_conflict_expert_id'))
