@@ -171,12 +171,11 @@ _TRACKED = (
 def _note_changes(session: Session, _flush_context) -> None:
     """after_flush: note which projects the flushed rows belong to (the state still shows what changed)."""
     pending = session.info.get(_PENDING)
-    for obj in chain(session.new, session.dirty, session.deleted):
+    for obj in chain(session.dirty, session.deleted, session.new):
         if isinstance(obj, Application):
-            # A new application has no award yet; of an existing one only these columns feed the figures.
-            state = sa.inspect(obj)
-            if state.pending or not any(state.attrs[a].history.has_changes()
-                                        for a in ("status", "final_grade", "call_id")):
+            # A new application has no award yet; of a changed one only these columns feed the figures.
+            if obj in session.new or (obj in session.dirty and not any(
+                    sa.inspect(obj).attrs[a].history.has_changes() for a in ("status", "final_grade", "call_id"))):
                 continue
             key, value = "application", obj.id
         else:
