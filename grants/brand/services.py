@@ -21,7 +21,7 @@ from grants.brand.states import SELECTION_WORKFLOW
 from grants.contracts.models import Contract, ContractStatus
 from grants.core.audit import record
 from grants.core.states import IllegalTransition
-from grants.core.timeutil import now
+from grants.core.timeutil import format_local, now
 from grants.extensions import db
 from grants.organizations.models import Organization
 from grants.reviews import scoring
@@ -248,7 +248,27 @@ def put_forward_project(s: BrandSelection, contract: Contract, reason: str, acto
     membership = getattr(actor, "membership", None)
     if membership is None or not membership.is_admin or membership.organization_id != contract.organization_id:
         raise BrandError(_("只能由本组织管理员自荐本组织的项目"))
-    return _new_nomination(s, contract, reason, actor, NominationSource.SELF)
+    n = _new_nomination(s, contract, reason, actor, NominationSource.SELF)
+    _notify_officers_of_self_nomination(s, n, contract)
+    return n
+
+
+def _notify_officers_of_self_nomination(s: BrandSelection, n: BrandNomination, contract: Contract) -> None:
+    """A self-nomination waits for an officer's decision (and blocks the start of scoring): tell the
+    selection's unit officers at once."""
+    from grants.accounts.models import UserRole
+    from grants.reminders.services import notify
+
+    org_name = db.session.scalar(sa.select(Organization.name).where(Organization.id == contract.organization_id))
+    officers = db.session.scalars(
+        sa.select(User).join(UserRole, UserRole.user_id == User.id)
+        .where(User.host_unit_id == s.host_unit_id, UserRole.role == Role.OFFICER, User.is_active_account.is_(True))
+        .order_by(User.id)).all()
+    for officer in officers:
+        notify(officer, _("品牌项目自荐待确认：%(p)s", p=contract.project_name),
+               _("%(o)s 自荐项目“%(p)s”参加“%(t)s”，请在评选页面采纳或不予采纳。", o=org_name or "",
+                 p=contract.project_name, t=s.title),
+               link=f"/brand/{s.id}#nomination-list")
 
 
 def accept_nomination(n: BrandNomination, actor) -> None:
@@ -409,7 +429,7 @@ def _notify_experts(s: BrandSelection, experts) -> None:
 
     for u in experts:
         notify(u, _("品牌项目评审任务：%(t)s", t=s.title),
-               _("请在 %(d)s 前完成评分。", d=s.scoring_deadline_at.strftime("%Y-%m-%d %H:%M UTC")),
+               _("请在 %(d)s 前完成评分。", d=format_local(s.scoring_deadline_at)),
                link="/brand/tasks")
 
 

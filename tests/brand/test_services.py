@@ -295,3 +295,28 @@ def test_scoring_cannot_start_after_the_deadline(db, clock):
     clock.set(dt.datetime(2030, 1, 1, tzinfo=UTC))
     with pytest.raises(svc.BrandError, match="截止"):
         svc.start_scoring(s, officer)
+
+
+def test_a_self_nomination_is_announced_to_the_units_officers(db):
+    from grants.reminders.models import Notification
+
+    unit = factories.host_unit()
+    officer, colleague = bf.officer(unit), bf.officer(unit)
+    elsewhere = bf.officer(factories.host_unit())
+    c = bf.completed_contract(cf.call(unit), name="邻里守望")
+    s = bf.selection(unit, officer, status=SelectionStatus.NOMINATING)
+    svc.put_forward_project(s, c, "覆盖全街道", factories.member(c.organization))
+    mine = Notification.title.like("品牌项目自荐%")
+    rows = db.session.execute(sa.select(Notification.user_id, Notification.title, Notification.link).where(mine)
+                              .order_by(Notification.user_id)).all()
+    from grants.accounts.models import User, UserRole
+
+    unit_officers = set(db.session.scalars(sa.select(User.id).join(UserRole, UserRole.user_id == User.id).where(
+        User.host_unit_id == unit.id, UserRole.role == "officer")))
+    assert {officer.id, colleague.id} <= unit_officers
+    assert sorted(r.user_id for r in rows) == sorted(unit_officers)
+    assert elsewhere.id not in [r.user_id for r in rows]
+    assert rows[0].title == "品牌项目自荐待确认：邻里守望" and rows[0].link == f"/brand/{s.id}#nomination-list"
+    # An officer's own nomination needs nobody's decision: no notice.
+    svc.nominate_project(s, bf.completed_contract(cf.call(unit)), "主管推荐", officer)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(mine)) == len(rows)

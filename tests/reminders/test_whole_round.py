@@ -6,7 +6,8 @@ The unit's calls in that month: call A is open (a draft, and a submitted applica
 12-03 with a new deadline), call B is in expert review, call C's 公示 is running, and call D's projects run
 (a contract issued on 12-02 and left unsigned, a mid-term report due, a payment approved on 12-03 and not
 released, a report submitted on 12-04 whose assessment is not done, a rectification deadline that is
-missed, so the pass withholds that tranche).
+missed, so the pass withholds that tranche). A brand-project selection of another unit is in scoring, with one
+nomination its panel's brand_expert has not scored yet.
 
 Deadline reminders count back from the deadline (a call closing at 17:00 on 12-15 has its "7 days" moment
 at 17:00 on 12-08, so the 09:00 pass of 12-09 sends it); dates without a time (reports, rectification,
@@ -52,6 +53,7 @@ REVIEW_END = bj(12, 18, 17)             # "@202612180900"
 NOTICE_ENDS_ON = dt.date(2026, 12, 20)  # ends 12-21 00:00 Beijing = 12-20 16:00 UTC → "@202612201600"
 REPORT_DUE_ON = dt.date(2026, 12, 20)   # "@202612201600"
 RECTIFY_DUE_ON = dt.date(2026, 12, 24)  # "@202612241600"
+BRAND_SCORING_DUE = bj(12, 11, 17)      # "@202612110900"
 # Events at the 09:00 pass (01:00 UTC): returned 12-03, issued 12-02 ("@202612020100"),
 # approved Thursday 12-03 ("@202612030100"), report submitted 12-04 ("@202612040100").
 
@@ -68,10 +70,13 @@ EXPECTED: dict[dt.date, set[tuple[str, str, str]]] = {
     # + 3 working days = Tue 12-08 09:00.
     dt.date(2026, 12, 8): _each("return_deadline", ["b_admin"], "3d@202612100900")
                           | _each("payment_unreleased", ["finance_1", "finance_2"], "after3wd@202612030100"),
-    # Call A closes 12-15 17:00: 7 days before = 12-08 17:00.
-    dt.date(2026, 12, 9): _each("call_closing", ORG_A, "7d@202612150900"),
+    # Call A closes 12-15 17:00: 7 days before = 12-08 17:00. Brand scoring closes 12-11 17:00 (the same).
+    dt.date(2026, 12, 9): _each("call_closing", ORG_A, "7d@202612150900")
+                          | _each("brand_scoring_due", ["brand_expert"], "3d@202612110900"),
     dt.date(2026, 12, 10): _each("return_deadline", ["b_admin"], "1d@202612100900")
                            | _each("contract_unsigned_officer", OFFICERS, "after8d@202612020100"),
+    dt.date(2026, 12, 11): _each("brand_scoring_due", ["brand_expert"], "1d@202612110900"),
+    dt.date(2026, 12, 12): _each("brand_scoring_due", ["brand_expert"], "overdue@202612110900"),
     dt.date(2026, 12, 13): _each("call_closing", ORG_A, "3d@202612150900"),
     # Report submitted 12-04 09:00, assessment still assigned 10 days later: evaluator and officers.
     dt.date(2026, 12, 14): _each("report_due", ORG_P, "7d@202612201600")
@@ -168,6 +173,23 @@ def _round(db):
             OrganizationMember.organization_id == orgs[key].id, User.username != f"{key}_admin")).all()
         assert len(signers) == 1
         signers[0].username = f"{key}_signer"
+    # A brand-project selection of another unit in scoring: brand_expert has not scored its nomination,
+    # brand_excused declared a conflict.
+    from grants.brand import services as brand_services
+    from tests.brand import factories as brand_factories
+    from tests.contracts import factories as cf
+
+    brand_unit = factories.host_unit()
+    brand_officer = brand_factories.officer(brand_unit)
+    selection = brand_factories.selection(brand_unit, brand_officer, status="nominating", deadline=BRAND_SCORING_DUE)
+    nomination = brand_services.nominate_project(selection, brand_factories.completed_contract(cf.call(brand_unit)),
+                                                 "成效显著", brand_officer)
+    brand_expert = review_factories.expert(username="brand_expert")
+    brand_excused = review_factories.expert(username="brand_excused")
+    for e in (brand_expert, brand_excused):
+        brand_services.invite_expert(selection, e, brand_officer)
+    brand_services.start_scoring(selection, brand_officer)
+    brand_services.declare_conflict(nomination, brand_excused, has_conflict=True, reason="曾任该组织理事")
     db.session.commit()
 
     def return_application():
