@@ -145,8 +145,11 @@ from grants.reminders.demo import demo_notifications  # noqa: E402
 
 DEMO_EXTENSIONS.append(demo_notifications)
 
+# The finished call of two years ago (with its brand projects) comes before last year's contracts.
+from grants.brand.demo import demo_finished_projects  # noqa: E402
 from grants.contracts.demo import demo_contracts  # noqa: E402
 
+DEMO_EXTENSIONS.append(demo_finished_projects)
 DEMO_EXTENSIONS.append(demo_contracts)
 
 # Payments come last: they work on what the contracts part made payable.

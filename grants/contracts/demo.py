@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
 
 from grants.accounts.models import User
-from grants.applications.models import Application, BudgetLine, OutputTarget
+from grants.applications.models import Application, BudgetLine, OutputTarget, ServiceArea
 from grants.calls.models import Call, CallCategory, CallFundingSource, ScoreBand, TrancheTemplate
 from grants.core.timeutil import SHANGHAI, now
 from grants.extensions import db
@@ -65,6 +65,7 @@ def _award(call: Call, org, category, project: str, yuan: int, rank: int, approv
     app.output_targets = [OutputTarget(kind="service_sessions", target=yuan // 40),
                           OutputTarget(kind="beneficiaries", target=yuan // 800),
                           OutputTarget(kind="activities", target=24)]
+    app.service_areas = [ServiceArea(street=org.street, community=org.community, position=0)]
     lines = [("personnel", "项目社工补贴", fen * 25 // 100), ("activity", "社区活动与服务", fen * 55 // 100),
              ("materials", "活动物资", fen * 12 // 100)]
     lines.append(("management", "项目管理费", fen - sum(a for _k, _i, a in lines)))
