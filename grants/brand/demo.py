@@ -73,10 +73,14 @@ def demo_finished_projects(units: dict) -> None:
         finished.append(contract)
     db.session.flush()
 
+    # Scoring closes tonight at 23:59 Beijing time: the panel scores now, and the selection is decided.
+    deadline = dt.datetime.combine(today_local(), dt.time(23, 59), tzinfo=SHANGHAI)
+    if deadline <= now():
+        deadline += dt.timedelta(days=1)
     year = call.year
     selection = brand.create_selection(units["city"].id, officer, title=f"{year}年度南通市公益创投品牌项目", year=year,
                                        winners_count=1, call_ids=[call.id],
-                                       scoring_deadline_at=now() + dt.timedelta(days=7))
+                                       scoring_deadline_at=deadline)
     brand.open_nominations(selection, officer)
     nominations = [brand.nominate_project(selection, c, reason, officer) for c, reason in zip(finished, (
         "长者食堂模式可复制，已在三个街道推广，服务对象满意度 98%。",
