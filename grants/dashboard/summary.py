@@ -40,6 +40,13 @@ def refresh(application_ids, session: Session | None = None) -> None:
     """Recompute the summary rows of these applications from the data (deleting rows no longer due)."""
     session = session or db.session
     for chunk in _in_chunks(application_ids):
+        if session.get_bind().dialect.name == "postgresql":
+            # Two transactions refreshing one project (a release and an assessment at the same moment) take
+            # turns: the second waits here, then reads what the first committed and replaces its rows —
+            # without the lock it would not see the first one's new rows, and its insert would collide.
+            # Ids in ascending order, so two refreshes cannot deadlock. (SQLite serialises writers anyway.)
+            session.execute(sa.select(Application.id).where(Application.id.in_(chunk))
+                            .order_by(Application.id).with_for_update())
         for model in (ProjectSummary, ProjectSourceSummary, ProjectOutputSummary):
             session.execute(sa.delete(model).where(model.application_id.in_(chunk)))
         rows, sources, outputs = _compute(session, chunk)
