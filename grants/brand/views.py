@@ -31,6 +31,17 @@ def _fail(exc) -> None:
     flash(exc.message, "danger")
 
 
+def _apply(action, done: str) -> None:
+    """Run one service call: commit and say `done`, or roll back and show the service's refusal."""
+    try:
+        action()
+    except svc.BrandError as exc:
+        _fail(exc)
+    else:
+        db.session.commit()
+        flash(done, "success")
+
+
 def _form_errors(form) -> str:
     return "；".join(str(e) for errs in form.errors.values() for e in errs) or _("表单有误")
 
@@ -196,13 +207,7 @@ def advance(selection_id: int):
     }
     if action not in handlers:
         abort(400)
-    try:
-        handlers[action]()
-    except svc.BrandError as exc:
-        _fail(exc)
-    else:
-        db.session.commit()
-        flash(_("已%(a)s", a=SELECTION_WORKFLOW.action_label(action)), "success")
+    _apply(handlers[action], _("已%(a)s", a=SELECTION_WORKFLOW.action_label(action)))
     return redirect(url_for("brand.detail", selection_id=s.id))
 
 
@@ -213,13 +218,8 @@ def nominate(selection_id: int):
     form = NominateForm()
     form.contract_id.choices = choices([(c.id, c.project_name) for c in svc.eligible_contracts(s)])
     if form.validate_on_submit():
-        try:
-            svc.nominate_project(s, db.session.get(Contract, form.contract_id.data), form.reason.data, current_user)
-        except svc.BrandError as exc:
-            _fail(exc)
-        else:
-            db.session.commit()
-            flash(_("已推荐该项目"), "success")
+        _apply(lambda: svc.nominate_project(s, db.session.get(Contract, form.contract_id.data), form.reason.data,
+                                            current_user), _("已推荐该项目"))
     else:
         flash(_form_errors(form), "danger")
     return redirect(url_for("brand.detail", selection_id=s.id) + "#nominations")
@@ -236,13 +236,7 @@ def _nomination_for_manage(nomination_id: int) -> BrandNomination:
 def accept(nomination_id: int):
     n = _nomination_for_manage(nomination_id)
     if ReasonForm().validate_on_submit():
-        try:
-            svc.accept_nomination(n, current_user)
-        except svc.BrandError as exc:
-            _fail(exc)
-        else:
-            db.session.commit()
-            flash(_("已采纳该自荐"), "success")
+        _apply(lambda: svc.accept_nomination(n, current_user), _("已采纳该自荐"))
     return redirect(url_for("brand.detail", selection_id=n.selection_id) + "#nominations")
 
 
@@ -252,13 +246,7 @@ def decline(nomination_id: int):
     n = _nomination_for_manage(nomination_id)
     form = ReasonForm()
     if form.validate_on_submit():
-        try:
-            svc.decline_nomination(n, current_user, form.reason.data or "")
-        except svc.BrandError as exc:
-            _fail(exc)
-        else:
-            db.session.commit()
-            flash(_("已不予采纳"), "success")
+        _apply(lambda: svc.decline_nomination(n, current_user, form.reason.data or ""), _("已不予采纳"))
     return redirect(url_for("brand.detail", selection_id=n.selection_id) + "#nominations")
 
 
@@ -271,13 +259,8 @@ def invite(selection_id: int):
 
     form.expert_id.choices = choices([(p.user.id, p.user.display_name) for p in expert_pool()])
     if form.validate_on_submit():
-        try:
-            svc.invite_expert(s, db.session.get(User, form.expert_id.data), current_user)
-        except svc.BrandError as exc:
-            _fail(exc)
-        else:
-            db.session.commit()
-            flash(_("已邀请专家加入评审组"), "success")
+        _apply(lambda: svc.invite_expert(s, db.session.get(User, form.expert_id.data), current_user),
+               _("已邀请专家加入评审组"))
     else:
         flash(_form_errors(form), "danger")
     return redirect(url_for("brand.detail", selection_id=s.id) + "#panel")
@@ -289,13 +272,7 @@ def panel_remove(brand_member_id: int):
     m = get_or_404(BrandPanelMember, brand_member_id)
     s = _selection(m.selection_id, manage=True)
     if ReasonForm().validate_on_submit():
-        try:
-            svc.remove_expert(m, s, current_user)
-        except svc.BrandError as exc:
-            _fail(exc)
-        else:
-            db.session.commit()
-            flash(_("已移出评审组"), "success")
+        _apply(lambda: svc.remove_expert(m, s, current_user), _("已移出评审组"))
     return redirect(url_for("brand.detail", selection_id=s.id) + "#panel")
 
 
@@ -306,13 +283,8 @@ def decide(selection_id: int):
     form = DecideForm()
     form.winner_ids.choices = choices([(n.id, n.id) for n in svc.nominations(s, status=NominationStatus.ACCEPTED)])
     if form.validate_on_submit():
-        try:
-            svc.decide_winners(s, current_user, winner_ids=form.winner_ids.data or [], note=form.note.data or "")
-        except svc.BrandError as exc:
-            _fail(exc)
-        else:
-            db.session.commit()
-            flash(_("已确定入选项目，确认无误后请公布结果"), "success")
+        _apply(lambda: svc.decide_winners(s, current_user, winner_ids=form.winner_ids.data or [],
+                                          note=form.note.data or ""), _("已确定入选项目，确认无误后请公布结果"))
     else:
         flash(_form_errors(form), "danger")
     return redirect(url_for("brand.detail", selection_id=s.id) + "#ranking")
@@ -432,14 +404,8 @@ def mine():
         form.contract_id.choices = choices([(c.id, c.project_name) for c in svc.eligible_contracts(
             s, organization_id=org.id)])
         if form.validate_on_submit():
-            try:
-                svc.put_forward_project(s, db.session.get(Contract, form.contract_id.data), form.reason.data,
-                                        current_user)
-            except svc.BrandError as exc:
-                _fail(exc)
-            else:
-                db.session.commit()
-                flash(_("自荐已提交，等待主办单位确认"), "success")
+            _apply(lambda: svc.put_forward_project(s, db.session.get(Contract, form.contract_id.data),
+                                                   form.reason.data, current_user), _("自荐已提交，等待主办单位确认"))
         else:
             flash(_form_errors(form), "danger")
         return redirect(url_for("brand.mine"))
