@@ -182,3 +182,11 @@ def unlock_user(user: User, actor) -> None:
     user.failed_logins = 0
     user.locked_until = None
     record(actor, "user.unlock", user)
+
+
+def unit_officers(host_unit_id: int) -> list[User]:
+    """The active officers (项目主管) of one host unit, for notices that need one of them to act."""
+    return list(db.session.scalars(
+        sa.select(User).join(UserRole, UserRole.user_id == User.id)
+        .where(User.host_unit_id == host_unit_id, UserRole.role == Role.OFFICER, User.is_active_account.is_(True))
+        .order_by(User.id)).unique())

@@ -462,11 +462,10 @@ def _notify_officers(notice: PublicNotice, objection: Objection) -> None:
         return
     from flask import url_for
 
-    from grants.accounts.models import User, UserRole
+    from grants.accounts.services import unit_officers
 
     call = notice.call
-    officers = db.session.scalars(sa.select(User).join(UserRole, UserRole.user_id == User.id).where(
-        UserRole.role == Role.OFFICER, User.host_unit_id == call.host_unit_id, User.is_active_account.is_(True))).unique()
+    officers = unit_officers(call.host_unit_id)
     link = url_for("awards.notice", call_id=call.id) + f"#objection-{objection.id}"
     for officer in officers:
         notify(officer, _("收到公示异议：“%(name)s”", name=objection.application.display_name),

@@ -249,21 +249,18 @@ def put_forward_project(s: BrandSelection, contract: Contract, reason: str, acto
     if membership is None or not membership.is_admin or membership.organization_id != contract.organization_id:
         raise BrandError(_("只能由本组织管理员自荐本组织的项目"))
     n = _new_nomination(s, contract, reason, actor, NominationSource.SELF)
-    _notify_officers_of_self_nomination(s, n, contract)
+    _notify_officers_of_self_nomination(s, contract)
     return n
 
 
-def _notify_officers_of_self_nomination(s: BrandSelection, n: BrandNomination, contract: Contract) -> None:
+def _notify_officers_of_self_nomination(s: BrandSelection, contract: Contract) -> None:
     """A self-nomination waits for an officer's decision (and blocks the start of scoring): tell the
     selection's unit officers at once."""
-    from grants.accounts.models import UserRole
+    from grants.accounts.services import unit_officers
     from grants.reminders.services import notify
 
     org_name = db.session.scalar(sa.select(Organization.name).where(Organization.id == contract.organization_id))
-    officers = db.session.scalars(
-        sa.select(User).join(UserRole, UserRole.user_id == User.id)
-        .where(User.host_unit_id == s.host_unit_id, UserRole.role == Role.OFFICER, User.is_active_account.is_(True))
-        .order_by(User.id)).all()
+    officers = unit_officers(s.host_unit_id)
     for officer in officers:
         notify(officer, _("品牌项目自荐待确认：%(p)s", p=contract.project_name),
                _("%(o)s 自荐项目“%(p)s”参加“%(t)s”，请在评选页面采纳或不予采纳。", o=org_name or "",
