@@ -145,6 +145,7 @@ ALLOWED: dict[str, set[str]] = {
     "awards.reopen": set(),
     "awards.notice": {"admin"},
     "awards.handle_objection": set(),
+    "awards.objection_evidence": set(),  # another unit's call
     "awards.finalize": set(),
     "awards.summary_pdf": set(),
     "awards.feedback": set(),  # another organisation's application

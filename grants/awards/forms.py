@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField, HiddenField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from grants.core.forms import choices
@@ -57,3 +59,5 @@ class ObjectionForm(FlaskForm):
     contact = StringField(_l("联系方式（电话或电子邮箱）"), [DataRequired(_l("请填写联系方式")), Length(max=100)])
     content = TextAreaField(_l("异议事实和理由"), [DataRequired(_l("请具体说明异议的事实和理由")),
                                                  Length(min=10, max=5000, message=_l("请用 10 到 5000 个字说明"))])
+    # Checked by the service through the common upload checks (type by content, size).
+    evidence = MultipleFileField(_l("证明材料（可选，最多 5 个：PDF、图片或 Word 文件）"))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -138,12 +139,31 @@ class PublicNotice(db.Model):
         return midnight.astimezone(UTC)
 
     @property
+    def opens_at(self) -> dt.datetime:
+        """Objections are accepted from the start date's midnight, Beijing time (not on the publishing day)."""
+        midnight = dt.datetime.combine(self.starts_on, dt.time(0, 0), tzinfo=SHANGHAI)
+        return midnight.astimezone(UTC)
+
+    @property
+    def has_started(self) -> bool:
+        return now() >= self.opens_at
+
+    @property
     def is_open_for_objections(self) -> bool:
-        return self.finalized_at is None and now() < self.closes_at
+        return self.finalized_at is None and self.has_started and now() < self.closes_at
 
     @property
     def has_ended(self) -> bool:
         return now() >= self.closes_at
+
+
+# Receipt numbers avoid 0/O and 1/I, which are confused when read out on the phone.
+RECEIPT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+def new_receipt_no() -> str:
+    """受理回执号: YY + the Beijing date + 6 random characters (not guessable from the objection's id)."""
+    return f"YY{now().astimezone(SHANGHAI):%Y%m%d}-" + "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(6))
 
 
 class Objection(db.Model):
@@ -162,11 +182,15 @@ class Objection(db.Model):
     handled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     handled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     filed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    # 受理回执号: shown to the objector and sent to their contact, so they can refer to the objection later.
+    receipt_no: Mapped[str] = mapped_column(sa.String(20), unique=True, default=new_receipt_no)
 
     notice: Mapped[PublicNotice] = relationship(back_populates="objections")
     application = relationship("Application", lazy="joined", innerjoin=True)
     award = relationship("Award", lazy="joined")
     handled_by = relationship("User", foreign_keys=[handled_by_id], lazy="select")
+    evidence: Mapped[list["ObjectionEvidence"]] = relationship(
+        back_populates="objection", cascade="all, delete-orphan", order_by="ObjectionEvidence.id", lazy="selectin")
 
     __table_args__ = (
         sa.CheckConstraint(f"status IN ({_in(ObjectionStatus)})", name="status_known"),
@@ -179,7 +203,19 @@ class Objection(db.Model):
         return OBJECTION_STATUS_LABELS.get(self.status, self.status)
 
 
+class ObjectionEvidence(db.Model):
+    """A file the objector attached as evidence (证明材料); read only by the officers handling the objection."""
+
+    __tablename__ = "objection_evidence"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    objection_id: Mapped[int] = mapped_column(sa.ForeignKey("objection.id", ondelete="CASCADE"), index=True)
+    stored_file_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_file.id"), unique=True)
+
+    objection: Mapped[Objection] = relationship(back_populates="evidence")
+    stored_file = relationship("StoredFile", lazy="joined", innerjoin=True)
+
+
 __all__ = [
     "AwardStatus", "AWARD_STATUS_LABELS", "ACTIVE_AWARD_STATUSES", "ObjectionStatus", "OBJECTION_STATUS_LABELS",
-    "Award", "AwardAllocation", "PublicNotice", "Objection",
+    "Award", "AwardAllocation", "PublicNotice", "Objection", "ObjectionEvidence",
 ]

@@ -22,13 +22,15 @@ from grants.accounts.models import Role
 from grants.applications.models import Application, ApplicationStatus
 from grants.applications.states import APPLICATION_WORKFLOW
 from grants.awards.models import (
-    ACTIVE_AWARD_STATUSES, Award, AwardAllocation, AwardStatus, Objection, ObjectionStatus, PublicNotice,
+    ACTIVE_AWARD_STATUSES, Award, AwardAllocation, AwardStatus, Objection, ObjectionEvidence, ObjectionStatus,
+    PublicNotice, new_receipt_no,
 )
 from grants.calls.models import Call, CallStatus
 from grants.core import workdays
 from grants.core.audit import record
 from grants.core.money import yuan
 from grants.core.states import IllegalTransition
+from grants.core.storage import UploadRejected, safe_display_name, save_upload
 from grants.core.timeutil import CalendarUnknown, now, today_local
 from grants.extensions import db
 
@@ -429,10 +431,26 @@ def _roles(actor) -> set[str]:
 
 # --- objections -------------------------------------------------------------------
 
-def file_objection(notice: PublicNotice, application: Application, *, name: str, contact: str, content: str) -> Objection:
-    """Anyone files an objection during the notice; refused once the end date has passed (server clock)."""
+# What an objector may attach as evidence (证明材料), and how many files.
+EVIDENCE_TYPES = ("pdf", "jpg", "jpeg", "png", "docx", "doc")
+MAX_EVIDENCE_FILES = 5
+def _receipt_no() -> str:
+    """A receipt number no objection has yet (a clash of 32⁶ random codes on one day is unlikely, not impossible)."""
+    while True:
+        code = new_receipt_no()
+        if db.session.scalar(sa.select(Objection.id).where(Objection.receipt_no == code)) is None:
+            return code
+
+
+def file_objection(notice: PublicNotice, application: Application, *, name: str, contact: str, content: str,
+                   evidence: Iterable = ()) -> Objection:
+    """Anyone files an objection during the notice, from its first day to its end (server clock); the
+    objection gets a receipt number, sent to the contact when it is an e-mail address or a mobile number.
+    Evidence files pass the same checks as every upload."""
     if notice.finalized_at is not None or now() >= notice.closes_at:
         raise AwardError(_("公示期已结束，不再受理异议"))
+    if not notice.has_started:
+        raise AwardError(_("公示期自 %(d)s 开始，届时方可提出异议", d=notice.starts_on.isoformat()))
     name, contact, content = (name or "").strip(), (contact or "").strip(), (content or "").strip()
     if not name:
         raise AwardError(_("请填写姓名或单位名称"), field="objector_name")
@@ -444,14 +462,42 @@ def file_objection(notice: PublicNotice, application: Application, *, name: str,
                                                      Award.call_id == notice.call_id))
     if award is None or award.status not in ACTIVE_AWARD_STATUSES:
         raise AwardError(_("请选择公示名单中的项目"), field="application_id")
+    uploads = [f for f in evidence if f is not None and getattr(f, "filename", "")]
+    if len(uploads) > MAX_EVIDENCE_FILES:
+        raise AwardError(_("证明材料最多 %(n)s 个文件", n=MAX_EVIDENCE_FILES), field="evidence")
     objection = Objection(notice_id=notice.id, application_id=application.id, award_id=award.id,
                           objector_name=name[:50], contact=contact[:100], content=content[:5000],
-                          status=ObjectionStatus.OPEN, handling_reason="", filed_at=now())
+                          status=ObjectionStatus.OPEN, handling_reason="", filed_at=now(), receipt_no=_receipt_no())
+    for upload in uploads:
+        try:
+            stored = save_upload(upload, allowed=EVIDENCE_TYPES)
+        except UploadRejected as exc:
+            raise AwardError(_("证明材料“%(f)s”：%(m)s", f=safe_display_name(upload.filename), m=exc.message),
+                             field="evidence")
+        objection.evidence.append(ObjectionEvidence(stored_file=stored))
     db.session.add(objection)
     db.session.flush()
-    record(None, "objection.file", objection, after={"application_id": application.id})
+    record(None, "objection.file", objection, after={"application_id": application.id,
+                                                     "receipt_no": objection.receipt_no,
+                                                     "evidence": [e.stored_file_id for e in objection.evidence]})
     _notify_officers(notice, objection)
+    _send_receipt(notice, objection)
     return objection
+
+
+def _send_receipt(notice: PublicNotice, objection: Objection) -> None:
+    """The receipt goes to the objector's e-mail or mobile (when reminders are installed and it is one)."""
+    try:
+        from grants.reminders.services import notify_contact
+    except ImportError:
+        return
+    from flask import url_for
+
+    notify_contact(objection.contact, _("异议受理回执：%(no)s", no=objection.receipt_no),
+                   _("您对“%(call)s”公示项目“%(name)s”提出的异议已受理，回执号 %(no)s。工作人员将在核实后与您联系，"
+                     "查询时请提供回执号。", call=notice.call.title, name=objection.application.display_name,
+                     no=objection.receipt_no),
+                   link=url_for("awards.public_notice", call_id=notice.call_id))
 
 
 def _notify_officers(notice: PublicNotice, objection: Objection) -> None:

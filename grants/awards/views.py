@@ -15,12 +15,15 @@ from grants.awards import services
 from grants.awards.forms import (
     AdjustForm, ExcludeForm, HandleObjectionForm, IncludeForm, ObjectionForm, PublishForm, ReopenForm,
 )
-from grants.awards.models import AWARD_STATUS_LABELS, ACTIVE_AWARD_STATUSES, Award, Objection, PublicNotice
+from grants.awards.models import (
+    AWARD_STATUS_LABELS, ACTIVE_AWARD_STATUSES, Award, Objection, ObjectionEvidence, PublicNotice,
+)
 from grants.awards.services import AwardError
 from grants.calls.models import Call, CallStatus
 from grants.core.forms import choices
 from grants.core.money import yuan
 from grants.core.pdf import pdf_response, render_pdf
+from grants.core.storage import send_stored
 from grants.core.timeutil import now
 from grants.core.web import ensure, get_or_404
 from grants.extensions import db
@@ -389,6 +392,7 @@ def public_objection(call_id: int):
     form = ObjectionForm()
     form.application_id.choices = choices([(0, _("请选择"))] + [
         (a.application_id, f"{a.application.display_name}（{a.organization.name}）") for a in awards])
+    not_yet = not notice.has_started and notice.finalized_at is None
     closed = not notice.is_open_for_objections
     if request.method == "POST" and not closed and form.validate_on_submit():
         app = next((a.application for a in awards if a.application_id == form.application_id.data), None)
@@ -396,26 +400,41 @@ def public_objection(call_id: int):
             form.application_id.errors.append(_("请选择公示名单中的项目"))
         else:
             try:
-                services.file_objection(notice, app, name=form.objector_name.data, contact=form.contact.data,
-                                        content=form.content.data)
+                objection = services.file_objection(notice, app, name=form.objector_name.data,
+                                                    contact=form.contact.data, content=form.content.data,
+                                                    evidence=request.files.getlist("evidence"))
             except AwardError as exc:
                 db.session.rollback()
                 field = getattr(form, exc.field, None) if exc.field else None
                 if field is not None:
-                    field.errors.append(exc.message)
+                    field.errors = [*field.errors, exc.message]
                 else:
                     flash(exc.message, "danger")
                     closed = not notice.is_open_for_objections
             else:
+                receipt = objection.receipt_no
                 db.session.commit()
-                return render_template("awards/public_objection_done.html", notice=notice, call=notice.call)
+                return render_template("awards/public_objection_done.html", notice=notice, call=notice.call,
+                                       receipt_no=receipt, contact=form.contact.data)
     elif request.method == "POST" and closed:
-        flash(_("公示期已结束，不再受理异议"), "danger")
+        flash(_("公示期自 %(d)s 开始，届时方可提出异议", d=notice.starts_on.isoformat()) if not_yet
+              else _("公示期已结束，不再受理异议"), "danger")
         return render_template("awards/public_objection.html", notice=notice, call=notice.call, form=form,
-                               closed=True), 409
+                               closed=True, not_yet=not_yet), 409
     status = 422 if request.method == "POST" else 200
     return render_template("awards/public_objection.html", notice=notice, call=notice.call, form=form,
-                           closed=closed), status
+                           closed=closed, not_yet=not_yet), status
+
+
+@bp.route("/awards/objections/<int:objection_id>/evidence/<int:evidence_id>")
+@login_required
+def objection_evidence(objection_id: int, evidence_id: int):
+    """An objector's evidence file: for the officers and auditors who read the call's objections."""
+    evidence = get_or_404(ObjectionEvidence, evidence_id)
+    if evidence.objection_id != objection_id:
+        abort(404)
+    ensure(perm.can_view_awards(current_user, evidence.objection.notice.call))
+    return send_stored(evidence.stored_file)
 
 
 @bp.app_template_global()

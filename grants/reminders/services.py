@@ -1,13 +1,17 @@
 """Notifications for other domains, inbox actions, preferences and reminder settings. No commits here."""
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 
 from grants.core.audit import record
 from grants.core.timeutil import now
 from grants.extensions import db
-from grants.reminders.channels import Message, active_channels
+from grants.reminders.channels import EmailChannel, Message, SmsChannel, active_channels
 from grants.reminders.kinds import GENERAL, KINDS, is_critical
 from grants.reminders.models import (
     RESENDABLE_MAIL_STATUSES, CallReminderSetting, MailStatus, Notification, NotificationPreference, OutboxMail,
@@ -34,6 +38,35 @@ def notify(user, title: str, body: str = "", *, link: str = "", kind: str = GENE
     for channel in active_channels():
         if channel.accepts(user, message, muted):
             channel.send(user, message)
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_MOBILE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """Someone without an account (e.g. an objector), reached at the address they typed into a public form."""
+
+    email: str = ""
+    mobile: str = ""
+
+
+def notify_contact(contact: str, title: str, body: str = "", *, link: str = "") -> str | None:
+    """Send a message to a contact typed into a public form: an e-mail address goes through the outbox, a
+    mainland mobile number by SMS when a gateway is configured. Returns the channel used, or None (a landline,
+    or no gateway): the caller still shows the message on the page."""
+    contact = (contact or "").strip()
+    message = Message(kind=GENERAL.key, title=title[:200], body=body, link=link[:300])
+    if _EMAIL.match(contact) and len(contact) <= 120:
+        EmailChannel().send(Addressee(email=contact), message)
+        return "email"
+    mobile = _MOBILE.match(re.sub(r"[\s-]", "", contact))
+    gateway = current_app.config.get("SMS_GATEWAY")
+    if mobile and gateway is not None:
+        SmsChannel(gateway).send(Addressee(mobile=mobile.group(1)), message)
+        return "sms"
+    return None
 
 
 def unread_count(user) -> int:

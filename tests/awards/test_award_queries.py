@@ -6,6 +6,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from grants.awards import services
+from grants.core import timeutil
 from grants.core.timeutil import SHANGHAI
 from tests.awards import factories as af
 
@@ -35,6 +36,7 @@ def _published(app, db, monkeypatch, n_apps: int):
         services.propose_awards(call, a)
         services.approve_awards(call, b)
         notice = services.publish_notice(call, a)
+        timeutil.set_clock(dt.datetime.combine(notice.starts_on, dt.time(9, 0), tzinfo=SHANGHAI))
         for app in apps[:n_apps // 2]:
             services.file_objection(notice, app, name="某人", contact="1", content="异议内容异议内容异议内容")
     db.session.commit()

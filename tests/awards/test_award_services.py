@@ -157,7 +157,10 @@ def _publish(call, a, b, clock, when=dt.datetime(2026, 6, 1, 10, 0, tzinfo=SHANG
     clock.set(when)
     services.propose_awards(call, a)
     services.approve_awards(call, b)
-    return services.publish_notice(call, a)
+    notice = services.publish_notice(call, a)
+    # Objections are accepted from the period's first day, not on the publishing day.
+    clock.set(dt.datetime.combine(notice.starts_on, dt.time(9, 0), tzinfo=SHANGHAI))
+    return notice
 
 
 def test_publish_sets_working_day_dates_and_awards_applications(ctx, db, monkeypatch, clock):
@@ -325,3 +328,79 @@ def test_officers_are_told_about_a_new_objection(ctx, db, monkeypatch, clock):
     services.file_objection(notice, apps[0], name="张三", contact="1", content="我觉得这个项目不好。")
     got = db.session.scalars(db.select(Notification)).all()
     assert {n.user_id for n in got} == {a.id, b.id} and all("公示异议" in n.title for n in got)
+
+
+def test_objection_refused_before_the_period_starts_with_its_start_date(ctx, db, monkeypatch, clock):
+    call, apps, a, b = _setup(monkeypatch)
+    clock.set(dt.datetime(2026, 6, 1, 10, 0, tzinfo=SHANGHAI))  # Monday: published, runs Tue 2 – Mon 8 June
+    services.propose_awards(call, a)
+    services.approve_awards(call, b)
+    notice = services.publish_notice(call, a)
+    assert notice.starts_on == dt.date(2026, 6, 2) and not notice.is_open_for_objections
+    clock.set(dt.datetime(2026, 6, 1, 23, 59, 59, tzinfo=SHANGHAI))
+    with pytest.raises(AwardError) as err:
+        services.file_objection(notice, apps[0], name="张三", contact="1", content="公示开始前的异议内容。")
+    assert "2026-06-02" in err.value.message and "开始" in err.value.message
+    clock.set(dt.datetime(2026, 6, 2, 0, 0, 0, tzinfo=SHANGHAI))
+    assert notice.is_open_for_objections
+    obj = services.file_objection(notice, apps[0], name="张三", contact="1", content="公示第一天零点的异议。")
+    assert obj.status == ObjectionStatus.OPEN
+
+
+def test_objection_gets_a_receipt_sent_to_an_email_contact(ctx, db, monkeypatch, clock):
+    import re
+
+    from grants.reminders.models import OutboxMail
+
+    call, apps, a, b = _setup(monkeypatch)
+    notice = _publish(call, a, b, clock)
+    first = services.file_objection(notice, apps[0], name="张三", contact=" zhang@example.org ",
+                                    content="该组织未实际开展过同类服务。")
+    second = services.file_objection(notice, apps[0], name="李四", contact="0513-85512345",
+                                     content="同一项目的另一条异议内容。")
+    assert re.fullmatch(r"YY20260602-[2-9A-HJ-NP-Z]{6}", first.receipt_no)
+    assert first.receipt_no != second.receipt_no
+    mails = db.session.scalars(db.select(OutboxMail).where(OutboxMail.to_address == "zhang@example.org")).all()
+    assert len(mails) == 1 and first.receipt_no in mails[0].subject and first.receipt_no in mails[0].body
+    # a landline cannot receive a message: nothing is sent (the page shows the number)
+    assert not any(second.receipt_no in m.body for m in db.session.scalars(db.select(OutboxMail)))
+
+
+def test_objection_receipt_goes_by_sms_to_a_mobile_when_a_gateway_is_set(app, ctx, db, monkeypatch, clock):
+    sent = []
+
+    class Gateway:
+        def send(self, mobile, text):
+            sent.append((mobile, text))
+
+    monkeypatch.setitem(app.config, "SMS_GATEWAY", Gateway())
+    call, apps, a, b = _setup(monkeypatch)
+    notice = _publish(call, a, b, clock)
+    obj = services.file_objection(notice, apps[0], name="张三", contact="+86 138-1234-5678",
+                                  content="该组织未实际开展过同类服务。")
+    assert sent == [("13812345678", sent[0][1])] and obj.receipt_no in sent[0][1]
+
+
+def test_objection_evidence_goes_through_the_upload_checks(ctx, db, monkeypatch, clock):
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from grants.awards.models import Objection
+
+    pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+    call, apps, a, b = _setup(monkeypatch)
+    notice = _publish(call, a, b, clock)
+    with pytest.raises(AwardError) as err:
+        services.file_objection(notice, apps[0], name="张三", contact="1", content="附上证明材料的异议。",
+                                evidence=[FileStorage(io.BytesIO(b"MZ\x90\x00not a pdf"), "证明.pdf")])
+    assert err.value.field == "evidence" and "证明.pdf" in err.value.message and "不符" in err.value.message
+    with pytest.raises(AwardError) as err:
+        services.file_objection(notice, apps[0], name="张三", contact="1", content="附上证明材料的异议。",
+                                evidence=[FileStorage(io.BytesIO(pdf), f"{i}.pdf") for i in range(6)])
+    assert err.value.field == "evidence"
+    obj = services.file_objection(notice, apps[0], name="张三", contact="1", content="附上证明材料的异议。",
+                                  evidence=[FileStorage(io.BytesIO(pdf), "现场照片说明.pdf"),
+                                            FileStorage(io.BytesIO(b""), "")])
+    db.session.flush()
+    assert [e.stored_file.original_name for e in db.session.get(Objection, obj.id).evidence] == ["现场照片说明.pdf"]

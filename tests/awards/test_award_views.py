@@ -3,6 +3,7 @@ finalize, PDF and applicant feedback — with the real ranking from the review d
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
 from grants.awards import services
@@ -69,23 +70,47 @@ def test_full_flow_through_the_pages(client, db, login_as, clock):
     home = client.get("/")
     assert f"/public/notices/{call.id}" in home.text
 
+    # the notice is published on Mon 1 June and runs from Tue 2 June: an objection the day before is refused
+    r = client.get(f"/public/notices/{call.id}/objection")
+    assert r.status_code == 200 and 'id="objection-not-yet"' in r.text and "2026-06-02" in r.text
+    assert 'id="objection-form"' not in r.text
+    r = client.post(f"/public/notices/{call.id}/objection", data={
+        "application_id": apps[0].id, "objector_name": "张三", "contact": "13812345678",
+        "content": "该项目申报的服务人次与实际情况不符。"})
+    assert r.status_code == 409 and "公示期自 2026-06-02 开始" in r.text
+    assert _db.session.scalar(_db.select(_db.func.count(Objection.id))) == 0
+    clock.set(dt.datetime(2026, 6, 2, 0, 0, 0, tzinfo=SHANGHAI))
     r = client.get(f"/public/notices/{call.id}/objection")
     assert r.status_code == 200
     r = client.post(f"/public/notices/{call.id}/objection", data={
         "application_id": apps[0].id, "objector_name": "", "contact": "", "content": "短"})
     assert r.status_code == 422 and "请填写姓名或单位名称" in r.text and "请填写联系方式" in r.text
-    r = client.post(f"/public/notices/{call.id}/objection", data={
+    pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+    r = client.post(f"/public/notices/{call.id}/objection", content_type="multipart/form-data", data={
         "application_id": apps[0].id, "objector_name": "张三", "contact": "13812345678",
-        "content": "该项目申报的服务人次与实际情况不符。"})
+        "content": "该项目申报的服务人次与实际情况不符。", "evidence": (io.BytesIO(b"GIF89a fake"), "照片.png")})
+    assert r.status_code == 422 and "照片.png" in r.text and "不符" in r.text
+    assert _db.session.scalar(_db.select(_db.func.count(Objection.id))) == 0
+    r = client.post(f"/public/notices/{call.id}/objection", content_type="multipart/form-data", data={
+        "application_id": apps[0].id, "objector_name": "张三", "contact": "13812345678",
+        "content": "该项目申报的服务人次与实际情况不符。", "evidence": (io.BytesIO(pdf), "服务记录.pdf")})
     assert r.status_code == 200 and "已收到" in r.text
+    receipt = re.search(r'id="receipt-no">(YY\d{8}-\w{6})<', r.text).group(1)
     r = client.get(f"/public/notices/{call.id}")
     assert "13812345678" not in r.text and "张三" not in r.text
 
     # the officer sees the objection; finalize is refused while the notice runs and the objection is open
     login_as(a)
     r = client.get(f"/awards/calls/{call.id}/notice")
-    assert "13812345678" in r.text and "还有 1 条异议未处理" in r.text
+    assert "13812345678" in r.text and "还有 1 条异议未处理" in r.text and receipt in r.text
     obj = _db.session.scalars(_db.select(Objection)).one()
+    assert obj.receipt_no == receipt and len(obj.evidence) == 1
+    link = f"/awards/objections/{obj.id}/evidence/{obj.evidence[0].id}"
+    assert link in r.text
+    r = client.get(link)
+    assert r.status_code == 200 and r.data == pdf
+    r.close()
+    assert client.get(f"/awards/objections/{obj.id + 1}/evidence/{obj.evidence[0].id}").status_code == 404
     r = client.post(f"/awards/objections/{obj.id}/handle", data={"decision": "reject", "reason": ""},
                     follow_redirects=True)
     assert "请填写处理理由" in r.text
@@ -173,6 +198,7 @@ def test_upholding_cancels_and_promotes_on_the_pages(client, db, login_as, clock
     client.post(f"/awards/calls/{call.id}/approve")
     client.post(f"/awards/calls/{call.id}/publish")
     client.post("/logout")
+    clock.set(dt.datetime(2026, 6, 2, 10, 0, tzinfo=SHANGHAI))
     client.post(f"/public/notices/{call.id}/objection", data={
         "application_id": apps[0].id, "objector_name": "王五", "contact": "wang@example.org",
         "content": "该组织负责人与评审专家存在利害关系。"})

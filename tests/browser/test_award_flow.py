@@ -74,7 +74,8 @@ def test_award_flow(page, live_server, db, clock, screenshot):
     page.wait_for_load_state("networkidle")
     assert "2026-09-30" in page.locator("#notice-period").inner_text()
 
-    # the public: notice and objection, no log-in
+    # the public: notice and objection, no log-in, from the period's first day
+    clock.set(dt.datetime(2026, 9, 30, 9, 0, tzinfo=SHANGHAI))
     page.context.clear_cookies()
     page.goto(f"{base}/")
     page.click(f"a[href='/public/notices/{call.id}']")
