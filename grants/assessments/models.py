@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from grants.core.timeutil import UTCDateTime, now
+from grants.core.timeutil import UTCDateTime, now, to_local, today_local
 from grants.extensions import db
 
 
@@ -109,6 +109,9 @@ class ProgressReport(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
     submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The first submission: a report returned for revision and resubmitted was handed in when it was first
+    # submitted, which is what "late" (逾期提交) is measured by.
+    first_submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     returned_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     returned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     accepted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
@@ -142,6 +145,21 @@ class ProgressReport(db.Model):
     @property
     def status_badge(self) -> str:
         return REPORT_STATUS_BADGES.get(self.status, "text-bg-secondary")
+
+    @property
+    def due_on(self) -> dt.date | None:
+        """The report's deadline: the tranche's report date, or for a rectified report (round 2) 整改期限."""
+        return self.tranche.due_on if self.round == 1 else self.tranche.rectify_due_on
+
+    @property
+    def days_late(self) -> int:
+        """Days past the deadline (Beijing dates) when first submitted; while unsubmitted, days overdue so far."""
+        due = self.due_on
+        if due is None:
+            return 0
+        handed_in = self.first_submitted_at or self.submitted_at
+        day = to_local(handed_in).date() if handed_in is not None else today_local()
+        return max(0, (day - due).days)
 
     @property
     def spent_total_fen(self) -> int:

@@ -83,6 +83,20 @@ def criteria_for(call) -> list[AssessmentCriterion]:
 
 # --- reports ----------------------------------------------------------------------------------
 
+def late_reports_by_tranche(contract_ids) -> dict[int, int]:
+    """Tranche id → days its report was handed in late (first round: against the report date; rectified
+    reports against 整改期限), for the submitted reports of these contracts — one query."""
+    late: dict[int, int] = {}
+    if not contract_ids:
+        return late
+    for report in db.session.scalars(sa.select(ProgressReport).where(
+            ProgressReport.contract_id.in_(list(contract_ids)), ProgressReport.first_submitted_at.is_not(None))
+            .order_by(ProgressReport.round)):
+        if report.days_late:
+            late[report.tranche_id] = report.days_late
+    return late
+
+
 def current_report(tranche: Tranche) -> ProgressReport | None:
     return db.session.scalar(sa.select(ProgressReport).where(ProgressReport.tranche_id == tranche.id)
                              .order_by(ProgressReport.round.desc()).limit(1))
@@ -186,7 +200,9 @@ def submit_report(report: ProgressReport, actor) -> None:
                                                                         "round": report.round})
     report.status = ReportStatus.SUBMITTED
     report.submitted_at, report.submitted_by_id = now(), actor.id
-    record(actor, "report.submit", report, after={"status": "submitted"})
+    if report.first_submitted_at is None:
+        report.first_submitted_at = report.submitted_at
+    record(actor, "report.submit", report, after={"status": "submitted", "days_late": report.days_late})
 
 
 def return_report(report: ProgressReport, actor, comment: str) -> None:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from grants.core.timeutil import UTCDateTime, now
+from grants.core.timeutil import UTCDateTime, now, today_local
 from grants.extensions import db
 
 
@@ -214,6 +214,13 @@ class Tranche(db.Model):
     @property
     def is_settled(self) -> bool:
         return self.status in SETTLED_TRANCHE_STATES
+
+    @property
+    def report_overdue_days(self) -> int:
+        """Days since the report's deadline while no report has been submitted (the tranche still waits)."""
+        if self.status != TrancheStatus.DUE or self.due_on is None:
+            return 0
+        return max(0, (today_local() - self.due_on).days)
 
     @property
     def report_kind(self) -> str | None:

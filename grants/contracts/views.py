@@ -64,8 +64,11 @@ def index():
     page = paginate(stmt, per_page=PER_PAGE)
     waiting = _awards_waiting(units) if current_user.has_role("officer") else []
     rubric_calls = [c for c in calls if str(c.status) in ("notice", "finalized", "archived")]
+    from grants.assessments.services import late_reports_by_tranche
+
+    late = late_reports_by_tranche([c.id for c in page.items])
     return render_template("contracts/index.html", page=page, form=form, waiting=waiting, action_form=ActionForm(),
-                           rubric_calls=rubric_calls)
+                           rubric_calls=rubric_calls, late=late)
 
 
 def _awards_waiting(units):

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from grants.accounts.models import Role
 from grants.applications.models import STATUS_BADGES, STATUS_LABELS, Application, ApplicationStatus
+from grants.assessments.models import ProgressReport
 from grants.awards.models import AWARD_STATUS_LABELS, Award
 from grants.calls.models import GRADE_LABELS, Call, RubricCriterion
 from grants.contracts.models import CONTRACT_STATUS_LABELS, Contract, Tranche
@@ -48,6 +49,9 @@ class RecordRow:
     released_fen: int = 0
     withheld_fen: int = 0
     reclaimed_fen: int = 0
+    # Reports handed in after their deadline (逾期提交) and the most days late among them.
+    late_reports: int = 0
+    max_days_late: int = 0
 
     @property
     def status_label(self):
@@ -116,6 +120,10 @@ class OrgRecord:
     @property
     def reclaimed_fen(self) -> int:
         return sum(r.reclaimed_fen for r in self.rows)
+
+    @property
+    def late_reports(self) -> int:
+        return sum(r.late_reports for r in self.rows)
 
     @property
     def failed(self) -> int:
@@ -193,6 +201,13 @@ def organization_record(org: Organization, viewer) -> OrgRecord:
             .where(Tranche.contract_id.in_(list(by_contract)), Tranche.withheld_fen > 0,
                    Tranche.status.in_(("payable", "withheld", "paid"))).group_by(Tranche.contract_id)):
         by_contract[contract_id].withheld_fen = int(withheld or 0)
+
+    for report in db.session.scalars(sa.select(ProgressReport).where(
+            ProgressReport.contract_id.in_(list(by_contract)), ProgressReport.first_submitted_at.is_not(None))):
+        if report.days_late:
+            row = by_contract[report.contract_id]
+            row.late_reports += 1
+            row.max_days_late = max(row.max_days_late, report.days_late)
 
     for pid, contract_id, tranche_name, amount, status, released_on, reclaimed in db.session.execute(
             sa.select(Payment.id, Payment.contract_id, Tranche.name, Payment.amount_fen, Payment.status,

@@ -1,14 +1,17 @@
-"""objection receipts and evidence files
+"""objection receipts and evidence files; first submission of progress reports
 
 Revision ID: 0006
 Revises: 0001
 Create Date: 2026-12-02 13:00:00
 
 Every objection gets a receipt number (受理回执号); objections filed before this revision get one made
-from their filing date and id, which cannot collide with the random ones (those never contain 0 or 1).
+from their filing date and id, which cannot collide with the random ones (those never contain 0 or 1). A progress report's first
+submission is taken to be its last one for the reports submitted before this revision.
 """
 from alembic import op
 import sqlalchemy as sa
+
+import grants.core.timeutil
 
 # revision identifiers, used by Alembic.
 revision = "0006"
@@ -47,8 +50,15 @@ def upgrade():
     with op.batch_alter_table("objection_evidence", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_objection_evidence_objection_id"), ["objection_id"], unique=False)
 
+    with op.batch_alter_table("progress_report", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("first_submitted_at", grants.core.timeutil.UTCDateTime(timezone=True),
+                                      nullable=True))
+    op.execute("UPDATE progress_report SET first_submitted_at = submitted_at WHERE submitted_at IS NOT NULL")
+
 
 def downgrade():
+    with op.batch_alter_table("progress_report", schema=None) as batch_op:
+        batch_op.drop_column("first_submitted_at")
     with op.batch_alter_table("objection_evidence", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_objection_evidence_objection_id"))
     op.drop_table("objection_evidence")
