@@ -388,10 +388,17 @@ def assignments(call_id: int):
     reassign_form.expert_id.choices = _expert_choices(experts)
     rows = svc.call_assignments(call, stage)
     conflicted = {(c.expert_id, c.application_id) for c in svc.call_conflicts(call) if c.has_conflict}
+    # Who each application may be moved to: the panel less the experts already on it (at this stage) and those
+    # who declared a conflict with it — choosing one of them is refused anyway.
+    taken: dict[int, set[int]] = {}
+    for t in rows:
+        taken.setdefault(t.application_id, set()).add(t.expert_id)
+    reassign_to = {app_id: [e for e in experts if e.id not in ids and (e.id, app_id) not in conflicted]
+                   for app_id, ids in taken.items()}
     return render_template(
         "reviews/assignments.html", call=call, stage=stage, rows=rows, progress=svc.expert_progress(call, stage),
         assign_form=assign_form, auto_form=auto_form, reassign_form=reassign_form, can_manage=can_manage,
-        conflicted=conflicted, action_form=ActionForm(), shortlist_form=ShortlistForm(size=call.pitch_shortlist_size),
+        conflicted=conflicted, reassign_to=reassign_to, action_form=ActionForm(), shortlist_form=ShortlistForm(size=call.pitch_shortlist_size),
         call_closed=call.close_at is not None and call.is_closed_for_applications,
     )
 

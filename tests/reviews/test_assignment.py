@@ -228,3 +228,26 @@ def test_an_extra_reviewer_on_a_scored_application_puts_it_back_under_review(app
     db.session.refresh(a)
     assert a.status == "under_review"
     assert db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "application.reopen_review")) is not None
+
+
+def test_reassign_list_leaves_out_experts_already_on_the_application(app, db, client, login_as):
+    import re
+
+    call, experts, officer = _call_with_panel(db, status="reviewing")
+    a = rf.eligible_application(call, status="under_review")
+    b = rf.eligible_application(call, status="under_review")
+    t = rf.assignment(a, experts[0], declare=True)
+    rf.assignment(a, experts[1])
+    rf.assignment(b, experts[2])
+    from grants.reviews.models import Conflict
+
+    db.session.add(Conflict(application_id=a.id, expert_id=experts[3].id, source="officer", has_conflict=True,
+                            reason="曾任该组织理事"))
+    db.session.commit()
+    login_as(officer)
+    page = client.get(f"/reviews/calls/{call.id}/assignments").text
+    row = re.search(rf'<tr data-assignment="{t.id}".*?</tr>', page, re.S).group(0)
+    offered = {int(v) for v in re.findall(r'<option value="(\d+)"', row)}
+    assert experts[0].id not in offered and experts[1].id not in offered  # both already review application a
+    assert experts[2].id in offered  # on another application only
+    assert offered == {e.id for e in experts[2:]} - {experts[3].id}  # nor one with a conflict on it
