@@ -51,7 +51,8 @@ class PassResult:
     def summary(self) -> str:
         """For the operator's console (no request, so no translation): the scheduler's log line."""
         text = (f"自动处理 {self.actions} 项，送达 {self.delivered} 条（其中补发 {self.late} 条），重复跳过 {self.duplicates} 条，"
-                f"邮件发送 {self.mail.sent} 封、重试 {self.mail.retrying} 封、失败 {self.mail.failed} 封，"
+                f"邮件发送 {self.mail.sent} 封、重试 {self.mail.retrying} 封、失败 {self.mail.failed} 封、"
+                f"结果不明 {self.mail.uncertain} 封，"
                 f"用时 {self.duration_ms} 毫秒")
         return text + (f"；错误：{'; '.join(self.errors)}" if self.errors else "")
 

@@ -37,6 +37,13 @@ log = logging.getLogger(__name__)
 ADVISORY_LOCK_KEY = zlib.crc32(b"grants.reminders.scheduler") * 7919
 DEFAULT_INTERVAL = 60
 DEFAULT_STANDBY_RETRY = 5
+# A standby row silent for this many heartbeat periods belongs to a dead process and is removed.
+MISSED_HEARTBEATS = 3
+
+
+def heartbeat_period(interval: int = DEFAULT_INTERVAL, standby_retry: int = DEFAULT_STANDBY_RETRY) -> int:
+    """The longest a live instance stays silent between two beats (outside a long pass)."""
+    return max(interval, standby_retry)
 
 
 class PgAdvisoryLock:
@@ -133,12 +140,18 @@ def leader_lock(app: Flask):
 class Heartbeat:
     """This process's row in scheduler_instance: active or standby, last and next pass."""
 
-    def __init__(self, lock_kind: str):
+    def __init__(self, lock_kind: str, *, period_seconds: int = DEFAULT_INTERVAL):
         self.key = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lock_kind = lock_kind
+        self.period = dt.timedelta(seconds=period_seconds)
+        # Once retired (the process is stopping), a pass still finishing in a worker thread must not
+        # write the row back.
+        self.retired = False
 
     def beat(self, *, active: bool, result: PassResult | None = None, next_at: dt.datetime | None = None,
              error: str | None = None) -> None:
+        if self.retired:
+            return
         try:
             row = db.session.scalar(sa.select(SchedulerInstance).where(SchedulerInstance.instance_key == self.key))
             if row is None:
@@ -160,15 +173,21 @@ class Heartbeat:
                 row.last_error = error[:500]
             if next_at is not None:
                 row.next_pass_at = next_at
-            # Rows of processes silent for a day are history.
+            # Standby rows silent for a few heartbeats belong to dead processes (a killed active instance is
+            # marked standby above by the one that takes over). A row still marked active may be in a long
+            # pass, so it goes only after a day of silence.
             db.session.execute(sa.delete(SchedulerInstance).where(
-                SchedulerInstance.heartbeat_at < now() - dt.timedelta(days=1)))
+                SchedulerInstance.instance_key != self.key,
+                sa.or_(sa.and_(SchedulerInstance.is_active.is_(False),
+                               SchedulerInstance.heartbeat_at < now() - MISSED_HEARTBEATS * self.period),
+                       SchedulerInstance.heartbeat_at < now() - dt.timedelta(days=1))))
             db.session.commit()
         except sa.exc.SQLAlchemyError:
             db.session.rollback()
             log.exception("scheduler heartbeat failed")
 
     def retire(self) -> None:
+        self.retired = True
         try:
             db.session.execute(sa.delete(SchedulerInstance).where(SchedulerInstance.instance_key == self.key))
             db.session.commit()
@@ -211,7 +230,7 @@ def run_forever(app: Flask, *, interval: int, standby_retry: int, echo=print,
 
     with app.app_context():
         lock = leader_lock(app)
-        heartbeat = Heartbeat(lock.kind)
+        heartbeat = Heartbeat(lock.kind, period_seconds=heartbeat_period(interval, standby_retry))
         try:
             while not stop.is_set():
                 if not lock.acquire():
@@ -220,6 +239,8 @@ def run_forever(app: Flask, *, interval: int, standby_retry: int, echo=print,
                     stop.wait(standby_retry)
                     continue
                 echo(f"调度实例 {heartbeat.key} 已成为活动实例（{lock.kind} 锁），每 {interval} 秒执行一次。")
+                # Shown as active at once, not only when the first (possibly long) pass has ended.
+                heartbeat.beat(active=True, next_at=now())
                 scheduler = BlockingScheduler(timezone=dt.timezone.utc)
 
                 def tick():
@@ -238,7 +259,8 @@ def run_forever(app: Flask, *, interval: int, standby_retry: int, echo=print,
                         job = scheduler.get_job("reminders-pass")
                         next_at = job.next_run_time if job else None
                         heartbeat.beat(active=True, result=result, next_at=next_at)
-                        if result.actions or result.delivered or result.errors or result.mail.sent or result.mail.failed:
+                        if (result.actions or result.delivered or result.errors or result.mail.sent
+                                or result.mail.failed or result.mail.uncertain):
                             echo(result.summary())
 
                 scheduler.add_job(tick, "interval", seconds=interval, id="reminders-pass", max_instances=1,

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -214,7 +215,23 @@ def scheduler_status():
     return render_template("reminders/scheduler.html", instances=instances, rows=rows, forms=forms, at=at,
                            delivered=delivered, late=late, mail_counts=mail_counts, recent=recent, rules=RULES,
                            names=names, last_pass=last_pass,
-                           stale_after=dt.timedelta(minutes=5))
+                           stale_after=_stale_after())
+
+
+def _stale_after() -> dt.timedelta:
+    """How long an instance may stay silent before the page calls it dead: a few heartbeat periods."""
+    from grants.reminders.scheduler import DEFAULT_INTERVAL, DEFAULT_STANDBY_RETRY, MISSED_HEARTBEATS, heartbeat_period
+
+    def setting(name: str, default: int) -> int:
+        value = current_app.config.get(name) or os.environ.get(name) or default
+        try:
+            return max(1, int(value))
+        except ValueError:
+            return default
+
+    period = heartbeat_period(setting("SCHEDULER_INTERVAL_SECONDS", DEFAULT_INTERVAL),
+                              setting("SCHEDULER_STANDBY_RETRY_SECONDS", DEFAULT_STANDBY_RETRY))
+    return MISSED_HEARTBEATS * dt.timedelta(seconds=period)
 
 
 # --- officers: per-call reminder settings --------------------------------------
