@@ -53,6 +53,25 @@ DEFAULT_BANDS = [Band(85, "excellent", 100, False), Band(70, "good", 100, False)
                  Band(0, "fail", 0, True)]
 
 
+def band_ranges(bands) -> list[tuple[str, object]]:
+    """Each band with the range of (integer) scores it covers, highest first: "85 分及以上", "70–84 分",
+    "60 分以下" — the way the bands read in a call's rules, rather than as lower bounds alone."""
+    ordered = sorted(bands, key=lambda b: -b.min_score)
+    rows = []
+    for i, band in enumerate(ordered):
+        upper = ordered[i - 1].min_score - 1 if i else None
+        if band.min_score == 0 and upper is not None:
+            label = _("%(n)s 分以下", n=upper + 1)
+        elif upper is None:
+            label = _("%(n)s 分及以上", n=band.min_score) if band.min_score else _("0–100 分")
+        elif upper == band.min_score:
+            label = _("%(n)s 分", n=band.min_score)
+        else:
+            label = _("%(a)s–%(b)s 分", a=band.min_score, b=upper)
+        rows.append((label, band))
+    return rows
+
+
 def bands_for(call) -> list[Band]:
     bands = [Band(b.min_score, str(b.grade), b.payment_pct, bool(b.rectification)) for b in call.score_bands]
     return sorted(bands or DEFAULT_BANDS, key=lambda b: -b.min_score)

@@ -16,7 +16,7 @@ from grants.assessments.forms import (
 )
 from grants.assessments.models import Assessment, ProgressReport, ReportEvidence
 from grants.assessments.services import (
-    AssessmentError, accept_report, bands_for, criteria_for, eligible_evaluators, report_problems, return_report,
+    AssessmentError, accept_report, band_ranges, bands_for, criteria_for, eligible_evaluators, report_problems, return_report,
     save_report, set_rectify_deadline, start_report, submit_assessment, submit_report, withhold_after_deadline,
 )
 from grants.contracts.models import Tranche
@@ -303,3 +303,9 @@ def _rubric_rows(formdata) -> list[dict]:
         rows.append({"name": row.get("name", ""), "max_points": int(raw) if raw.isdigit() else None,
                      "kind": row.get("kind", "")})
     return rows
+
+
+@bp.app_template_filter("band_ranges")
+def band_ranges_filter(bands):
+    """Score bands as ranges ("60 分以下 不合格"), for the assessment, rubric and call pages."""
+    return band_ranges(bands)

@@ -232,3 +232,12 @@ def test_parties_are_notified(db):
     admin_titles = sum((titles.get(m.user_id, []) for m in c.organization.members if m.is_admin), [])
     assert any(t.startswith("资助协议已生效") for t in admin_titles)
     assert any(t.startswith("评估结果") for t in admin_titles)
+
+
+def test_score_bands_read_as_ranges(app):
+    from grants.assessments.services import DEFAULT_BANDS, Band, band_ranges
+
+    with app.test_request_context():
+        assert [(label, b.grade) for label, b in band_ranges(DEFAULT_BANDS)] == [
+            ("85 分及以上", "excellent"), ("70–84 分", "good"), ("60–69 分", "pass"), ("60 分以下", "fail")]
+        assert [label for label, _b in band_ranges([Band(0, "pass", 100, False)])] == ["0–100 分"]

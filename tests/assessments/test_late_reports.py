@@ -75,3 +75,4 @@ def test_a_report_on_its_due_date_is_not_late(app, client, db, login_as, clock):
     for url in (f"/contracts/{c.id}", f"/reports/{report.id}", "/contracts",
                 f"/organizations/{c.organization_id}/record"):
         assert "late-marker" not in client.get(url).text and "逾期提交报告" not in client.get(url).text
+
