@@ -27,7 +27,7 @@ def applications_workbook(call, applications) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "申报项目"
-    title = call.title if str(call.year) in call.title else f"{call.year} 年{call.title}"
+    title = call.title_with_year
     ws.append([f"{title} — 申报项目一览"])
     ws["A1"].font = Font(bold=True, size=13)
     ws.append([h for h, _w in HEADERS])

@@ -227,6 +227,11 @@ class Call(db.Model):
         return {c.id: c for c in self.categories}
 
     @property
+    def title_with_year(self) -> str:
+        """The title for a document heading: most titles already name their year ("2026年…大赛")."""
+        return self.title if str(self.year) in self.title else f"{self.year} 年{self.title}"
+
+    @property
     def status_label(self):
         return CALL_STATUS_LABELS.get(self.status, self.status)
 

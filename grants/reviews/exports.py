@@ -34,7 +34,7 @@ def _header(ws, row: int, headers: list[tuple[str, int]]) -> None:
 def _stage_sheet(wb, call, stage: str, reviews: list[Review], apps: dict[int, Application]) -> None:
     criteria = call.criteria_for(stage)
     ws = wb.create_sheet(str(STAGE_LABELS[ReviewStage(stage)]))
-    ws.append([f"{call.year} 年 {call.title} — {STAGE_LABELS[ReviewStage(stage)]}专家评分明细"])
+    ws.append([f"{call.title_with_year} — {STAGE_LABELS[ReviewStage(stage)]}专家评分明细"])
     ws["A1"].font = Font(bold=True, size=13)
     headers = [("申报编号", 16), ("项目名称", 30), ("申报单位", 28), ("项目类别", 12), ("评审专家", 12)]
     headers += [(f"{c.name}（{c.max_points}分）", 12) for c in criteria]
@@ -63,7 +63,7 @@ def score_sheet_workbook(call) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "汇总排序"
-    ws.append([f"{call.year} 年 {call.title} — 专家评审汇总（{call.aggregation_label}）"])
+    ws.append([f"{call.title_with_year} — 专家评审汇总（{call.aggregation_label}）"])
     ws["A1"].font = Font(bold=True, size=13)
     headers = [("总排名", 8), ("类别内排名", 10), ("申报编号", 16), ("项目名称", 30), ("申报单位", 28), ("项目类别", 12),
                ("书面评审得分", 12), ("路演得分", 10), ("最终得分", 10), ("评分份数", 8), ("标准差", 8),

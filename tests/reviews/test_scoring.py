@@ -146,6 +146,7 @@ def test_score_sheet_export_has_every_expert_and_criterion(app, db, client, logi
     from openpyxl import load_workbook
 
     call, application, experts, assignments = _setup(db)
+    call.title, call.year = "2026年南通市公益创投大赛", 2026
     rf.submitted_review(assignments[0], [18, 25, 16, 12, 12])
     rf.submitted_review(assignments[1], [16, 27, 18, 13, 10])
     officer = factories.user(roles=("officer",), unit=call.host_unit)
@@ -156,6 +157,9 @@ def test_score_sheet_export_has_every_expert_and_criterion(app, db, client, logi
         wb = load_workbook(io.BytesIO(resp.data))
     assert wb.sheetnames == ["汇总排序", "书面评审"]
     ws = wb["书面评审"]
+    # the title names the year once, as the call's title already does
+    assert ws["A1"].value == "2026年南通市公益创投大赛 — 书面评审专家评分明细"
+    assert wb["汇总排序"]["A1"].value.startswith("2026年南通市公益创投大赛 — 专家评审汇总")
     header = [c.value for c in ws[2]]
     assert header[5:10] == ["需求分析（20分）", "项目设计（30分）", "可行性（20分）", "预算合理性（15分）", "创新性（15分）"]
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=3)]
