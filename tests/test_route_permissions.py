@@ -154,6 +154,7 @@ ALLOWED: dict[str, set[str]] = {
     "applications.edit": set(),  # the world's application belongs to another organisation and unit
     "applications.detail": set(),
     "applications.withdraw": set(),
+    "applications.delete_draft": set(),
     "applications.pdf": set(),
     "applications.attachment": set(),
     "applications.screen": set(),

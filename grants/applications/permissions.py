@@ -53,6 +53,11 @@ def can_withdraw_application(user, application) -> bool:
         ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED, ApplicationStatus.RETURNED)
 
 
+def can_delete_draft(user, application) -> bool:
+    """删除草稿: a draft was never submitted, so its organisation's members may delete it outright."""
+    return is_own(user, application) and application.status == ApplicationStatus.DRAFT
+
+
 def can_download_application(user, application) -> bool:
     """The PDF 申报书 and the attachments: whoever may view the application; an expert only an application
     assigned to them with "无利益冲突" declared and no conflict found (grants.reviews.permissions)."""

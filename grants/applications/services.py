@@ -411,6 +411,19 @@ def withdraw_application(application: Application, actor) -> None:
     APPLICATION_WORKFLOW.transition(application, "withdraw", actor)
 
 
+def delete_draft(application: Application, actor) -> None:
+    """删除草稿: a draft nobody but its organisation has seen is deleted with its rows (the audit log keeps
+    what it was); anything submitted is withdrawn instead, never deleted."""
+    if application.status != ApplicationStatus.DRAFT:
+        raise ApplicationError(_("只有草稿可以删除；已提交的申报请撤回"))
+    record(actor, "application.delete_draft", application,
+           before={"call_id": application.call_id, "organization_id": application.organization_id,
+                   "project_name": application.project_name or "",
+                   "attachments": [a.stored_file_id for a in application.attachments]})
+    db.session.delete(application)
+    db.session.flush()
+
+
 # --- screening (形式审查) --------------------------------------------------------------
 
 def screen_application(application: Application, action: str, actor, *, reason: str = "",

@@ -15,6 +15,7 @@ from grants.applications.forms import ApplicationForm, ScreeningFilterForm, Scre
 from grants.applications.models import (
     BUDGET_KIND_LABELS, CERTIFICATE_LEVELS, FUNDED_BY_LABELS, OUTPUT_LABELS, Application, ApplicationAttachment,
 )
+from grants.applications import services
 from grants.applications.services import (
     ApplicationError, call_application_districts, call_applications_count, call_applications_query,
     eligibility_problems, limit_problems, save_draft, screen_application,
@@ -172,7 +173,9 @@ def detail(application_id: int):
     return render_template(
         "applications/detail.html", application=application, call=application.call,
         can_edit=perm.can_edit_application(current_user, application) and now() < application.deadline_at,
-        can_withdraw=perm.can_withdraw_application(current_user, application) and now() < application.deadline_at,
+        can_withdraw=perm.can_withdraw_application(current_user, application) and now() < application.deadline_at
+        and not perm.can_delete_draft(current_user, application),
+        can_delete=perm.can_delete_draft(current_user, application),
         can_screen=perm.can_screen_application(current_user, application),
         screening_form=ScreeningForm(), workflow=APPLICATION_WORKFLOW, screening_actions=SCREENING_ACTIONS,
         output_labels=OUTPUT_LABELS, form=ApplicationForm(),
@@ -199,6 +202,25 @@ def withdraw(application_id: int):
             db.session.commit()
             flash(_("申报已撤回"), "success")
     return redirect(url_for("applications.detail", application_id=application.id))
+
+
+@bp.route("/applications/<int:application_id>/delete", methods=["POST"])
+@login_required
+def delete_draft(application_id: int):
+    application = get_or_404(Application, application_id)
+    ensure(perm.can_delete_draft(current_user, application))
+    form = ApplicationForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("applications.detail", application_id=application.id))
+    try:
+        services.delete_draft(application, current_user)
+    except ApplicationError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return redirect(url_for("applications.detail", application_id=application.id))
+    db.session.commit()
+    flash(_("草稿已删除"), "success")
+    return redirect(url_for("applications.mine"))
 
 
 @bp.route("/applications/<int:application_id>/pdf")

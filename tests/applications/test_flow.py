@@ -280,3 +280,25 @@ def test_numbers_follow_the_submission_order(client, db, setup, clock, ctx):
     second = af.application(call, user.organization)
     assert submit_application(second, user) == {} and submit_application(first, user) == {}
     assert (second.number, first.number) == (f"2026-{call.id:03d}-0001", f"2026-{call.id:03d}-0002")
+
+
+def test_a_draft_is_deleted_with_a_confirmation_not_withdrawn(client, db, setup, ctx):
+    call, user = setup
+    draft = start(client, call)
+    client.post(f"/applications/{draft.id}/edit", data=form_data(call))
+    page = client.get(f"/applications/{draft.id}").get_data(as_text=True)
+    assert "删除草稿" in page and 'id="delete-draft-modal"' in page and "不能恢复" in page
+    assert "撤回申报" not in page
+    submitted = af.application(call, user.organization, status=ApplicationStatus.SUBMITTED)
+    db.session.commit()
+    page = client.get(f"/applications/{submitted.id}").get_data(as_text=True)
+    assert "撤回申报" in page and "删除草稿" not in page
+    # a submitted application cannot be deleted, only withdrawn
+    assert client.post(f"/applications/{submitted.id}/delete").status_code == 403
+    draft_id = draft.id
+    resp = client.post(f"/applications/{draft_id}/delete", follow_redirects=True)
+    assert resp.status_code == 200 and "草稿已删除" in resp.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Application, draft_id) is None
+    log = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "application.delete_draft"))
+    assert log.object_id == str(draft_id) and log.before["project_name"] == "银龄互助·幸福邻里"
