@@ -74,3 +74,23 @@ def test_demo_command_loads_once(app, db):
     from grants.core.audit import verify_chain
 
     assert verify_chain()[0]
+
+
+def test_favicon_ico_is_served(client):
+    resp = client.get("/favicon.ico")
+    assert resp.status_code == 200 and resp.mimetype == "image/vnd.microsoft.icon"
+    assert resp.data[:4] == b"\x00\x00\x01\x00"  # an ICO header, not the SVG
+    resp.close()
+
+
+def test_each_role_sees_distinct_navigation_icons(app, db):
+    from grants.accounts.models import Role
+    from grants.main.navigation import nav_items
+    from tests import factories
+
+    users = [factories.user_with_role(str(r)) for r in Role]
+    users.append(factories.user(roles=(Role.OFFICER, Role.AUDITOR, Role.FINANCE, Role.EXPERT)))
+    with app.test_request_context():
+        for user in users:
+            icons = [i.icon for i in nav_items(user)]
+            assert len(icons) == len(set(icons)), (sorted(user.role_names), icons)

@@ -15,7 +15,7 @@ ROLES = [str(r) for r in Role]
 
 # Reachable without log-in (for anyone).
 PUBLIC = {
-    "static", "main.index", "main.healthz", "main.set_language",
+    "static", "main.index", "main.healthz", "main.set_language", "main.favicon",
     "accounts.login", "organizations.register", "organizations.join",
     "awards.public_notices", "awards.public_notice", "awards.public_objection",  # 公示 and objections are public
     "calls.public_list", "calls.public_detail", "calls.public_document",  # drafts answer 404

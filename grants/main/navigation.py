@@ -31,20 +31,20 @@ def nav_items(user) -> list[NavItem]:
     if user.has_role(Role.EXPERT):
         items.append(NavItem(_l("我的评审任务"), "reviews.tasks", "ui-checks"))
     if user.has_role(Role.EXPERT):
-        items.append(NavItem(_l("品牌项目评审"), "brand.tasks", "award"))
+        items.append(NavItem(_l("品牌项目评审"), "brand.tasks", "star"))
     if user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None:
         items.append(NavItem(_l("专家评审"), "reviews.calls", "person-badge"))
     if (user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None) or user.has_role(Role.ADMIN):
-        items.append(NavItem(_l("立项公示"), "awards.index", "award"))
+        items.append(NavItem(_l("立项公示"), "awards.index", "patch-check"))
     if user.has_role(Role.OFFICER, Role.AUDITOR, Role.FINANCE):
         items.append(NavItem(_l("社会组织"), "organizations.index", "people"))
     if user.has_role(Role.OFFICER, Role.FINANCE, Role.AUDITOR) and user.host_unit_id is not None:
         items.append(NavItem(_l("资助协议"), "contracts.index", "file-earmark-check"))
     if user.organization is not None and user.has_role(Role.APPLICANT):
         items.append(NavItem(_l("我的协议"), "contracts.mine", "file-earmark-check"))
-        items.append(NavItem(_l("品牌项目"), "brand.mine", "award"))
+        items.append(NavItem(_l("品牌项目"), "brand.mine", "trophy"))
     if user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None:
-        items.append(NavItem(_l("品牌项目"), "brand.index", "award"))
+        items.append(NavItem(_l("品牌项目"), "brand.index", "trophy"))
     if user.has_role(Role.EVALUATOR):
         items.append(NavItem(_l("我的评估任务"), "assessments.mine", "clipboard2-pulse"))
     if user.has_role(Role.FINANCE, Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None:
@@ -53,7 +53,7 @@ def nav_items(user) -> list[NavItem]:
     if user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None:
         items.append(NavItem(_l("统计"), "dashboard.index", "bar-chart-line"))
     if user.has_role(Role.OFFICER, Role.AUDITOR, Role.FINANCE, Role.APPLICANT):
-        items.append(NavItem(_l("信息公开"), "disclosure.index", "bar-chart"))
+        items.append(NavItem(_l("信息公开"), "disclosure.index", "globe2"))
     if user.has_role(Role.OFFICER, Role.AUDITOR):
         items.append(NavItem(_l("审计日志"), "core.audit_log", "journal-text"))
     if user.has_role(Role.ADMIN):
@@ -64,6 +64,10 @@ def nav_items(user) -> list[NavItem]:
         items.append(NavItem(_l("定时提醒"), "reminders.scheduler_status", "alarm"))
         items.append(NavItem(_l("发件箱"), "reminders.outbox", "envelope"))
     return items
+
+
+# Each entry has an icon of its own: a role that sees two entries must tell them apart at a glance
+# (tests/test_app.py checks it for every role).
 
 
 def href(item: NavItem) -> str:

@@ -2,7 +2,7 @@
 from urllib.parse import urlparse
 
 import sqlalchemy as sa
-from flask import jsonify, redirect, render_template, request, session, url_for
+from flask import current_app, jsonify, redirect, render_template, request, send_from_directory, session, url_for
 from flask_login import current_user, login_required
 
 from grants.accounts.models import Role
@@ -40,6 +40,14 @@ def healthz():
         return jsonify(status="error", database="unavailable", detail=type(exc).__name__), 503
     return jsonify(status="ok", database="ok" if ok else "error",
                    dialect=db.engine.dialect.name)
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers, feed readers and bookmarks ask for /favicon.ico whatever the page links: the same heart as
+    static/favicon.svg, as an ICO (16–64 px)."""
+    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                               max_age=7 * 24 * 3600)
 
 
 @bp.route("/lang/<code>", methods=["POST"])
