@@ -6,6 +6,7 @@ extend load_demo() with their own part (the call, and so on) in their own functi
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from flask import current_app
@@ -55,6 +56,21 @@ DEMO_ORGS = [
     ("城东街道银发志愿服务队", LegalForm.FILED_COMMUNITY, "", "崇川区", "城东街道", "洪江社区", 0,
      OrgStatus.PENDING, "applicant6", "许阿姨"),
 ]
+
+
+@contextmanager
+def demo_clock(when: dt.datetime):
+    """Run a step of the demo at the moment it would have happened (signatures, payments and reports of
+    earlier years are dated in their years, not on the day the demo is loaded); the clock is given back
+    as it was, frozen or running."""
+    from grants.core import timeutil
+
+    saved = timeutil._frozen_now
+    timeutil.set_clock(when)
+    try:
+        yield
+    finally:
+        timeutil._frozen_now = saved
 
 
 def demo_loaded() -> bool:

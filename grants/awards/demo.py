@@ -26,7 +26,9 @@ COMMENTS = ["需求调研扎实，服务对象明确；建议细化志愿者激�
 
 def demo_award_notice(units: dict) -> None:
     from grants.awards import services
-    from grants.reviews.models import PanelMember, Review, ReviewAssignment, ReviewScore
+    from grants.reviews.models import (
+        Conflict, ConflictSource, PanelMember, Review, ReviewAssignment, ReviewScore,
+    )
 
     officer_cc = db.session.scalar(sa.select(User).where(User.username == "officer_cc"))
     officer = db.session.scalar(sa.select(User).where(User.username == "officer"))
@@ -43,7 +45,9 @@ def demo_award_notice(units: dict) -> None:
                 level="district", status=CallStatus.REVIEWING, open_at=close_at - dt.timedelta(days=30),
                 close_at=close_at, notice_working_days=5, description="面向崇川区社区社会组织征集社区服务微项目。",
                 contract_terms="", allowed_legal_forms=[], min_grant_fen=1_000_000, max_grant_fen=10_000_000,
-                aggregation="mean", reviewers_per_application=3, published_at=close_at - dt.timedelta(days=32))
+                aggregation="mean", reviewers_per_application=3, published_at=close_at - dt.timedelta(days=32),
+                # Six projects from five organisations: the micro call lets an organisation put in two.
+                max_applications_per_org=2, filed_org_max_applications=1)
     db.session.add(call)
     db.session.flush()
     cats = [CallCategory(call_id=call.id, name=n, quota_fen=q, sort=i)
@@ -62,13 +66,17 @@ def demo_award_notice(units: dict) -> None:
     for i, (name, cat, yuan_, score) in enumerate(PROJECTS):
         org = orgs[i % len(orgs)]
         app = Application(call_id=call.id, organization_id=org.id, category_id=cats[cat].id,
-                          number=f"{today.year}-{call.id}-{i + 1:04d}", project_name=name,
+                          number=f"{today.year}-{call.id:03d}-{i + 1:04d}", project_name=name,
                           summary=f"{name}：面向社区居民的公益服务项目。", status=ApplicationStatus.SCORED,
                           requested_fen=yuan_ * 100, total_budget_fen=yuan_ * 120, own_funding_fen=yuan_ * 20,
                           submitted_at=close_at - dt.timedelta(days=3, hours=i), created_by_id=None)
         db.session.add(app)
         db.session.flush()
         for j, e in enumerate(experts):
+            # The expert declares "无利益冲突" before seeing the application, as the review pages require.
+            db.session.add(Conflict(application_id=app.id, expert_id=e.id, source=ConflictSource.DECLARED,
+                                    has_conflict=False, reason="",
+                                    created_at=close_at + dt.timedelta(days=8, hours=j)))
             total = score + (j - 1) * 2
             points = [p * total // 100 for _n, p in RUBRIC]
             points[1] += total - sum(points)

@@ -58,7 +58,7 @@ def _award(call: Call, org, category, project: str, yuan: int, rank: int, approv
 
     fen = yuan * 100
     app = Application(call_id=call.id, organization_id=org.id, category_id=category.id,
-                      number=f"{call.year}-{call.id}-{rank:04d}", project_name=project, status="confirmed",
+                      number=f"{call.year}-{call.id:03d}-{rank:04d}", project_name=project, status="confirmed",
                       summary=f"{project}：面向社区居民的公益服务项目。", requested_fen=fen,
                       total_budget_fen=fen + fen // 5, own_funding_fen=fen // 5, submitted_at=call.close_at,
                       declaration_accepted_at=call.close_at)
@@ -98,34 +98,59 @@ def _report(tranche, member, narrative: str):
     return report
 
 
+def _bj(day: dt.date, hour: int = 10) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, 0), tzinfo=SHANGHAI)
+
+
 def demo_contracts(units: dict) -> None:
+    """Each step at the moment it would have happened: the two contracts in force were signed before their
+    period began (July of last year) and their mid-term reports came in before the mid-term date; the
+    third, issued this week for a period that starts next month, waits for its signature."""
     from grants.assessments import services as asvc
     from grants.contracts import services
+    from grants.demo import demo_clock
 
     officer, evaluator = _user("officer"), _user("evaluator")
     members = [_user(u) for u, _p, _y in PROJECTS]
     if officer is None or evaluator is None or any(m is None or m.organization is None for m in members):
         return
-    call = _call(units, now().astimezone(SHANGHAI).year - 1)
+    today = now().astimezone(SHANGHAI).date()
+    year = today.year - 1
+    call = _call(units, year)
     contracts = []
-    for rank, ((_u, project, yuan), member) in enumerate(zip(PROJECTS, members), start=1):
-        award = _award(call, member.organization, call.categories[min(rank - 1, 2)], project, yuan, rank, officer)
-        contracts.append(services.create_contract_from_award(award, officer))
+    with demo_clock(_bj(dt.date(year, 6, 18))):
+        for rank, ((_u, project, yuan), member) in enumerate(zip(PROJECTS, members), start=1):
+            award = _award(call, member.organization, call.categories[min(rank - 1, 2)], project, yuan, rank,
+                           officer)
+            contracts.append(services.create_contract_from_award(award, officer))
     first, second, third = contracts
     for c, member in ((first, members[0]), (second, members[1])):
-        services.issue_contract(c, officer)
-        services.sign_contract(c, member, signer_name=member.display_name, signer_title="理事长")
-        services.countersign_contract(c, officer)
-    services.issue_contract(third, officer)
+        with demo_clock(_bj(dt.date(year, 6, 20))):
+            services.issue_contract(c, officer)
+        with demo_clock(_bj(dt.date(year, 6, 24))):
+            services.sign_contract(c, member, signer_name=member.display_name, signer_title="理事长")
+        with demo_clock(_bj(dt.date(year, 6, 26))):
+            services.countersign_contract(c, officer)
+    # The third organisation's project starts next month: its contract is issued now, for that period.
+    start = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    end = start.replace(year=start.year + 1) - dt.timedelta(days=1)
+    with demo_clock(_bj(today - dt.timedelta(days=2))):
+        services.update_contract(third, terms=third.terms, period_start_on=start, period_end_on=end, actor=officer)
+        services.issue_contract(third, officer)
 
-    report = _report(first.tranches[1], members[0],
-                     "上半年完成入户探访 1400 人次，组建 30 人志愿者队伍，开展集体生日会和健康讲座 12 场。")
-    assessment = asvc.accept_report(report, officer, evaluator)
-    criteria = asvc.criteria_for(call)
-    points = dict(zip([c.id for c in criteria], [26, 16, 16, 24, 2, 0]))
-    asvc.submit_assessment(assessment, evaluator, points=points, satisfaction_pct=95,
-                           comment="服务记录完整，资金使用规范；建议加强志愿者培训和服务对象回访。")
-    report = _report(second.tranches[1], members[1],
-                     "融合成长营已开展 9 期，服务特殊儿童 40 名及家长 60 人次，志愿者陪伴 300 小时。")
-    asvc.accept_report(report, officer, evaluator)
+    with demo_clock(_bj(first.tranches[1].due_on - dt.timedelta(days=10))):
+        report = _report(first.tranches[1], members[0],
+                         "上半年完成入户探访 1400 人次，组建 30 人志愿者队伍，开展集体生日会和健康讲座 12 场。")
+    with demo_clock(_bj(first.tranches[1].due_on + dt.timedelta(days=5))):
+        assessment = asvc.accept_report(report, officer, evaluator)
+    with demo_clock(_bj(first.tranches[1].due_on + dt.timedelta(days=12))):
+        criteria = asvc.criteria_for(call)
+        points = dict(zip([c.id for c in criteria], [26, 16, 16, 24, 2, 0]))
+        asvc.submit_assessment(assessment, evaluator, points=points, satisfaction_pct=95,
+                               comment="服务记录完整，资金使用规范；建议加强志愿者培训和服务对象回访。")
+    with demo_clock(_bj(second.tranches[1].due_on - dt.timedelta(days=8))):
+        report = _report(second.tranches[1], members[1],
+                         "融合成长营已开展 9 期，服务特殊儿童 40 名及家长 60 人次，志愿者陪伴 300 小时。")
+    with demo_clock(_bj(second.tranches[1].due_on + dt.timedelta(days=5))):
+        asvc.accept_report(report, officer, evaluator)
     db.session.flush()

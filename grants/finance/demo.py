@@ -3,10 +3,12 @@ by `finance` and released by `finance2` (its voucher printable), the second appr
 release, the rest in the queue. Runs after the contracts part (nothing to do without payments)."""
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 
 from grants.accounts.models import User
-from grants.core.timeutil import today_local
+from grants.core.timeutil import now, today_local
 from grants.extensions import db
 
 
@@ -20,11 +22,18 @@ def demo_payments(units: dict) -> None:
                                   .order_by(Payment.id)).all()
     if finance is None or finance2 is None or not payments:
         return
+    from grants.demo import demo_clock
+
     first = payments[0]
+    # Finance works each payment a few days after it was requested, not on the day the demo is loaded.
     if services.duty_conflict(first, finance, "approve") is None:
-        services.approve_payment(first, finance)
+        with demo_clock(first.requested_at + dt.timedelta(days=2)):
+            services.approve_payment(first, finance)
         if not services.needs_second_approval(first):
-            services.release_payment(first, finance2, f"DEMO{today_local():%Y%m%d}{first.id:04d}", today_local())
+            with demo_clock(first.requested_at + dt.timedelta(days=3)):
+                services.release_payment(first, finance2, f"DEMO{today_local():%Y%m%d}{first.id:04d}",
+                                         today_local())
     if len(payments) > 1 and services.duty_conflict(payments[1], finance, "approve") is None:
-        services.approve_payment(payments[1], finance)
+        with demo_clock(max(payments[1].requested_at + dt.timedelta(days=2), now() - dt.timedelta(days=1))):
+            services.approve_payment(payments[1], finance)
     db.session.flush()
