@@ -41,6 +41,23 @@ def browser_context_args(browser_context_args):
             "viewport": {"width": 1280, "height": 860}}
 
 
+@pytest.fixture(autouse=True)
+def no_csp_violations(request):
+    """Every browser test runs with the app's Content-Security-Policy on and fails if the page broke it (a refused
+    script, style or image shows as a console error) or threw a script error."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text else None)
+    page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
+    request.node.csp_problems = problems  # a test that provokes a violation on purpose reads and clears it
+    yield
+    assert not problems, "the page broke the Content-Security-Policy or threw:\n" + "\n".join(problems)
+
+
 @pytest.fixture()
 def live_server(app, db):
     """The app on 127.0.0.1:<free port>, sharing the test database; yields its base URL."""

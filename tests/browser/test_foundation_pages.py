@@ -70,3 +70,14 @@ def test_admin_creates_staff_account(page, live_server, demo, screenshot):
     assert "账号 zhaoliu 已创建" in page.content()
     assert re.search("赵六", page.content())
     screenshot(page, "foundation-admin-users")
+
+
+def test_the_policy_blocks_inline_script(page, live_server, request):
+    """The console listener of conftest.py sees a violation: an injected inline script is refused."""
+    page.goto(f"{live_server}/login")
+    page.evaluate("""() => { const s = document.createElement('script'); s.textContent = 'window.injected = 1';
+                             document.body.appendChild(s); }""")
+    page.wait_for_timeout(100)
+    assert page.evaluate("window.injected") is None
+    assert any("Content Security Policy" in p for p in request.node.csp_problems)
+    request.node.csp_problems.clear()
