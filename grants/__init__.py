@@ -47,6 +47,10 @@ def create_app(config_class: type = Config) -> Flask:
 
     register_web_helpers(app)
 
+    from grants.accounts.sessions import init_sessions
+
+    init_sessions(app)
+
     from grants.accounts import bp as accounts_bp
     from grants.admin import bp as admin_bp
     from grants.applications import bp as applications_bp

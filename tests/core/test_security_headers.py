@@ -77,6 +77,9 @@ class Prod(ProductionConfig):
     SQLALCHEMY_DATABASE_URI = "sqlite:///" + os.environ["GRANTS_INSTANCE_DIR"] + "/p.sqlite"
 
 app = create_app(Prod)
+with app.app_context():
+    from flask_migrate import upgrade
+    upgrade()
 with app.test_client() as c:
     plain = c.get("/login", base_url="http://grants.example")
     resp = c.get("/login", base_url="https://grants.example")
