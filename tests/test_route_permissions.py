@@ -52,6 +52,8 @@ ALLOWED: dict[str, set[str]] = {
     "admin.user_edit": {"admin"},
     "admin.user_reset_password": {"admin"},
     "admin.user_unlock": {"admin"},
+    "admin.user_reset_two_factor": {"admin"},
+    "admin.two_factor_policy": {"admin"},
     "admin.units": {"admin"},
     "admin.holidays": {"admin"},
     "admin.holiday_delete": {"admin"},

@@ -83,6 +83,11 @@ def end_current_session() -> None:
 def init_sessions(app: Flask) -> None:
     @app.before_request
     def resume_or_gate():
+        # Per-request state starts empty even when an app context outlives a request (as in the test suite, where
+        # one app context serves many requests and many clients).
+        for key in ("_login_user", "user_session", "set_remember_cookie", "clear_remember_cookie",
+                    "set_device_cookie"):
+            g.pop(key, None)
         if request.endpoint == "static":
             return None
         if "sid" not in session and request.cookies.get(REMEMBER_COOKIE):

@@ -32,10 +32,12 @@ def _typed_login() -> str:
     return "login-account:" + (request.form.get("login") or "").strip().lower()[:100]
 
 
-def _finish_login(user, remember: bool, next_url: str | None):
+def _finish_login(user, remember: bool, next_url: str | None, notice: str | None = None):
     record(user, "user.login", user)
     complete_login(user, remember=remember)
     db.session.commit()
+    if notice:
+        flash(notice, "warning")
     if user.must_change_password:
         flash(_("请先修改初始密码"), "warning")
         return redirect(url_for("accounts.password"))
@@ -111,9 +113,10 @@ def two_factor_login():
             if form.trust_device.data:
                 g.set_device_cookie = services.trust_device(user)
             remember, next_url = session.get("2fa_remember", False), session.get("2fa_next")
-            if not form.code.data:
-                flash(_("已使用一个恢复码，还剩 %(n)s 个。", n=services.unused_recovery_codes(user)), "warning")
-            return _finish_login(user, remember, next_url)
+            notice = None if form.code.data else _(
+                "已使用一个恢复码，还剩 %(n)s 个。用完前请在“两步验证”页面生成新的恢复码。",
+                n=services.unused_recovery_codes(user))
+            return _finish_login(user, remember, next_url, notice)
         session["2fa_tries"] = session.get("2fa_tries", 0) + 1
         db.session.commit()
         if session["2fa_tries"] >= PENDING_TRIES:
