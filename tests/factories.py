@@ -107,3 +107,13 @@ def user_with_role(role: str, **kwargs) -> User:
     if role == Role.APPLICANT:
         return member(organization(), **kwargs)
     return user(roles=(role,), **kwargs)
+
+
+def age_tokens(model, delta: dt.timedelta) -> None:
+    """As if `delta` of real time had passed for every session or device token (they live in wall-clock time,
+    which the clock fixture does not move)."""
+    import sqlalchemy as sa
+
+    for row in db.session.scalars(sa.select(model)):
+        row.expires_at = row.expires_at - delta
+    db.session.commit()

@@ -208,6 +208,12 @@ def change_password(user: User, old: str, new: str, *, current_session: UserSess
 
 # --- sessions (登录设备) -------------------------------------------------------------------------------------------
 
+def wall_now() -> dt.datetime:
+    """Sessions and device tokens live in real time, as the cookies that carry them do; the app's clock (which
+    tests move to reach business deadlines) does not shorten or lengthen them."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -216,7 +222,7 @@ def start_session(user: User, *, remember: bool, ip: str | None, user_agent: str
                   ) -> tuple[UserSession, str, str | None]:
     """A new server-side session for a log-in: returns it, the random session id for the cookie session and, with
     "记住我", a random remember token for its own cookie (both stored only as hashes)."""
-    at = now()
+    at = wall_now()
     sid = secrets.token_urlsafe(32)
     token = secrets.token_urlsafe(32) if remember else None
     lifetime = (dt.timedelta(days=current_app.config["REMEMBER_DAYS"]) if remember
@@ -234,7 +240,7 @@ def find_session(user_id: int, sid: str | None) -> UserSession | None:
     if not sid:
         return None
     row = db.session.scalar(sa.select(UserSession).where(UserSession.sid_hash == _digest(sid)))
-    if row is None or row.user_id != user_id or row.expires_at <= now():
+    if row is None or row.user_id != user_id or row.expires_at <= wall_now():
         return None
     return row
 
@@ -244,20 +250,20 @@ def resume_remembered(token: str | None) -> tuple[UserSession, str] | None:
     if not token:
         return None
     row = db.session.scalar(sa.select(UserSession).where(UserSession.remember_hash == _digest(token)))
-    if row is None or row.expires_at <= now():
+    if row is None or row.expires_at <= wall_now():
         return None
     user = db.session.get(User, row.user_id)
     if user is None or not user.is_active_account:
         return None
     sid = secrets.token_urlsafe(32)
     row.sid_hash = _digest(sid)
-    row.last_seen_at = now()
+    row.last_seen_at = wall_now()
     return row, sid
 
 
 def active_sessions(user: User) -> list[UserSession]:
     return list(db.session.scalars(sa.select(UserSession).where(UserSession.user_id == user.id,
-                                                                UserSession.expires_at > now())
+                                                                UserSession.expires_at > wall_now())
                                    .order_by(UserSession.last_seen_at.desc()).limit(100)))
 
 
@@ -424,7 +430,7 @@ def trust_device(user: User) -> str:
     """"Remember this device for 30 days": a random token for a cookie; only its hash is kept."""
     token = secrets.token_urlsafe(32)
     db.session.add(TrustedDevice(user_id=user.id, token_hash=_digest(token),
-                                 expires_at=now() + dt.timedelta(days=current_app.config["TRUSTED_DEVICE_DAYS"])))
+                                 expires_at=wall_now() + dt.timedelta(days=current_app.config["TRUSTED_DEVICE_DAYS"])))
     return token
 
 
@@ -432,7 +438,7 @@ def device_trusted(user: User, token: str | None) -> bool:
     if not token or not user.has_two_factor:
         return False
     row = db.session.scalar(sa.select(TrustedDevice).where(TrustedDevice.token_hash == _digest(token)))
-    return row is not None and row.user_id == user.id and row.expires_at > now()
+    return row is not None and row.user_id == user.id and row.expires_at > wall_now()
 
 
 def _check_unique(username: str, mobile: str | None, exclude_id: int | None = None) -> None:

@@ -9,7 +9,6 @@ from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_login import current_user, login_user
 
 from grants.accounts import services
-from grants.core.timeutil import now
 from grants.extensions import db
 
 REMEMBER_COOKIE = "grants_remember"
@@ -44,9 +43,9 @@ def load_session_user(user_id: str):
     if row is None:
         return None
     g.user_session = row
-    if row.last_seen_at + TOUCH_EVERY < now():
+    if row.last_seen_at + TOUCH_EVERY < services.wall_now():
         # Bookkeeping for the device list, at most every few minutes; not a change of any record.
-        row.last_seen_at = now()
+        row.last_seen_at = services.wall_now()
         row.ip = client_ip()[:45] or row.ip
         db.session.commit()
     return user

@@ -6,9 +6,8 @@ import sqlalchemy as sa
 from werkzeug.http import parse_cookie
 
 from grants.accounts.models import User, UserSession
-from grants.accounts.services import end_sessions
+from grants.accounts.services import end_sessions, wall_now
 from grants.accounts.sessions import REMEMBER_COOKIE
-from grants.core.timeutil import UTC
 from tests import factories
 
 NEW = "Lantern-river-2026"
@@ -77,8 +76,7 @@ def test_remember_cookie_captured_before_logout_is_refused_after(app, client, db
     assert not _signed_in(_browser(app, stolen))
 
 
-def test_remember_token_is_new_at_every_log_in_and_expires_after_30_days(app, client, db, clock):
-    start = clock.set(dt.datetime(2026, 11, 2, 2, 0, tzinfo=UTC))
+def test_remember_token_is_new_at_every_log_in_and_expires_after_30_days(app, client, db):
     user = factories.user()
     db.session.commit()
     _login(client, user, remember=True)
@@ -86,9 +84,11 @@ def test_remember_token_is_new_at_every_log_in_and_expires_after_30_days(app, cl
     other = app.test_client()
     _login(other, user, remember=True)
     assert _cookies(other)[REMEMBER_COOKIE] != first  # one token per device, random each time
-    clock.set(start + dt.timedelta(days=29, hours=23))
+    row = db.session.scalars(sa.select(UserSession).order_by(UserSession.id)).first()
+    assert abs(row.expires_at - wall_now() - dt.timedelta(days=30)) < dt.timedelta(minutes=1)
+    factories.age_tokens(UserSession, dt.timedelta(days=29, hours=23))
     assert _signed_in(_browser(app, {REMEMBER_COOKIE: first}))
-    clock.set(start + dt.timedelta(days=30, minutes=1))
+    factories.age_tokens(UserSession, dt.timedelta(hours=1, minutes=1))
     assert not _signed_in(_browser(app, {REMEMBER_COOKIE: first}))
 
 
