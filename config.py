@@ -14,8 +14,17 @@ def _bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+# The development key is public (it is in this file): production refuses to start with it.
+DEV_SECRET_KEY = "dev-only-secret-change-me"
+
+
+def _roles(name: str, default: str) -> frozenset[str]:
+    return frozenset(r.strip() for r in os.environ.get(name, default).split(",") if r.strip())
+
+
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-change-me")
+    IS_PRODUCTION = False
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'grants.sqlite'}"
     )
@@ -39,8 +48,30 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_HOURS", "8")))
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead; long forms must not expire
 
+    # Lock-out is keyed by account *and* source address, so failures from a stranger's address never lock
+    # the real user out; after LOGIN_CAPTCHA_AFTER failures from one address its log-ins need a CAPTCHA.
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCK_MINUTES = 15
+    LOGIN_CAPTCHA_AFTER = 3
+    CAPTCHA_ENABLED = _bool("CAPTCHA_ENABLED", True)
+    # "记住我" and "remember this device" (2FA) last this many days; each is a random token stored hashed.
+    REMEMBER_DAYS = 30
+    TRUSTED_DEVICE_DAYS = 30
+    # Roles that must use two-factor authentication unless an admin changes it under 管理 → 两步验证.
+    TWO_FACTOR_ROLES = _roles("TWO_FACTOR_ROLES", "finance,admin")
+    # Abuse limits (Flask-Limiter): memory:// in one process; redis://host:6379/0 shared by every worker.
+    RATE_LIMITS = _bool("RATE_LIMITS", True)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_LOGIN = "10 per minute;60 per hour"  # per source address
+    RATELIMIT_LOGIN_ACCOUNT = "30 per hour"  # per account named in the form, from anywhere
+    RATELIMIT_REGISTER = "5 per hour"
+    RATELIMIT_OBJECTION = "10 per hour"
+    RATELIMIT_INVITE = "30 per hour"
+    RATELIMIT_TWO_FACTOR = "10 per minute"
+    # Proxies in front of the app whose X-Forwarded-For/-Proto are trusted (nginx: 1).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    FORCE_HTTPS = _bool("FORCE_HTTPS", False)
 
     # The bureau that appears as 甲方 on contracts and as fundingOrganization in open data.
     PLATFORM_NAME = os.environ.get("PLATFORM_NAME", "公益创投管理平台")
@@ -68,6 +99,9 @@ class Config:
 
 
 class ProductionConfig(Config):
+    IS_PRODUCTION = True
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "1"))
+    FORCE_HTTPS = _bool("FORCE_HTTPS", True)
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
 
@@ -79,3 +113,7 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     PASSWORD_HASH_FAST = True  # argon2 with minimal cost: the suite creates many users
+    # The suite logs in hundreds of times from 127.0.0.1: the tests of the limits and the CAPTCHA switch them on.
+    RATE_LIMITS = False
+    CAPTCHA_ENABLED = False
+    TWO_FACTOR_ROLES = frozenset({"finance", "admin"})

@@ -33,6 +33,10 @@ def _grants_app():
         UPLOAD_DIR = os.environ.get("BENCH_UPLOAD_DIR", "/tmp/grants-bench-uploads")
         SECRET_KEY = "bench-secret"
         WTF_CSRF_ENABLED = False
+        # wrk sends thousands of requests from one address, and the staff log in without a second factor.
+        RATE_LIMITS = False
+        CAPTCHA_ENABLED = False
+        TWO_FACTOR_ROLES = frozenset()
 
     return create_app(BenchServeConfig)
 

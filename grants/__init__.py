@@ -33,6 +33,9 @@ def create_app(config_class: type = Config) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(os.path.dirname(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]) or ".", exist_ok=True)
 
+    from grants.core.security import init_security
+
+    init_security(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
@@ -43,6 +46,10 @@ def create_app(config_class: type = Config) -> Flask:
     from grants.core.web import register_web_helpers
 
     register_web_helpers(app)
+
+    from grants.accounts.sessions import init_sessions
+
+    init_sessions(app)
 
     from grants.accounts import bp as accounts_bp
     from grants.admin import bp as admin_bp

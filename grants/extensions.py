@@ -1,10 +1,13 @@
 """Flask extensions, created unbound and initialised in create_app()."""
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
+from flask_talisman import Talisman
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints let Alembic alter them later, also in SQLite batch mode.
@@ -26,3 +29,7 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Abuse limits: decorate a view with @limiter.limit(lambda: current_app.config["RATELIMIT_…"]). The client's
+# address is request.remote_addr, made the real one by ProxyFix (TRUSTED_PROXIES) behind nginx.
+limiter = Limiter(key_func=get_remote_address)
+talisman = Talisman()

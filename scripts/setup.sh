@@ -9,7 +9,7 @@ want_test=0
 
 # WeasyPrint's libraries (libharfbuzz-subset0 makes PDFs ~18x faster) and a CJK font with a serif.
 debs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils)
-[ "$want_test" = 1 ] && debs+=(chromium)
+[ "$want_test" = 1 ] && debs+=(chromium redis-server)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

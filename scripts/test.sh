@@ -21,6 +21,14 @@ if ! pg_up && [ "$(id -u)" = 0 ] && command -v pg_ctlcluster >/dev/null; then
   for _ in $(seq 1 20); do pg_up && break; sleep 0.5; done
 fi
 
+# The abuse limits are tested against Redis, as production runs them (RATELIMIT_STORAGE_URI).
+redis_up() { .venv/bin/python -c "import redis; redis.Redis.from_url('${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}', socket_connect_timeout=2).ping()" 2>/dev/null; }
+if ! redis_up && command -v redis-server >/dev/null; then
+  echo ">> starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null || true
+  for _ in $(seq 1 20); do redis_up && break; sleep 0.25; done
+fi
+
 echo "== tests on SQLite"
 GRANTS_TEST_DB=sqlite .venv/bin/python -m pytest "$@"
 if pg_up; then

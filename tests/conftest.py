@@ -131,6 +131,10 @@ def login_as(client, db):
         client.post("/logout")
         resp = client.post("/login", data={"login": user.username, "password": factories.PASSWORD})
         assert resp.status_code == 302, f"log-in as {user.username} failed"
+        if resp.headers["Location"].endswith("/login/2fa"):  # finance and admin: the code from their app
+            db.session.refresh(user)
+            resp = client.post("/login/2fa", data={"code": factories.totp_code(user)})
+            assert resp.status_code == 302, f"two-factor step of {user.username} failed"
         return user
 
     return _login

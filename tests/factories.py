@@ -22,18 +22,51 @@ def host_unit(name: str | None = None, level: str = "city", parent: HostUnit | N
     return unit
 
 
+# Roles that must use two-factor authentication by default (TestConfig.TWO_FACTOR_ROLES): their test users come
+# enrolled, and login_as completes the code step.
+TWO_FACTOR_ROLES = {"finance", "admin"}
+
+
 def user(roles=(Role.OFFICER,), *, unit: HostUnit | None = None, username: str | None = None,
-         password: str = PASSWORD, **kwargs) -> User:
+         password: str = PASSWORD, two_factor: bool | None = None, **kwargs) -> User:
+    """A user; the password policy is for people typing passwords, so factories skip it (PASSWORD is short)."""
     n = next(_seq)
     roles = set(roles)
     from grants.accounts.models import UNIT_ROLES
 
     if roles & {str(r) for r in UNIT_ROLES} and unit is None:
         unit = host_unit()
+    kwargs.setdefault("check_password_strength", False)
     u = create_user(username=username or f"user{n}", display_name=f"测试用户{n}", password=password, roles=roles,
                     host_unit_id=unit.id if unit else None, **kwargs)
+    if two_factor if two_factor is not None else bool({str(r) for r in roles} & TWO_FACTOR_ROLES):
+        enroll_two_factor(u)
     db.session.flush()
     return u
+
+
+def enroll_two_factor(u: User) -> str:
+    """Switch on TOTP for a user as if they had scanned the QR code; returns the secret."""
+    import pyotp
+
+    from grants.core.timeutil import now
+
+    u.totp_secret = pyotp.random_base32()
+    u.totp_enabled_at = now()
+    return u.totp_secret
+
+
+def totp_code(u: User) -> str:
+    """The code the user's authenticator app would show now (the next time step if this one was used already)."""
+    import pyotp
+
+    from grants.accounts.services import TOTP_STEP
+    from grants.core.timeutil import now
+
+    step = int(now().timestamp()) // TOTP_STEP
+    if u.totp_last_step is not None and step <= u.totp_last_step:
+        step = u.totp_last_step + 1
+    return pyotp.TOTP(u.totp_secret).at(step * TOTP_STEP)
 
 
 def uscc(serial: int | None = None) -> str:
@@ -74,3 +107,13 @@ def user_with_role(role: str, **kwargs) -> User:
     if role == Role.APPLICANT:
         return member(organization(), **kwargs)
     return user(roles=(role,), **kwargs)
+
+
+def age_tokens(model, delta: dt.timedelta) -> None:
+    """As if `delta` of real time had passed for every session or device token (they live in wall-clock time,
+    which the clock fixture does not move)."""
+    import sqlalchemy as sa
+
+    for row in db.session.scalars(sa.select(model)):
+        row.expires_at = row.expires_at - delta
+    db.session.commit()

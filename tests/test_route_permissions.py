@@ -16,7 +16,7 @@ ROLES = [str(r) for r in Role]
 # Reachable without log-in (for anyone).
 PUBLIC = {
     "static", "main.index", "main.healthz", "main.set_language", "main.favicon",
-    "accounts.login", "organizations.register", "organizations.join",
+    "accounts.login", "accounts.two_factor_login", "organizations.register", "organizations.join",
     "awards.public_notices", "awards.public_notice", "awards.public_objection",  # 公示 and objections are public
     "calls.public_list", "calls.public_detail", "calls.public_document",  # drafts answer 404
     # 信息公开 and its open data; calls whose award list is not final answer 404
@@ -29,6 +29,12 @@ PUBLIC = {
 ALLOWED: dict[str, set[str]] = {
     "accounts.logout": set(ROLES),
     "accounts.password": set(ROLES),
+    "accounts.sessions": set(ROLES),  # the caller's own devices
+    "accounts.sessions_end_others": set(ROLES),
+    "accounts.two_factor": set(ROLES),  # the caller's own second factor
+    "accounts.two_factor_enable": set(ROLES),
+    "accounts.two_factor_recovery_codes": set(ROLES),
+    "accounts.two_factor_disable": set(ROLES),
     "main.workbench": set(ROLES),
     "organizations.mine": {"applicant"},  # redirects a member to their own organisation
     "organizations.detail": {"officer", "auditor", "finance"},
@@ -46,6 +52,8 @@ ALLOWED: dict[str, set[str]] = {
     "admin.user_edit": {"admin"},
     "admin.user_reset_password": {"admin"},
     "admin.user_unlock": {"admin"},
+    "admin.user_reset_two_factor": {"admin"},
+    "admin.two_factor_policy": {"admin"},
     "admin.units": {"admin"},
     "admin.holidays": {"admin"},
     "admin.holiday_delete": {"admin"},

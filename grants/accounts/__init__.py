@@ -1,7 +1,7 @@
 from flask import Blueprint
 from flask_babel import lazy_gettext as _l
 
-from grants.extensions import db, login_manager
+from grants.extensions import login_manager
 
 bp = Blueprint("accounts", __name__)
 
@@ -13,13 +13,9 @@ login_manager.session_protection = "strong"
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    from grants.accounts.models import User
+    from grants.accounts.sessions import load_session_user
 
-    try:
-        user = db.session.get(User, int(user_id))
-    except ValueError:
-        return None
-    return user if user is not None and user.is_active_account else None
+    return load_session_user(user_id)
 
 
 from grants.accounts import views  # noqa: E402,F401

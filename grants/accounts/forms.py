@@ -13,7 +13,8 @@ class LoginForm(FlaskForm):
 
 class ChangePasswordForm(FlaskForm):
     old_password = PasswordField(_l("原密码"), validators=[DataRequired(_l("请输入原密码"))])
-    new_password = PasswordField(_l("新密码"), validators=[DataRequired(_l("请输入新密码")), Length(min=8, max=128)])
+    # Length and strength are the policy of accounts.services.validate_new_password, in one place.
+    new_password = PasswordField(_l("新密码"), validators=[DataRequired(_l("请输入新密码"))])
     confirm = PasswordField(_l("确认新密码"), validators=[EqualTo("new_password", _l("两次输入的新密码不一致"))])
 
 
@@ -30,9 +31,31 @@ class UserForm(FlaskForm):
     host_unit_id = SelectField(_l("所属主办单位"), coerce=int)
     affiliation = StringField(_l("工作单位"), validators=[Optional(), Length(max=120)])
     roles = MultiCheckboxField(_l("角色"))
-    password = PasswordField(_l("初始密码"), validators=[Optional(), Length(min=8, max=128)])
+    password = PasswordField(_l("初始密码"), validators=[Optional()])
     is_active = BooleanField(_l("账号启用"), default=True)
 
 
 class ResetPasswordForm(FlaskForm):
-    new_password = PasswordField(_l("临时密码"), validators=[DataRequired(_l("请输入临时密码")), Length(min=8, max=128)])
+    new_password = PasswordField(_l("临时密码"), validators=[DataRequired(_l("请输入临时密码"))])
+
+
+class TwoFactorLoginForm(FlaskForm):
+    code = StringField(_l("6 位验证码"), validators=[Optional(), Length(max=10)])
+    recovery_code = StringField(_l("恢复码"), validators=[Optional(), Length(max=20)])
+    trust_device = BooleanField(_l("30 天内在此设备上免输验证码"))
+
+    def validate(self, extra_validators=None) -> bool:
+        return super().validate(extra_validators) and bool(self.code.data or self.recovery_code.data)
+
+
+class EnableTwoFactorForm(FlaskForm):
+    code = StringField(_l("验证器应用显示的 6 位验证码"), validators=[DataRequired(_l("请输入验证器应用中的 6 位验证码")),
+                                                         Length(max=10)])
+
+
+class RecoveryCodesForm(FlaskForm):
+    password = PasswordField(_l("当前密码"), validators=[DataRequired(_l("请输入密码"))])
+
+
+class DisableTwoFactorForm(FlaskForm):
+    password = PasswordField(_l("当前密码"), validators=[DataRequired(_l("请输入密码"))])

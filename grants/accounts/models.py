@@ -53,6 +53,11 @@ class User(UserMixin, db.Model):
     affiliation: Mapped[str | None] = mapped_column(sa.String(120))
     locale: Mapped[str | None] = mapped_column(sa.String(10))
     must_change_password: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    # Two-factor authentication (TOTP, RFC 6238): the base32 secret, when it was switched on, and the last time
+    # step used, so one code opens one log-in only.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
@@ -80,6 +85,10 @@ class User(UserMixin, db.Model):
     def is_locked(self, at: dt.datetime | None = None) -> bool:
         return self.locked_until is not None and self.locked_until > (at or now())
 
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_enabled_at is not None
+
     def __repr__(self) -> str:
         return f"<User {self.username}>"
 
@@ -97,3 +106,65 @@ class UserRole(db.Model):
             "role IN ('admin','officer','applicant','expert','evaluator','finance','auditor')", name="role_known"
         ),
     )
+
+
+class UserSession(db.Model):
+    """One signed-in browser (登录设备). The session cookie carries a random id whose hash must match a row here, so
+    deleting the row ends that session at once; with "记住我" the row also holds a hashed random remember token."""
+    __tablename__ = "user_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    sid_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    remember_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(255))
+
+
+class TrustedDevice(db.Model):
+    """A browser on which the user ticked "30 天内在此设备上免验证": a hashed random token in a cookie of its own."""
+    __tablename__ = "trusted_device"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class RecoveryCode(db.Model):
+    """One-time codes (恢复码) for when the phone with the authenticator app is lost; stored hashed."""
+    __tablename__ = "recovery_code"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class PasswordHistory(db.Model):
+    """Hashes of a user's earlier passwords, so a new one cannot repeat the last three."""
+    __tablename__ = "password_history"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class LoginThrottle(db.Model):
+    """Failed log-ins counted per key: "acct:<user id>:<address>" locks one account from one source only, so a
+    stranger cannot lock a finance user out; "ip:<address>" counts every failure from one source (then CAPTCHA)."""
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(sa.String(120), primary_key=True)
+    failures: Mapped[int] = mapped_column(sa.Integer, default=0)
+    first_failed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class TwoFactorPolicy(db.Model):
+    """An admin's choice whether a role must use two-factor authentication; roles without a row follow the
+    TWO_FACTOR_ROLES setting."""
+    __tablename__ = "two_factor_policy"
+    role: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    required: Mapped[bool] = mapped_column(sa.Boolean)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)

@@ -12,7 +12,8 @@ from wtforms.validators import DataRequired, Length, Optional
 from grants.accounts.forms import ResetPasswordForm, UserForm
 from grants.accounts.models import ROLE_LABELS, Role, User, UserRole
 from grants.accounts.permissions import can_manage_settings, can_manage_users
-from grants.accounts.services import AccountError, create_user, reset_password, unlock_user, update_user
+from grants.accounts.services import (AccountError, create_user, reset_password, reset_two_factor,
+                                      set_two_factor_policy, two_factor_required_roles, unlock_user, update_user)
 from grants.admin import bp
 from grants.core.audit import record
 from grants.core.forms import choices
@@ -118,8 +119,38 @@ def user_reset_password(user_id: int):
             db.session.commit()
             flash(_("已重置密码并解除锁定，用户下次登录须修改密码"), "success")
     else:
-        flash(_("临时密码至少 8 位"), "danger")
+        flash(_("请输入临时密码"), "danger")
     return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/reset-2fa", methods=["POST"])
+@login_required
+def user_reset_two_factor(user_id: int):
+    """The user lost their phone and recovery codes: clear their 2FA; they enrol again at the next log-in."""
+    ensure(can_manage_users(current_user))
+    user = get_or_404(User, user_id)
+    if not user.has_two_factor:
+        flash(_("该用户未开启两步验证"), "warning")
+    else:
+        reset_two_factor(user, current_user)
+        db.session.commit()
+        flash(_("已重置两步验证，该用户已在所有设备上退出，下次登录时重新设置"), "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@bp.route("/two-factor", methods=["GET", "POST"])
+@login_required
+def two_factor_policy():
+    """两步验证策略: which roles must use a second factor (others may switch it on for themselves)."""
+    ensure(can_manage_users(current_user))
+    if request.method == "POST":
+        chosen = {r for r in request.form.getlist("roles") if r in {str(x) for x in Role}}
+        set_two_factor_policy(chosen, current_user)
+        db.session.commit()
+        flash(_("两步验证策略已保存，对相关用户下次登录起生效"), "success")
+        return redirect(url_for("admin.two_factor_policy"))
+    return render_template("admin/two_factor.html", roles=list(Role), required=two_factor_required_roles(),
+                           labels=ROLE_LABELS)
 
 
 @bp.route("/users/<int:user_id>/unlock", methods=["POST"])

@@ -3,7 +3,7 @@ PDF summary (评审结果汇总表), the public 公示 pages with the objection 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -26,7 +26,8 @@ from grants.core.pdf import pdf_response, render_pdf
 from grants.core.storage import send_stored
 from grants.core.timeutil import now
 from grants.core.web import ensure, get_or_404
-from grants.extensions import db
+from grants.core import captcha
+from grants.extensions import db, limiter
 from grants.organizations.services import unit_subtree_ids
 
 AWARD_STAGES = (CallStatus.REVIEWING, CallStatus.NOTICE, CallStatus.FINALIZED, CallStatus.ARCHIVED)
@@ -385,8 +386,10 @@ def public_notice(call_id: int):
 
 
 @bp.route("/public/notices/<int:call_id>/objection", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_OBJECTION"], methods=["POST"])
 def public_objection(call_id: int):
-    """Anyone may object during the notice; name and contact are required and never shown publicly."""
+    """Anyone may object during the notice; name and contact are required and never shown publicly. A CAPTCHA and
+    a limit per source address keep scripts from flooding the officers with objections."""
     notice = _public_notice_or_404(call_id)
     awards = [a for a in services.awards_of(notice.call) if a.status in ("approved", "confirmed")]
     form = ObjectionForm()
@@ -394,9 +397,12 @@ def public_objection(call_id: int):
         (a.application_id, f"{a.application.display_name}（{a.organization.name}）") for a in awards])
     not_yet = not notice.has_started and notice.finalized_at is None
     closed = not notice.is_open_for_objections
+    captcha_error = None
     if request.method == "POST" and not closed and form.validate_on_submit():
         app = next((a.application for a in awards if a.application_id == form.application_id.data), None)
-        if app is None:
+        if captcha.enabled() and not captcha.check(request.form.get("captcha")):
+            captcha_error = _("图形验证码不正确，请重新输入")
+        elif app is None:
             form.application_id.errors.append(_("请选择公示名单中的项目"))
         else:
             try:
@@ -423,7 +429,8 @@ def public_objection(call_id: int):
                                closed=True, not_yet=not_yet), 409
     status = 422 if request.method == "POST" else 200
     return render_template("awards/public_objection.html", notice=notice, call=notice.call, form=form,
-                           closed=closed, not_yet=not_yet), status
+                           closed=closed, not_yet=not_yet, captcha_error=captcha_error,
+                           captcha_image=captcha.new_challenge() if captcha.enabled() and not closed else None), status
 
 
 @bp.route("/awards/objections/<int:objection_id>/evidence/<int:evidence_id>")

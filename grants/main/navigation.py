@@ -58,6 +58,7 @@ def nav_items(user) -> list[NavItem]:
         items.append(NavItem(_l("审计日志"), "core.audit_log", "journal-text"))
     if user.has_role(Role.ADMIN):
         items.append(NavItem(_l("用户管理"), "admin.users", "person-gear"))
+        items.append(NavItem(_l("两步验证策略"), "admin.two_factor_policy", "shield-lock"))
         items.append(NavItem(_l("主办单位"), "admin.units", "diagram-3"))
         items.append(NavItem(_l("节假日"), "admin.holidays", "calendar3"))
     if user.has_role(Role.ADMIN):

@@ -1,12 +1,14 @@
 """Organisation self-registration, profile, members; officers' list and verification."""
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
+from grants.accounts.sessions import complete_login
+from grants.core import captcha
 from grants.core.states import IllegalTransition
 from grants.core.web import ensure, get_or_404, paginate
-from grants.extensions import db
+from grants.extensions import db, limiter
 from grants.organizations import bp
 from grants.organizations import permissions as perm
 from grants.organizations.forms import InviteForm, JoinForm, OrgFilterForm, ProfileForm, ReasonForm, RegistrationForm
@@ -26,12 +28,18 @@ def _attach(form, exc: OrganizationError) -> None:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_REGISTER"], methods=["POST"])
 def register():
-    """An organisation registers itself and its first user (its administrator)."""
+    """An organisation registers itself and its first user (its administrator). The CAPTCHA is checked before
+    anything else, so only a person learns whether a name, mobile number or credit code is taken."""
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = RegistrationForm()
-    if form.validate_on_submit():
+    captcha_error = None
+    valid = form.validate_on_submit()
+    if valid and captcha.enabled() and not captcha.check(request.form.get("captcha")):
+        captcha_error = _("图形验证码不正确，请重新输入")
+    elif valid:
         try:
             org = register_organization(
                 profile=form.profile(), name=form.name.data, admin_username=form.admin_username.data,
@@ -41,11 +49,12 @@ def register():
             db.session.rollback()
             _attach(form, exc)
         else:
+            complete_login(org.members[0].user, remember=False)
             db.session.commit()
-            login_user(org.members[0].user)
             flash(_("注册成功。组织信息已提交民政部门审核，认证通过后即可申报项目。"), "success")
             return redirect(url_for("organizations.mine"))
-    return render_template("organizations/register.html", form=form)
+    return render_template("organizations/register.html", form=form, captcha_error=captcha_error,
+                           captcha_image=captcha.new_challenge() if captcha.enabled() else None)
 
 
 @bp.route("/org")
@@ -117,6 +126,7 @@ def edit(org_id: int):
 
 @bp.route("/organizations/<int:org_id>/invite", methods=["POST"])
 @login_required
+@limiter.limit(lambda: current_app.config["RATELIMIT_INVITE"], key_func=lambda: f"invite-user:{current_user.id}")
 def invite(org_id: int):
     org = get_or_404(Organization, org_id)
     ensure(perm.can_manage_members(current_user, org))
@@ -166,8 +176,8 @@ def join(token: str):
             db.session.rollback()
             _attach(form, exc)
         else:
+            complete_login(user, remember=False)
             db.session.commit()
-            login_user(user)
             flash(_("已加入 %(org)s", org=inv.organization.name), "success")
             return redirect(url_for("main.index"))
     return render_template("organizations/join.html", form=form, inv=inv)

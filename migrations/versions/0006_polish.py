@@ -1,7 +1,7 @@
 """objection receipts and evidence files; first submission of progress reports
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-02 13:00:00
 
 Every objection gets a receipt number (受理回执号); objections filed before this revision get one made
@@ -15,7 +15,7 @@ import grants.core.timeutil
 
 # revision identifiers, used by Alembic.
 revision = "0006"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ def test_admin_creates_staff_with_several_roles(client, login_as, db):
     db.session.commit()
     resp = client.post("/admin/users/new", data={
         "username": "zhang", "display_name": "张三", "mobile": "13800000001", "host_unit_id": unit.id,
-        "roles": ["officer", "auditor"], "password": "Temp1234x", "is_active": "y"})
+        "roles": ["officer", "auditor"], "password": "Temp-2026-haimen", "is_active": "y"})
     assert resp.status_code == 302, resp.get_data(as_text=True)
     user = db.session.scalar(sa.select(User).where(User.username == "zhang"))
     assert user.role_names == {"officer", "auditor"} and user.host_unit_id == unit.id
@@ -21,7 +21,7 @@ def test_unit_roles_require_a_host_unit(client, login_as, db):
     login_as("admin")
     resp = client.post("/admin/users/new", data={
         "username": "li", "display_name": "李四", "host_unit_id": 0, "roles": ["finance"],
-        "password": "Temp1234x", "is_active": "y"})
+        "password": "Temp-2026-haimen", "is_active": "y"})
     assert "必须隶属于一个主办单位" in resp.get_data(as_text=True)
     assert db.session.scalar(sa.select(User).where(User.username == "li")) is None
 
@@ -32,7 +32,7 @@ def test_duplicate_username_refused_in_chinese(client, login_as, db):
     db.session.commit()
     resp = client.post("/admin/users/new", data={
         "username": existing.username, "display_name": "重复", "host_unit_id": 0, "roles": ["expert"],
-        "password": "Temp1234x", "is_active": "y"})
+        "password": "Temp-2026-haimen", "is_active": "y"})
     assert "已被使用" in resp.get_data(as_text=True)
 
 
@@ -70,7 +70,7 @@ def test_reset_password_unlocks(client, login_as, db):
     target = factories.user(roles=("expert",))
     target.locked_until = now() + dt.timedelta(minutes=10)
     db.session.commit()
-    resp = client.post(f"/admin/users/{target.id}/reset-password", data={"new_password": "Reset1234"})
+    resp = client.post(f"/admin/users/{target.id}/reset-password", data={"new_password": "Reset-2026-qidong"})
     assert resp.status_code == 302
     db.session.expire_all()
     user = db.session.get(User, target.id)

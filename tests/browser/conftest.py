@@ -41,6 +41,23 @@ def browser_context_args(browser_context_args):
             "viewport": {"width": 1280, "height": 860}}
 
 
+@pytest.fixture(autouse=True)
+def no_csp_violations(request):
+    """Every browser test runs with the app's Content-Security-Policy on and fails if the page broke it (a refused
+    script, style or image shows as a console error) or threw a script error."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text else None)
+    page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
+    request.node.csp_problems = problems  # a test that provokes a violation on purpose reads and clears it
+    yield
+    assert not problems, "the page broke the Content-Security-Policy or threw:\n" + "\n".join(problems)
+
+
 @pytest.fixture()
 def live_server(app, db):
     """The app on 127.0.0.1:<free port>, sharing the test database; yields its base URL."""
@@ -75,3 +92,30 @@ def login(page, base_url: str, username: str, password: str) -> None:
     page.fill("input[name=password]", password)
     page.click("#login-submit")
     page.wait_for_load_state("networkidle")
+    second_factor(page, username)
+
+
+def second_factor(page, username: str) -> None:
+    """Finance and admin users give the code of their authenticator app, computed here from the secret; one who
+    has not enrolled yet (as the demo's at their first log-in) enrols from the page's secret."""
+    import pyotp
+
+    if page.url.endswith("/login/2fa"):
+        import sqlalchemy as sa
+
+        from grants.accounts.models import User
+        from grants.extensions import db
+        from tests.factories import totp_code
+
+        db.session.expire_all()
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        page.fill("input[name=code]", totp_code(user))
+        page.click("#two-factor-submit")
+        page.wait_for_load_state("networkidle")
+    elif page.url.endswith("/account/2fa") and page.locator("#totp-secret").count():
+        secret = page.inner_text("#totp-secret").strip()
+        page.fill("input[name=code]", pyotp.TOTP(secret).now())
+        page.click("#two-factor-enable")
+        page.wait_for_selector("#recovery-codes")
+        page.click("#recovery-codes-done")
+        page.wait_for_load_state("networkidle")

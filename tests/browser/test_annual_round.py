@@ -35,6 +35,7 @@ from stdnum.cn import uscc as uscc_std
 
 from grants.core.timeutil import SHANGHAI
 from tests import factories
+from tests.browser.conftest import second_factor
 from tests.applications import factories as af
 from tests.contracts import factories as cf
 from tests.reviews import factories as rf
@@ -138,6 +139,8 @@ class Round:
         page.fill("input[name=login]", username)
         page.fill("input[name=password]", PASSWORD)
         page.click("#login-submit")
+        page.wait_for_load_state("networkidle")
+        second_factor(page, username)
         page.wait_for_url(lambda url: "/login" not in url)
         return page
 

@@ -24,7 +24,7 @@ def test_organisation_registers_on_a_phone(page, live_server, db, screenshot):
     page.fill("#registered_on", "2020-06-01")
     for field, value in {"#district": "崇川区", "#street": "和平桥街道", "#contact_name": "陈晨",
                          "#contact_phone": "0513-85550000", "#admin_name": "陈晨", "#admin_username": "chenchen",
-                         "#admin_mobile": "13912345678", "#password": "Passw0rd!", "#confirm": "Passw0rd!"}.items():
+                         "#admin_mobile": "13912345678", "#password": "Chenguang-Zhulao-7", "#confirm": "Chenguang-Zhulao-7"}.items():
         page.fill(field, value)
     page.check("#agree")
     page.click("main form button[type=submit]")
@@ -32,8 +32,8 @@ def test_organisation_registers_on_a_phone(page, live_server, db, screenshot):
     assert page.input_value("#name") == "崇川区晨光助老服务社"  # nothing typed is lost
     screenshot(page, "foundation-register-error-phone")
     page.fill("#uscc", factories.uscc(8080))
-    page.fill("#password", "Passw0rd!")
-    page.fill("#confirm", "Passw0rd!")
+    page.fill("#password", "Chenguang-Zhulao-7")
+    page.fill("#confirm", "Chenguang-Zhulao-7")
     page.click("main form button[type=submit]")
     page.wait_for_load_state("networkidle")
     assert "注册成功" in page.content() and "待审核" in page.content()
@@ -63,10 +63,21 @@ def test_admin_creates_staff_account(page, live_server, demo, screenshot):
     page.select_option("#host_unit_id", label="崇川区民政局（区县级）")
     page.check("input[name=roles][value=officer]")
     page.check("input[name=roles][value=auditor]")
-    page.fill("#password", "Temp2026x")
+    page.fill("#password", "Temp-2026-zhaoliu")
     screenshot(page, "foundation-admin-new-user")
     page.click("main form button[type=submit]")
     page.wait_for_load_state("networkidle")
     assert "账号 zhaoliu 已创建" in page.content()
     assert re.search("赵六", page.content())
     screenshot(page, "foundation-admin-users")
+
+
+def test_the_policy_blocks_inline_script(page, live_server, request):
+    """The console listener of conftest.py sees a violation: an injected inline script is refused."""
+    page.goto(f"{live_server}/login")
+    page.evaluate("""() => { const s = document.createElement('script'); s.textContent = 'window.injected = 1';
+                             document.body.appendChild(s); }""")
+    page.wait_for_timeout(100)
+    assert page.evaluate("window.injected") is None
+    assert any("Content Security Policy" in p for p in request.node.csp_problems)
+    request.node.csp_problems.clear()

@@ -122,7 +122,7 @@ def test_officer_keeps_the_pool_panel_and_conflicts(page, live_server, review_wo
     page.click("#new-expert")
     page.fill("#display_name", "周研究员")
     page.fill("#username", "zhou_expert")
-    page.fill("#password", "Zhou2026!")
+    page.fill("#password", "Zhou-Yanjiu-2026")
     page.fill("#specialties", "助残服务、社区治理")
     page.fill("#employer", "南通市社科院")
     page.fill("#affiliated_organization", "不存在的组织")
@@ -132,7 +132,7 @@ def test_officer_keeps_the_pool_panel_and_conflicts(page, live_server, review_wo
     assert page.input_value("#specialties") == "助残服务、社区治理"  # nothing typed is lost
     screenshot(page, "review-expert-form-error")
     page.fill("#affiliated_organization", "助残志愿者协会")
-    page.fill("#password", "Zhou2026!")
+    page.fill("#password", "Zhou-Yanjiu-2026")
     page.click("#save-expert")
     page.wait_for_load_state("networkidle")
     assert "已将 周研究员 加入专家库" in page.content()

@@ -15,7 +15,7 @@ def registration(**over):
         "address": "人民路 1 号", "contact_name": "王五", "contact_phone": "0513-85000000",
         "bank_account_name": "新希望社工服务中心", "bank_name": "江苏银行", "bank_account_number": "6228 4800 1234 5678",
         "admin_name": "王五", "admin_username": "xinxiwang", "admin_mobile": "13900000042",
-        "password": "Passw0rd!", "confirm": "Passw0rd!", "agree": "y",
+        "password": "Qinghe-Shuiyun-88", "confirm": "Qinghe-Shuiyun-88", "agree": "y",
     }
     data.update(over)
     return data
@@ -41,7 +41,9 @@ def test_registration_creates_pending_org_and_admin_member(client, db):
     ({"admin_mobile": "12345"}, "11 位手机号"),
     ({"confirm": "other"}, "两次输入的密码不一致"),
     ({"agree": ""}, "请勾选信息真实性承诺"),
-    ({"password": "abcdefgh", "confirm": "abcdefgh"}, "须同时包含字母和数字"),
+    ({"password": "abcdefgh", "confirm": "abcdefgh"}, "密码至少 10 位"),
+    ({"password": "password12", "confirm": "password12"}, "密码太容易被猜到"),
+    ({"password": "13900000042", "confirm": "13900000042"}, "不能与用户名或手机号相同"),
 ])
 def test_registration_errors_in_chinese_keep_input(client, db, over, message):
     page = client.post("/register", data=registration(**over)).get_data(as_text=True)
@@ -145,7 +147,7 @@ def test_member_invitation_and_join(client, db):
     token = db.session.scalar(sa.select(Invitation.token))
     client.post("/logout")
     resp = client.post(f"/join/{token}", data={"display_name": "小李", "username": "xiaoli", "mobile": "13700000000",
-                                               "password": "Passw0rd!", "confirm": "Passw0rd!"})
+                                               "password": "Xiaoli-joins-2026", "confirm": "Xiaoli-joins-2026"})
     assert resp.status_code == 302
     assert client.get(f"/organizations/{org.id}").status_code == 200
     client.post("/logout")
