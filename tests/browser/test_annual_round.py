@@ -457,8 +457,11 @@ def play(r: Round, staff, clock, db, tmp_path):
     officer.reload()
     officer.click("#publish-notice")
     flash(officer, f"公示已发布：{period}")
-    expect(officer.locator("#notice-period")).to_contain_text("受理异议中")
+    expect(officer.locator("#notice-period")).to_contain_text("公示未开始")  # objections from 9 April
     r.shot(officer, "officer-notice-published")
+    clock.set(bj(4, 9, 9))
+    officer.reload()
+    expect(officer.locator("#notice-period")).to_contain_text("受理异议中")
 
     # 9. A visitor reads the notice and objects to B; the officer rejects the objection with a reason.
     visitor = r.open()
@@ -478,6 +481,7 @@ def play(r: Round, staff, clock, db, tmp_path):
     r.shot(visitor, "visitor-objection-form")
     visitor.click("#submit-objection")
     expect(visitor.locator("#objection-done")).to_be_visible()
+    expect(visitor.locator("#receipt-no")).to_have_text(re.compile(r"^YY20260409-\w{6}$"))
     r.shot(visitor, "visitor-objection-filed")
     clock.set(bj(4, 10, 15))
     officer.reload()

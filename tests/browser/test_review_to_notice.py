@@ -185,6 +185,9 @@ def test_experts_score_through_to_a_finalized_notice(browser, browser_context_ar
         expect(officer.locator("#publish-form")).to_contain_text("2026-03-03 至 2026-03-09")
         officer.click("#publish-notice")
         _flash(officer, "公示已发布：2026-03-03 至 2026-03-09")
+        expect(officer.locator("#notice-period")).to_contain_text("公示未开始")  # objections from 3 March
+        clock.set(dt.datetime(2026, 3, 3, 9, 0, tzinfo=SHANGHAI))
+        officer.reload()
         expect(officer.locator("#notice-period")).to_contain_text("受理异议中")
         screenshot(officer, "e2e4-07-officer-notice-published")
 
