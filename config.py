@@ -56,6 +56,7 @@ class Config:
     CAPTCHA_ENABLED = _bool("CAPTCHA_ENABLED", True)
     # "记住我" and "remember this device" (2FA) last this many days; each is a random token stored hashed.
     REMEMBER_DAYS = 30
+    SESSION_TOUCH_MINUTES = 5  # how stale "last seen" on the 登录设备 page may be (one UPDATE at most this often)
     TRUSTED_DEVICE_DAYS = 30
     # Roles that must use two-factor authentication unless an admin changes it under 管理 → 两步验证.
     TWO_FACTOR_ROLES = _roles("TWO_FACTOR_ROLES", "finance,admin")
@@ -117,3 +118,5 @@ class TestConfig(Config):
     RATE_LIMITS = False
     CAPTCHA_ENABLED = False
     TWO_FACTOR_ROLES = frozenset({"finance", "admin"})
+    # No "last seen" update in the middle of a slow test: query-count tests must count the same every time.
+    SESSION_TOUCH_MINUTES = 24 * 60

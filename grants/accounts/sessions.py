@@ -13,7 +13,6 @@ from grants.extensions import db
 
 REMEMBER_COOKIE = "grants_remember"
 DEVICE_COOKIE = "grants_2fa_device"
-TOUCH_EVERY = dt.timedelta(minutes=5)  # how stale "last seen" on the 登录设备 page may be
 
 # Pages a user may still open while a forced step waits.
 FORCED_STEP_ENDPOINTS = {"static", "accounts.logout", "accounts.password", "accounts.two_factor",
@@ -43,7 +42,8 @@ def load_session_user(user_id: str):
     if row is None:
         return None
     g.user_session = row
-    if row.last_seen_at + TOUCH_EVERY < services.wall_now():
+    touch_every = dt.timedelta(minutes=current_app.config["SESSION_TOUCH_MINUTES"])
+    if row.last_seen_at + touch_every < services.wall_now():
         # Bookkeeping for the device list, at most every few minutes; not a change of any record.
         row.last_seen_at = services.wall_now()
         row.ip = client_ip()[:45] or row.ip

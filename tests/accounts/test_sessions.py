@@ -198,3 +198,17 @@ def test_set_cookies_are_httponly(client, db):
     remember = next(h for h in headers if h.startswith(REMEMBER_COOKIE))
     assert "HttpOnly" in remember and "SameSite=Lax" in remember
     assert parse_cookie(remember)[REMEMBER_COOKIE]
+
+
+def test_last_seen_and_address_are_kept_up_to_date(app, client, db, monkeypatch):
+    user = factories.user()
+    db.session.commit()
+    _login(client, user)
+    row = db.session.scalar(sa.select(UserSession))
+    row.last_seen_at = row.last_seen_at - dt.timedelta(minutes=10)
+    db.session.commit()
+    monkeypatch.setitem(app.config, "SESSION_TOUCH_MINUTES", 5)
+    client.get("/workbench", environ_base={"REMOTE_ADDR": "192.0.2.44"})
+    db.session.expire_all()
+    row = db.session.scalar(sa.select(UserSession))
+    assert row.ip == "192.0.2.44" and wall_now() - row.last_seen_at < dt.timedelta(minutes=1)

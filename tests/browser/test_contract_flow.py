@@ -135,7 +135,8 @@ def test_contract_flow(page, live_server, db, clock, screenshot):
 
     # the contract PDF, rendered to PNG for a look
     with page.expect_response(lambda r: r.url.endswith("/pdf")) as info:
-        page.evaluate(f"fetch('{base}/contracts/{contract.id}/pdf')")
+        # The page reads the whole body: a no-store response is not kept by the browser for Playwright otherwise.
+        page.evaluate(f"fetch('{base}/contracts/{contract.id}/pdf').then(r => r.arrayBuffer()).then(b => b.byteLength)")
     data = info.value.body()
     assert data.startswith(b"%PDF")
     pdf = SCREENS / "contract.pdf"
