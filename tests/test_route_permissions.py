@@ -138,6 +138,7 @@ ALLOWED: dict[str, set[str]] = {
     "awards.draft": {"admin"},  # the admin may open any draft to approve it (four-eyes step); officers: own subtree
     "awards.propose": set(),
     "awards.adjust": set(),
+    "awards.allocation": set(),
     "awards.exclude": set(),
     "awards.include": set(),
     "awards.approve": set(),  # the world's call is not in review; an admin approves only a call in review

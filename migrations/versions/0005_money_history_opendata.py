@@ -64,10 +64,18 @@ def upgrade():
         for col in ("award_id", "call_id", "funding_source_id", "payment_id", "reclaim_id", "tranche_id"):
             batch_op.create_index(batch_op.f(f"ix_source_charge_{col}"), [col], unique=False)
 
+    with op.batch_alter_table("award", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("allocation_set_by_id", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f("fk_award_allocation_set_by_id_user"), "user",
+                                    ["allocation_set_by_id"], ["id"])
+
     resplit_existing_rows(op.get_bind())
 
 
 def downgrade():
+    with op.batch_alter_table("award", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_award_allocation_set_by_id_user"), type_="foreignkey")
+        batch_op.drop_column("allocation_set_by_id")
     with op.batch_alter_table("source_charge", schema=None) as batch_op:
         for col in ("tranche_id", "reclaim_id", "payment_id", "funding_source_id", "call_id", "award_id"):
             batch_op.drop_index(batch_op.f(f"ix_source_charge_{col}"))
