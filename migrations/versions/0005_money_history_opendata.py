@@ -69,10 +69,17 @@ def upgrade():
         batch_op.create_foreign_key(batch_op.f("fk_award_allocation_set_by_id_user"), "user",
                                     ["allocation_set_by_id"], ["id"])
 
+    with op.batch_alter_table("host_unit", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("uscc", sa.String(length=18), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f("uq_host_unit_uscc"), ["uscc"])
+
     resplit_existing_rows(op.get_bind())
 
 
 def downgrade():
+    with op.batch_alter_table("host_unit", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("uq_host_unit_uscc"), type_="unique")
+        batch_op.drop_column("uscc")
     with op.batch_alter_table("award", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_award_allocation_set_by_id_user"), type_="foreignkey")
         batch_op.drop_column("allocation_set_by_id")
