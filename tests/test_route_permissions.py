@@ -47,6 +47,7 @@ ALLOWED: dict[str, set[str]] = {
     "admin.user_reset_password": {"admin"},
     "admin.user_unlock": {"admin"},
     "admin.units": {"admin"},
+    "admin.unit_uscc": {"admin"},
     "admin.holidays": {"admin"},
     "admin.holiday_delete": {"admin"},
     "finance.queue": {"finance", "officer", "auditor"},  # lists the caller's own unit subtree only
@@ -157,6 +158,7 @@ ALLOWED: dict[str, set[str]] = {
     "applications.pdf": set(),
     "applications.attachment": set(),
     "applications.screen": set(),
+    "applications.duplicate_decision": set(),
     "applications.screening": {"officer", "auditor"},  # lists the calls of the caller's own unit subtree
     "applications.call_list": set(),  # the world's call belongs to another unit
     "applications.call_export": set(),

@@ -250,9 +250,16 @@ def propose_awards(call: Call, actor) -> list[Award]:
     db.session.flush()
     budget_left, quota_left = _remaining(call, [])
     proposed: list[Award] = []
-    for row in ranking_for(call):
+    ranking = ranking_for(call)
+    from grants.applications.duplicates import confirmed_duplicate_ids
+
+    duplicates = confirmed_duplicate_ids(r.application.id for r in ranking)
+    for row in ranking:
         app = row.application
         if app.status not in AWARDABLE or app.requested_fen <= 0:
+            continue
+        # Below the 分数线, or confirmed a duplicate: not funded, whatever budget is left.
+        if below_score_line(call, row.final_score) or app.id in duplicates:
             continue
         amount = app.requested_fen
         quota = quota_left.get(app.category_id)
@@ -414,6 +421,10 @@ def include_application(call: Call, application: Application, amount_fen: int, r
         raise AwardError(_("资助金额必须大于零"), field="amount")
     if amount_fen > application.requested_fen:
         raise AwardError(_("资助金额不能超过申请金额 %(req)s", req=yuan(application.requested_fen)), field="amount")
+    from grants.applications.duplicates import confirmed_duplicate_ids
+
+    if confirmed_duplicate_ids([application.id]):
+        raise AwardError(_("该申报已认定为重复申报/重复资助，不能纳入资助方案"))
     current = awards_of(call)
     _check_or_raise(call, current + [_Hypo(None, amount_fen, application=application,
                                              category_id=application.category_id)])
@@ -421,6 +432,9 @@ def include_application(call: Call, application: Application, amount_fen: int, r
     for row in _safe_ranking(call):
         if row.application.id == application.id:
             rank = row.rank_overall
+            if below_score_line(call, row.final_score):
+                raise AwardError(_("该项目最终得分 %(score)s 低于本活动的资助分数线 %(line)s，不能纳入资助方案",
+                                   score=row.final_score, line=call.min_final_score))
     award = Award(call_id=call.id, application_id=application.id, organization_id=application.organization_id,
                   category_id=application.category_id, amount_fen=amount_fen, status=AwardStatus.DRAFT, rank=rank,
                   adjustment_reason=reason[:500], cancelled_reason="", proposed_by_id=actor.id, created_at=now())
@@ -451,7 +465,30 @@ def approval_problem(call: Call, actor) -> str | None:
     problems = budget_check(call, awards_of(call))
     if problems:
         return problems[0]
+    return duplicate_problem(drafts)
+
+
+def duplicate_problem(drafts: list[Award]) -> str | None:
+    """重复申报: a draft may not be approved while one of its projects is flagged and not yet decided on, or
+    was confirmed a duplicate (it must be taken off the list)."""
+    from grants.applications.duplicates import duplicate_flags, reviews_of
+
+    apps = [a.application for a in drafts]
+    flags = duplicate_flags(apps)
+    reviews = reviews_of(flags)
+    confirmed = [a for a in apps if a.id in reviews and reviews[a.id].decision == "confirmed"]
+    if confirmed:
+        return _("“%(name)s”已认定为重复申报/重复资助，须先移出资助方案", name=confirmed[0].display_name)
+    undecided = [a for a in apps if flags[a.id] and a.id not in reviews]
+    if undecided:
+        return _("%(n)s 个项目有重复申报/重复资助提示尚未认定（如“%(name)s”），请先在项目上作出认定",
+                 n=len(undecided), name=undecided[0].display_name)
     return None
+
+
+def below_score_line(call: Call, final_score) -> bool:
+    """分数线: a project scoring below the call's minimum final score is not funded."""
+    return call.min_final_score is not None and (final_score is None or final_score < call.min_final_score)
 
 
 def approve_awards(call: Call, actor) -> list[Award]:

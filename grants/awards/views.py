@@ -75,6 +75,10 @@ def _render_draft(call: Call, *, failed: dict | None = None, status: int = 200):
             warning = exc.message
     drafts = [a for a in awards if a.status == "draft"]
     approved = bool(awards) and all(a.status != "draft" for a in awards)
+    from grants.applications.duplicates import duplicate_flags, reviews_of
+
+    dup_flags = duplicate_flags([row.application for row in ranking])
+    dup_reviews = reviews_of(dup_flags)
     ctx = dict(
         call=call, awards=awards, ranking=ranking, by_app=by_app, bars=_budget_bars(call, awards),
         problems=services.budget_check(call, awards), notice=notice, preview=preview, warning=warning,
@@ -86,6 +90,7 @@ def _render_draft(call: Call, *, failed: dict | None = None, status: int = 200):
         can_reopen=perm.can_approve_awards(current_user, call) and approved and notice is None,
         can_export=perm.can_export_summary(current_user, call),
         publish_form=PublishForm(), awardable=services.AWARDABLE, yuan_plain=_yuan_plain,
+        dup_flags=dup_flags, dup_reviews=dup_reviews, below_line=services.below_score_line,
     )
     return render_template("awards/draft.html", **ctx), status
 

@@ -73,10 +73,37 @@ def upgrade():
         batch_op.add_column(sa.Column("uscc", sa.String(length=18), nullable=True))
         batch_op.create_unique_constraint(batch_op.f("uq_host_unit_uscc"), ["uscc"])
 
+    with op.batch_alter_table("call", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("min_final_score", sa.Numeric(precision=5, scale=2), nullable=True))
+        batch_op.create_check_constraint(
+            batch_op.f("ck_call_min_final_score_range"),
+            "min_final_score IS NULL OR (min_final_score >= 0 AND min_final_score <= 100)")
+    op.create_table(
+        "duplicate_review",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("application_id", sa.Integer(), nullable=False),
+        sa.Column("decision", sa.String(length=20), nullable=False),
+        sa.Column("reason", sa.String(length=1000), nullable=False),
+        sa.Column("flags", sa.JSON(), nullable=False),
+        sa.Column("decided_by_id", sa.Integer(), nullable=True),
+        sa.Column("decided_at", grants.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("decision IN ('cleared','confirmed')", name=op.f("ck_duplicate_review_decision_known")),
+        sa.CheckConstraint("reason <> ''", name=op.f("ck_duplicate_review_reason_given")),
+        sa.ForeignKeyConstraint(["application_id"], ["application.id"],
+                                name=op.f("fk_duplicate_review_application_id_application"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["decided_by_id"], ["user.id"], name=op.f("fk_duplicate_review_decided_by_id_user")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_duplicate_review")),
+        sa.UniqueConstraint("application_id", name=op.f("uq_duplicate_review_application_id")),
+    )
+
     resplit_existing_rows(op.get_bind())
 
 
 def downgrade():
+    op.drop_table("duplicate_review")
+    with op.batch_alter_table("call", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("ck_call_min_final_score_range"), type_="check")
+        batch_op.drop_column("min_final_score")
     with op.batch_alter_table("host_unit", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_host_unit_uscc"), type_="unique")
         batch_op.drop_column("uscc")
