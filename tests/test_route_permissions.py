@@ -48,6 +48,10 @@ ALLOWED: dict[str, set[str]] = {
     "admin.user_unlock": {"admin"},
     "admin.units": {"admin"},
     "admin.unit_uscc": {"admin"},
+    "history.index": {"admin"},
+    "history.template": {"admin"},
+    "history.preview": {"admin"},
+    "history.confirm": {"admin"},
     "admin.holidays": {"admin"},
     "admin.holiday_delete": {"admin"},
     "finance.queue": {"finance", "officer", "auditor"},  # lists the caller's own unit subtree only

@@ -138,6 +138,8 @@ class Application(db.Model):
     screened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Set by the final assessment (later issue); 'fail' bars the organisation from the next call.
     final_grade: Mapped[str | None] = mapped_column(sa.String(20))
+    # The bureau's own project number of a funded project brought in by the history import; None otherwise.
+    import_ref: Mapped[str | None] = mapped_column(sa.String(50), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)

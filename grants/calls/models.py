@@ -149,6 +149,8 @@ class Call(db.Model):
     pitch_enabled: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     pitch_weight_pct: Mapped[int] = mapped_column(sa.Integer, default=40)
     pitch_shortlist_size: Mapped[int | None] = mapped_column(sa.Integer)
+    # The bureau's own number of a call brought in by the history import (历史数据导入); None otherwise.
+    import_ref: Mapped[str | None] = mapped_column(sa.String(50), unique=True)
     # 分数线: no project whose final score is below it is funded (None: no line).
     min_final_score: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 2))
 

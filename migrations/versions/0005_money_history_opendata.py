@@ -1,4 +1,5 @@
-"""exact money by source: stored charges per funding source (source_charge), re-split from the existing rows
+"""exact money by source (source_charge, re-split from the existing rows), officer-set allocations, host units'
+credit codes, duplicate-funding decisions and the score line, history-import references
 
 Revision ID: 0005
 Revises: 0001
@@ -73,7 +74,12 @@ def upgrade():
         batch_op.add_column(sa.Column("uscc", sa.String(length=18), nullable=True))
         batch_op.create_unique_constraint(batch_op.f("uq_host_unit_uscc"), ["uscc"])
 
+    with op.batch_alter_table("application", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("import_ref", sa.String(length=50), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f("uq_application_import_ref"), ["import_ref"])
     with op.batch_alter_table("call", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("import_ref", sa.String(length=50), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f("uq_call_import_ref"), ["import_ref"])
         batch_op.add_column(sa.Column("min_final_score", sa.Numeric(precision=5, scale=2), nullable=True))
         batch_op.create_check_constraint(
             batch_op.f("ck_call_min_final_score_range"),
@@ -104,6 +110,11 @@ def downgrade():
     with op.batch_alter_table("call", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("ck_call_min_final_score_range"), type_="check")
         batch_op.drop_column("min_final_score")
+        batch_op.drop_constraint(batch_op.f("uq_call_import_ref"), type_="unique")
+        batch_op.drop_column("import_ref")
+    with op.batch_alter_table("application", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("uq_application_import_ref"), type_="unique")
+        batch_op.drop_column("import_ref")
     with op.batch_alter_table("host_unit", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_host_unit_uscc"), type_="unique")
         batch_op.drop_column("uscc")
