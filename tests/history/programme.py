@@ -30,8 +30,11 @@ def uscc(n: int) -> str:
     return base + std.calc_check_digit(base)
 
 
-def programme(unit_name: str, *, years=range(2018, 2023), projects_per_year=8, orgs=30, seed=2026):
-    """(xlsx bytes, expected figures) for a programme of `unit_name`."""
+def programme(unit_name: str, *, years=range(2018, 2023), projects_per_year=8, orgs=30, seed=2026,
+              every_tranche_paid: bool = False):
+    """(xlsx bytes, expected figures) for a programme of `unit_name`; with `every_tranche_paid` no tranche is
+    withheld in full or still running, so each tranche has its payment (the benchmark's 400 projects →
+    1,200 payments)."""
     rnd = random.Random(seed)
     wb = load_workbook(io.BytesIO(template_workbook_bytes()))
     header = {name: [c.value.removesuffix(" *") for c in wb[name][1]] for name in (CALLS, ORGS, PROJECTS, TRANCHES)}
@@ -50,8 +53,9 @@ def programme(unit_name: str, *, years=range(2018, 2023), projects_per_year=8, o
     n = 0
     for year in years:
         ref = f"NT-{year}"
-        budgets = {"welfare_lottery": 500_000_000 + rnd.randint(0, 99), "fiscal_matching": 250_000_000,
-                   "social": 180_000_000 + rnd.randint(0, 99)}
+        budgets = {"welfare_lottery": projects_per_year * 10_000_000 + rnd.randint(0, 99),
+                   "fiscal_matching": projects_per_year * 6_000_000,
+                   "social": projects_per_year * 5_500_000 + rnd.randint(0, 99)}
         put(CALLS, {"活动编号": ref, "年度": year, "活动名称": f"{year}年南通市公益创投大赛", "主办单位": unit_name,
                     "申报开始日期": dt.date(year, 3, 1), "申报截止日期": f"{year}-04-15",
                     "项目执行开始日期": dt.date(year, 7, 1), "项目执行结束日期": dt.date(year + 1, 6, 30),
@@ -81,8 +85,8 @@ def programme(unit_name: str, *, years=range(2018, 2023), projects_per_year=8, o
             planned = [Money(amount).times_ratio(40).fen, Money(amount).times_ratio(30).fen]
             planned.append(amount - sum(planned))
             for seq, plan in enumerate(planned, start=1):
-                ratio = 100 if seq == 1 else rnd.choice((100, 100, 80, 0))
-                running = year == last and seq == 3
+                ratio = 100 if seq == 1 else rnd.choice((100, 80) if every_tranche_paid else (100, 100, 80, 0))
+                running = year == last and seq == 3 and not every_tranche_paid
                 paid = None if running else Money(plan).times_ratio(ratio).fen
                 put(TRANCHES, {"项目编号": pref, "期次": seq, "节点名称": ("首期款", "中期款", "尾款")[seq - 1],
                                "计划金额（元）": yuan(plan), "实付金额（元）": None if paid is None else yuan(paid),
