@@ -25,7 +25,9 @@ from grants.core.timeutil import now
 from grants.extensions import db
 
 SIMILARITY = 0.5
-MIN_TEXT = 40  # characters of project text (after removing spaces and punctuation) worth comparing
+# Characters of project text (spaces and punctuation removed) worth comparing: a real proposal has hundreds;
+# a few lines of shared boilerplate ("组建志愿者队伍……") must not make two short texts look alike.
+MIN_TEXT = 150
 NOT_RECEIVED = (ApplicationStatus.DRAFT, ApplicationStatus.WITHDRAWN)
 _STRIP = re.compile(r"[\s\W_]+", re.UNICODE)
 

@@ -332,8 +332,6 @@ def read_history(data: bytes, *, organizations_only: bool = False) -> Plan:
     if calls:
         for c in db.session.scalars(sa.select(Call).where(Call.import_ref.in_(list(calls)))):
             existing_calls[c.import_ref] = c
-    refs_in_db = lambda refs: {r: c for r, c in db.session.execute(  # noqa: E731
-        sa.select(Call.import_ref, Call).where(Call.import_ref.in_(refs))).all()} if refs else {}
 
     # Projects.
     projects_sheet = _Sheet(wb, PROJECTS, plan)
@@ -377,15 +375,13 @@ def read_history(data: bytes, *, organizations_only: bool = False) -> Plan:
         if not shares:
             projects_sheet.problem(n, "福彩公益金（元）", _("至少一个资金来源的金额须大于零"))
         if call_ref and call_ref not in calls:
-            found = refs_in_db([call_ref])
-            if found:
-                existing_calls.update(found)
+            found = db.session.scalar(sa.select(Call).where(Call.import_ref == call_ref))
+            if found is not None:
+                existing_calls[call_ref] = found
             else:
                 projects_sheet.problem(n, "活动编号", _("“活动”表中和平台上都没有活动编号 %(r)s", r=call_ref))
         org = known_orgs.get(org_name or "")
         if org_name and org is None:
-            from grants.organizations.models import Organization
-
             hit = db.session.scalar(sa.select(Organization.id).where(Organization.name == org_name))
             if hit is None:
                 projects_sheet.problem(n, "组织名称", _("“组织”表中和平台上都没有组织“%(o)s”", o=org_name))
@@ -438,10 +434,8 @@ def read_history(data: bytes, *, organizations_only: bool = False) -> Plan:
                                         paid_on=paid_on, bank_reference=bank_ref if paid else None))
 
     # Across sheets: each project's plan adds up to its award; each call's sources hold their projects.
-    from grants.applications.models import Application as _A
-
-    existing_projects = set(db.session.scalars(sa.select(_A.import_ref).where(
-        _A.import_ref.in_(list(projects))))) if projects else set()
+    existing_projects = set(db.session.scalars(sa.select(Application.import_ref).where(
+        Application.import_ref.in_(list(projects))))) if projects else set()
     use = defaultdict(lambda: defaultdict(int))
     for p in projects.values():
         if p["ref"] in existing_projects:

@@ -4,7 +4,6 @@ validation preview (every problem by sheet / row / column), the admin page, the 
 organisations-only import, and imported records in eligibility, the organisation record and disclosure."""
 from __future__ import annotations
 
-import datetime as dt
 import io
 
 import pytest
