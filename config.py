@@ -89,6 +89,8 @@ class Config:
     # 信息公开: identifiers in the open data are "<prefix>-<award id>"; register a prefix with 360Giving
     # (they start with "360G-") so the ids are unique among every publisher's.
     GRANTS_360_PREFIX = os.environ.get("GRANTS_360_PREFIX", "360G-grants")
+    # Production refuses to publish open data under the placeholder prefix (its ids would change later).
+    OPEN_DATA_REQUIRES_PREFIX = False
 
     # Payments strictly above this amount (in fen) need a second finance user's approval (复核).
     PAYMENT_SECOND_APPROVAL_FEN = int(os.environ.get("PAYMENT_SECOND_APPROVAL_FEN", "20000000"))
@@ -103,6 +105,7 @@ class ProductionConfig(Config):
     IS_PRODUCTION = True
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "1"))
     FORCE_HTTPS = _bool("FORCE_HTTPS", True)
+    OPEN_DATA_REQUIRES_PREFIX = True
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
 

@@ -63,6 +63,7 @@ def create_app(config_class: type = Config) -> Flask:
     from grants.contracts import bp as contracts_bp
     from grants.disclosure import bp as disclosure_bp
     from grants.finance import bp as finance_bp
+    from grants.history import bp as history_bp
     from grants.main import bp as main_bp
     from grants.organizations import bp as organizations_bp
     from grants.reminders import bp as reminders_bp
@@ -84,6 +85,7 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(brand_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(disclosure_bp)
+    app.register_blueprint(history_bp)
 
     from grants.cli import register_cli
 

@@ -55,6 +55,11 @@ ALLOWED: dict[str, set[str]] = {
     "admin.user_reset_two_factor": {"admin"},
     "admin.two_factor_policy": {"admin"},
     "admin.units": {"admin"},
+    "admin.unit_uscc": {"admin"},
+    "history.index": {"admin"},
+    "history.template": {"admin"},
+    "history.preview": {"admin"},
+    "history.confirm": {"admin"},
     "admin.holidays": {"admin"},
     "admin.holiday_delete": {"admin"},
     "finance.queue": {"finance", "officer", "auditor"},  # lists the caller's own unit subtree only
@@ -146,6 +151,7 @@ ALLOWED: dict[str, set[str]] = {
     "awards.draft": {"admin"},  # the admin may open any draft to approve it (four-eyes step); officers: own subtree
     "awards.propose": set(),
     "awards.adjust": set(),
+    "awards.allocation": set(),
     "awards.exclude": set(),
     "awards.include": set(),
     "awards.approve": set(),  # the world's call is not in review; an admin approves only a call in review
@@ -166,6 +172,7 @@ ALLOWED: dict[str, set[str]] = {
     "applications.pdf": set(),
     "applications.attachment": set(),
     "applications.screen": set(),
+    "applications.duplicate_decision": set(),
     "applications.screening": {"officer", "auditor"},  # lists the calls of the caller's own unit subtree
     "applications.call_list": set(),  # the world's call belongs to another unit
     "applications.call_export": set(),

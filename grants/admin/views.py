@@ -21,7 +21,7 @@ from grants.core.models import Holiday
 from grants.core.web import ensure, get_or_404, paginate
 from grants.extensions import db
 from grants.organizations.models import UNIT_LEVEL_LABELS, HostUnit
-from grants.organizations.services import OrganizationError, create_host_unit
+from grants.organizations.services import OrganizationError, create_host_unit, set_host_unit_uscc
 
 
 def _unit_choices():
@@ -191,10 +191,46 @@ def units():
             flash(_("单位已添加"), "success")
             return redirect(url_for("admin.units"))
     all_units = db.session.scalars(sa.select(HostUnit).order_by(HostUnit.id)).all()
+    return _render_units(form, all_units)
+
+
+def _render_units(form, all_units, *, failed: dict | None = None, status: int = 200):
     children: dict = {}
     for u in all_units:
         children.setdefault(u.parent_id, []).append(u)
-    return render_template("admin/units.html", form=form, children=children)
+    return render_template("admin/units.html", form=form, children=children, failed=failed or {},
+                           uscc_form=UnitUsccForm()), status
+
+
+class UnitUsccForm(FlaskForm):
+    uscc = StringField(_l("统一社会信用代码"), validators=[Optional(), Length(max=40)])
+
+
+@bp.route("/units/<int:unit_id>/uscc", methods=["POST"])
+@login_required
+def unit_uscc(unit_id: int):
+    """A bureau's own credit code: the funder's identifier in the open data (CN-USCI-…)."""
+    ensure(can_manage_settings(current_user))
+    unit = get_or_404(HostUnit, unit_id)
+    form = UnitUsccForm()
+    problem = None
+    if form.validate_on_submit():
+        try:
+            set_host_unit_uscc(unit, form.uscc.data, current_user)
+        except OrganizationError as exc:
+            problem = exc.message
+    else:
+        problem = "；".join(e for errors in form.errors.values() for e in errors) or _("表单已过期，请刷新页面后重试")
+    if problem:
+        db.session.rollback()
+        new_form = UnitForm()
+        new_form.parent_id.choices = _unit_choices()
+        all_units = db.session.scalars(sa.select(HostUnit).order_by(HostUnit.id)).all()
+        return _render_units(new_form, all_units, failed={"unit": unit.id, "uscc": form.uscc.data or "",
+                                                          "problem": problem}, status=422)
+    db.session.commit()
+    flash(_("已保存“%(name)s”的统一社会信用代码", name=unit.name), "success")
+    return redirect(url_for("admin.units"))
 
 
 class HolidayForm(FlaskForm):

@@ -138,6 +138,8 @@ class Application(db.Model):
     screened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Set by the final assessment (later issue); 'fail' bars the organisation from the next call.
     final_grade: Mapped[str | None] = mapped_column(sa.String(20))
+    # The bureau's own project number of a funded project brought in by the history import; None otherwise.
+    import_ref: Mapped[str | None] = mapped_column(sa.String(50), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
@@ -310,7 +312,45 @@ class ApplicationAttachment(db.Model):
     requirement = relationship("AttachmentRequirement", lazy="joined")
 
 
+class DuplicateDecision(StrEnum):
+    CLEARED = "cleared"
+    CONFIRMED = "confirmed"
+
+
+DUPLICATE_DECISION_LABELS = {
+    DuplicateDecision.CLEARED: _l("经核查不属于重复资助，可继续"),
+    DuplicateDecision.CONFIRMED: _l("属于重复申报/重复资助，不予资助"),
+}
+
+
+class DuplicateReview(db.Model):
+    """重复申报认定: the officer's decision, with its reason, on an application flagged as funded (or proposed)
+    in another call of the same year or as very similar to another application of that year. The flags seen
+    when deciding are kept with it."""
+
+    __tablename__ = "duplicate_review"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("application.id", ondelete="CASCADE"), unique=True)
+    decision: Mapped[str] = mapped_column(sa.String(20))
+    reason: Mapped[str] = mapped_column(sa.String(1000))
+    flags: Mapped[list] = mapped_column(sa.JSON, default=list)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+
+    decided_by = relationship("User", lazy="joined")
+
+    __table_args__ = (
+        sa.CheckConstraint("decision IN ('cleared','confirmed')", name="decision_known"),
+        sa.CheckConstraint("reason <> ''", name="reason_given"),
+    )
+
+    @property
+    def decision_label(self):
+        return DUPLICATE_DECISION_LABELS.get(self.decision, self.decision)
+
+
 __all__ = [
+    "DuplicateDecision", "DUPLICATE_DECISION_LABELS", "DuplicateReview",
     "ApplicationStatus", "STATUS_LABELS", "EDITABLE_STATES", "OutputKind", "OUTPUT_LABELS", "BudgetKind",
     "BUDGET_KIND_LABELS", "FundedBy", "FUNDED_BY_LABELS", "Application", "ServiceArea", "ActivityPlanItem",
     "OutputTarget", "TeamMember", "BudgetLine", "ApplicationAttachment",

@@ -79,6 +79,15 @@ def can_screen_application(user, application) -> bool:
             and application.status == ApplicationStatus.SUBMITTED)
 
 
+def can_decide_duplicate(user, application) -> bool:
+    """重复申报认定: officers of the call's unit subtree, from screening until the award list is final."""
+    from grants.calls.models import CallStatus
+
+    return (_authed(user) and user.has_role(Role.OFFICER) and in_unit_scope(user, application.call)
+            and application.status not in (ApplicationStatus.DRAFT, ApplicationStatus.WITHDRAWN)
+            and application.call.status not in (CallStatus.FINALIZED, CallStatus.ARCHIVED))
+
+
 def can_browse_screening(user) -> bool:
     return _authed(user) and user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None
 

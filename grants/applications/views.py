@@ -183,7 +183,43 @@ def detail(application_id: int):
         # What the rules say today, to help the officer's decision (the organisation may have changed).
         checks=(eligibility_problems(application) + limit_problems(application))
         if perm.can_screen_application(current_user, application) else None,
+        duplicates=_duplicates(application) if not perm.is_own(current_user, application) else None,
     )
+
+
+def _duplicates(application) -> dict:
+    """重复申报检查 for the officers' and auditors' view: flags, the decision, and whether they may decide."""
+    from grants.applications.duplicates import duplicate_flags, reviews_of
+    from grants.applications.models import DUPLICATE_DECISION_LABELS
+
+    return {"flags": duplicate_flags([application])[application.id],
+            "review": reviews_of([application.id]).get(application.id),
+            "can_decide": perm.can_decide_duplicate(current_user, application),
+            "choices": [(str(k), v) for k, v in DUPLICATE_DECISION_LABELS.items()]}
+
+
+@bp.route("/applications/<int:application_id>/duplicate", methods=["POST"])
+@login_required
+def duplicate_decision(application_id: int):
+    """The officer's decision on a flagged application (重复申报认定), with a reason."""
+    from flask_wtf import FlaskForm
+
+    from grants.applications.duplicates import DuplicateError, decide_duplicate
+
+    application = get_or_404(Application, application_id)
+    ensure(perm.can_decide_duplicate(current_user, application))
+    if not FlaskForm().validate_on_submit():
+        flash(_("表单已过期，请刷新页面后重试"), "danger")
+        return redirect(url_for("applications.detail", application_id=application.id) + "#duplicates")
+    try:
+        decide_duplicate(application, request.form.get("decision", ""), request.form.get("reason", ""), current_user)
+    except DuplicateError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("已保存重复申报认定"), "success")
+    return redirect(url_for("applications.detail", application_id=application.id) + "#duplicates")
 
 
 @bp.route("/applications/<int:application_id>/withdraw", methods=["POST"])

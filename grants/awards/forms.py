@@ -27,6 +27,28 @@ class AdjustForm(FlaskForm):
     reason = StringField(_l("调整理由"), [DataRequired(_l("请填写调整理由")), Length(max=500)])
 
 
+class AllocationForm(FlaskForm):
+    """资金来源分摊: one amount per funding source (`source-<id>` fields, read by `shares`), or 按建议分摊."""
+
+    reset = HiddenField()
+
+    def shares(self, sources) -> tuple[dict[int, int], list[str]]:
+        """{source id: fen} from the posted amounts in yuan (empty = 0), and the Chinese problems found."""
+        from flask import request
+
+        out, problems = {}, []
+        for source in sources:
+            text = (request.form.get(f"source-{source.id}") or "").strip()
+            if not text:
+                out[source.id] = 0
+                continue
+            try:
+                out[source.id] = Money.from_yuan(text).fen
+            except MoneyError:
+                problems.append(str(_l("“%(name)s”：请输入以元为单位的金额，最多两位小数", name=source.label)))
+        return out, problems
+
+
 class ExcludeForm(FlaskForm):
     reason = StringField(_l("不予资助的理由"), [DataRequired(_l("请填写不予资助的理由")), Length(max=500)])
 

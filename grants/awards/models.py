@@ -64,6 +64,9 @@ class Award(db.Model):
     proposed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), index=True)
     approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), index=True)
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The officer who set the split across funding sources by hand (None: the proposed split, recharged
+    # with the other drafts in rank order).
+    allocation_set_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     cancelled_reason: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)

@@ -102,6 +102,38 @@ def allocate(amount_fen: int, remaining: list[int]) -> list[int]:
     return shares
 
 
+def allocate_whole_yuan(amount_fen: int, remaining: list[int]) -> list[int]:
+    """The proposed split (建议分摊): as `allocate`, but in whole yuan, so each source's share reads as the
+    bureau's records do (¥160,000 / ¥80,000, not ¥159,999.99 / ¥80,000.01); only an award's own odd fen, if
+    any, go to the first source with room. Falls back to the fen split when whole yuan cannot fit."""
+    total = sum(max(r, 0) for r in remaining)
+    if amount_fen > total:
+        return allocate(amount_fen, remaining)
+    try:
+        units = allocate(amount_fen // 100, [max(r, 0) // 100 for r in remaining])
+    except AwardError:
+        return allocate(amount_fen, remaining)
+    shares = [u * 100 for u in units]
+    rest = amount_fen - sum(shares)
+    for i, r in enumerate(remaining):
+        take = min(rest, max(r, 0) - shares[i])
+        shares[i] += take
+        rest -= take
+    return shares
+
+
+def source_room(call: Call, award: Award) -> dict[int, int]:
+    """What each funding source has left for `award` (同一来源剩余额度): the source's budget less every other
+    active award's allocation (approved, confirmed, and drafts whose split an officer has set)."""
+    room = {s.id: s.amount_fen for s in call.funding_sources}
+    for other in awards_of(call):
+        if other.id == award.id:
+            continue
+        for alloc in other.allocations:
+            room[alloc.funding_source_id] = room.get(alloc.funding_source_id, 0) - alloc.amount_fen
+    return room
+
+
 def budget_usage(call: Call, awards: Iterable) -> dict:
     """Committed amounts per funding source and per category for `awards` (active ones only)."""
     by_source: dict[int, int] = defaultdict(int)
@@ -158,24 +190,30 @@ def _requested(award) -> int | None:
     return app.requested_fen if app is not None else None
 
 
+def _split_is_set(award: Award) -> bool:
+    """The split an officer set on a draft stays as set (approved/confirmed awards keep theirs anyway)."""
+    return award.status != AwardStatus.DRAFT or award.allocation_set_by_id is not None
+
+
 def reallocate(call: Call) -> None:
-    """Recharge the draft awards to the funding sources in rank order (approved/confirmed keep theirs)."""
+    """Recharge the draft awards to the funding sources in rank order (approved/confirmed keep theirs, and so
+    do drafts whose split an officer set)."""
     awards = awards_of(call)
     sources = list(call.funding_sources)
     remaining = {s.id: s.amount_fen for s in sources}
     for award in awards:
-        if award.status != AwardStatus.DRAFT:
+        if _split_is_set(award):
             for alloc in award.allocations:
                 remaining[alloc.funding_source_id] -= alloc.amount_fen
     for award in awards:
-        if award.status != AwardStatus.DRAFT:
+        if _split_is_set(award):
             continue
         _charge(award, sources, remaining)
     db.session.flush()
 
 
 def _charge(award: Award, sources, remaining: dict[int, int]) -> None:
-    shares = allocate(award.amount_fen, [remaining[s.id] for s in sources])
+    shares = allocate_whole_yuan(award.amount_fen, [remaining[s.id] for s in sources])
     award.allocations.clear()
     db.session.flush()
     for source, share in zip(sources, shares):
@@ -214,9 +252,16 @@ def propose_awards(call: Call, actor) -> list[Award]:
     db.session.flush()
     budget_left, quota_left = _remaining(call, [])
     proposed: list[Award] = []
-    for row in ranking_for(call):
+    ranking = ranking_for(call)
+    from grants.applications.duplicates import confirmed_duplicate_ids
+
+    duplicates = confirmed_duplicate_ids(r.application.id for r in ranking)
+    for row in ranking:
         app = row.application
         if app.status not in AWARDABLE or app.requested_fen <= 0:
+            continue
+        # Below the 分数线, or confirmed a duplicate: not funded, whatever budget is left.
+        if below_score_line(call, row.final_score) or app.id in duplicates:
             continue
         amount = app.requested_fen
         quota = quota_left.get(app.category_id)
@@ -261,6 +306,8 @@ def adjust_award(award: Award, amount_fen: int, reason: str, actor) -> Award:
     award.amount_fen = amount_fen
     award.adjustment_reason = reason[:500]
     award.proposed_by_id = actor.id
+    # A new amount needs a new split: back to the proposed one (the officer may set it again).
+    award.allocation_set_by_id = None
     db.session.flush()
     reallocate(call)
     record(actor, "award.adjust", award, before={"amount_fen": before},
@@ -278,6 +325,74 @@ class _Hypo:
         self.amount_fen = amount_fen
         self.status = AwardStatus.DRAFT if award is None else award.status
         self.allocations: list = []
+
+
+def set_award_allocation(award: Award, shares: dict[int, int], actor) -> Award:
+    """The officer sets a draft award's split across the call's funding sources (资金来源分摊): the parts add up
+    to the award's amount and none is above what its source has left; the other drafts are then recharged
+    (and the change refused when they no longer fit)."""
+    call = award.call
+    _require_draftable(call)
+    if award.status != AwardStatus.DRAFT:
+        raise AwardError(_("只有草案中的资助才能设定资金来源分摊"))
+    sources = {s.id: s for s in call.funding_sources}
+    if not sources:
+        raise AwardError(_("该活动没有设置资金来源"))
+    unknown = set(shares) - set(sources)
+    if unknown:
+        raise AwardError(_("资金来源不属于该活动"))
+    problems = []
+    for fs_id, fen in shares.items():
+        if fen is None or fen < 0:
+            problems.append(_("“%(name)s”的金额不能为负数", name=sources[fs_id].label))
+    if problems:
+        raise AwardError(problems[0], problems)
+    total = sum(shares.values())
+    if total != award.amount_fen:
+        raise AwardError(_("各资金来源合计 %(total)s，与资助金额 %(amount)s 不一致（相差 %(gap)s）",
+                           total=yuan(total), amount=yuan(award.amount_fen), gap=yuan(abs(total - award.amount_fen))),
+                         field="allocation")
+    room = source_room(call, award)
+    # Drafts not set by hand are recharged after this one, so they do not limit it; set ones do.
+    for other in awards_of(call):
+        if other.id != award.id and not _split_is_set(other):
+            for alloc in other.allocations:
+                room[alloc.funding_source_id] += alloc.amount_fen
+    for fs_id, fen in sorted(shares.items()):
+        if fen > room.get(fs_id, 0):
+            problems.append(_("资金来源“%(name)s”剩余额度 %(room)s，不足以安排 %(fen)s", name=sources[fs_id].label,
+                              room=yuan(max(room.get(fs_id, 0), 0)), fen=yuan(fen)))
+    if problems:
+        raise AwardError(problems[0], problems, field="allocation")
+    before = {a.funding_source_id: a.amount_fen for a in award.allocations}
+    award.allocations.clear()
+    db.session.flush()
+    for fs_id, fen in sorted(shares.items()):
+        if fen > 0:
+            award.allocations.append(AwardAllocation(funding_source_id=fs_id, amount_fen=fen))
+    award.allocation_set_by_id = actor.id
+    award.proposed_by_id = actor.id
+    db.session.flush()
+    reallocate(call)
+    record(actor, "award.set_allocation", award, before={"allocations": {str(k): v for k, v in before.items()}},
+           after={"allocations": {str(k): v for k, v in sorted(shares.items()) if v}})
+    return award
+
+
+def reset_award_allocation(award: Award, actor) -> Award:
+    """Accept the proposed split again (按建议分摊): the award is recharged with the other drafts in rank order."""
+    call = award.call
+    _require_draftable(call)
+    if award.allocation_set_by_id is None:
+        raise AwardError(_("该项目已按建议分摊，无需恢复"))
+    before = {a.funding_source_id: a.amount_fen for a in award.allocations}
+    award.allocation_set_by_id = None
+    award.proposed_by_id = actor.id
+    db.session.flush()
+    reallocate(call)
+    record(actor, "award.reset_allocation", award, before={"allocations": {str(k): v for k, v in before.items()}},
+           after={"allocations": {str(a.funding_source_id): a.amount_fen for a in award.allocations}})
+    return award
 
 
 def exclude_award(award: Award, reason: str, actor) -> None:
@@ -308,6 +423,10 @@ def include_application(call: Call, application: Application, amount_fen: int, r
         raise AwardError(_("资助金额必须大于零"), field="amount")
     if amount_fen > application.requested_fen:
         raise AwardError(_("资助金额不能超过申请金额 %(req)s", req=yuan(application.requested_fen)), field="amount")
+    from grants.applications.duplicates import confirmed_duplicate_ids
+
+    if confirmed_duplicate_ids([application.id]):
+        raise AwardError(_("该申报已认定为重复申报/重复资助，不能纳入资助方案"))
     current = awards_of(call)
     _check_or_raise(call, current + [_Hypo(None, amount_fen, application=application,
                                              category_id=application.category_id)])
@@ -315,6 +434,9 @@ def include_application(call: Call, application: Application, amount_fen: int, r
     for row in _safe_ranking(call):
         if row.application.id == application.id:
             rank = row.rank_overall
+            if below_score_line(call, row.final_score):
+                raise AwardError(_("该项目最终得分 %(score)s 低于本活动的资助分数线 %(line)s，不能纳入资助方案",
+                                   score=row.final_score, line=call.min_final_score))
     award = Award(call_id=call.id, application_id=application.id, organization_id=application.organization_id,
                   category_id=application.category_id, amount_fen=amount_fen, status=AwardStatus.DRAFT, rank=rank,
                   adjustment_reason=reason[:500], cancelled_reason="", proposed_by_id=actor.id, created_at=now())
@@ -345,7 +467,30 @@ def approval_problem(call: Call, actor) -> str | None:
     problems = budget_check(call, awards_of(call))
     if problems:
         return problems[0]
+    return duplicate_problem(drafts)
+
+
+def duplicate_problem(drafts: list[Award]) -> str | None:
+    """重复申报: a draft may not be approved while one of its projects is flagged and not yet decided on, or
+    was confirmed a duplicate (it must be taken off the list)."""
+    from grants.applications.duplicates import duplicate_flags, reviews_of
+
+    apps = [a.application for a in drafts]
+    flags = duplicate_flags(apps)
+    reviews = reviews_of(flags)
+    confirmed = [a for a in apps if a.id in reviews and reviews[a.id].decision == "confirmed"]
+    if confirmed:
+        return _("“%(name)s”已认定为重复申报/重复资助，须先移出资助方案", name=confirmed[0].display_name)
+    undecided = [a for a in apps if flags[a.id] and a.id not in reviews]
+    if undecided:
+        return _("%(n)s 个项目有重复申报/重复资助提示尚未认定（如“%(name)s”），请先在项目上作出认定",
+                 n=len(undecided), name=undecided[0].display_name)
     return None
+
+
+def below_score_line(call: Call, final_score) -> bool:
+    """分数线: a project scoring below the call's minimum final score is not funded."""
+    return call.min_final_score is not None and (final_score is None or final_score < call.min_final_score)
 
 
 def approve_awards(call: Call, actor) -> list[Award]:

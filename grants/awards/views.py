@@ -13,7 +13,7 @@ from grants.awards import bp
 from grants.awards import permissions as perm
 from grants.awards import services
 from grants.awards.forms import (
-    AdjustForm, ExcludeForm, HandleObjectionForm, IncludeForm, ObjectionForm, PublishForm, ReopenForm,
+    AdjustForm, AllocationForm, ExcludeForm, HandleObjectionForm, IncludeForm, ObjectionForm, PublishForm, ReopenForm,
 )
 from grants.awards.models import (
     AWARD_STATUS_LABELS, ACTIVE_AWARD_STATUSES, Award, Objection, ObjectionEvidence, PublicNotice,
@@ -79,6 +79,10 @@ def _render_draft(call: Call, *, failed: dict | None = None, status: int = 200):
             warning = exc.message
     drafts = [a for a in awards if a.status == "draft"]
     approved = bool(awards) and all(a.status != "draft" for a in awards)
+    from grants.applications.duplicates import duplicate_flags, reviews_of
+
+    dup_flags = duplicate_flags([row.application for row in ranking])
+    dup_reviews = reviews_of(dup_flags)
     ctx = dict(
         call=call, awards=awards, ranking=ranking, by_app=by_app, bars=_budget_bars(call, awards),
         problems=services.budget_check(call, awards), notice=notice, preview=preview, warning=warning,
@@ -90,6 +94,7 @@ def _render_draft(call: Call, *, failed: dict | None = None, status: int = 200):
         can_reopen=perm.can_approve_awards(current_user, call) and approved and notice is None,
         can_export=perm.can_export_summary(current_user, call),
         publish_form=PublishForm(), awardable=services.AWARDABLE, yuan_plain=_yuan_plain,
+        dup_flags=dup_flags, dup_reviews=dup_reviews, below_line=services.below_score_line,
     )
     return render_template("awards/draft.html", **ctx), status
 
@@ -139,6 +144,35 @@ def adjust(award_id: int):
         flash(_("已调整“%(name)s”的资助金额", name=award.application.display_name), "success")
         return redirect(url_for("awards.draft", call_id=award.call_id) + f"#app-{award.application_id}")
     return _render_draft(award.call, failed={"adjust": award.id, "form": form, "problems": []}, status=422)
+
+
+@bp.route("/awards/<int:award_id>/allocation", methods=["POST"])
+@login_required
+def allocation(award_id: int):
+    """The officer sets the award's split across funding sources, or goes back to the proposed split."""
+    award = get_or_404(Award, award_id)
+    ensure(perm.can_draft_awards(current_user, award.call))
+    form = AllocationForm()
+    call = award.call
+    if not form.validate_on_submit():
+        return _render_draft(call, failed={"allocation": award.id, "problems": [_("表单已过期，请刷新页面后重试")]},
+                             status=422)
+    shares, problems = form.shares(call.funding_sources)
+    if not problems:
+        try:
+            if form.reset.data:
+                services.reset_award_allocation(award, current_user)
+            else:
+                services.set_award_allocation(award, shares, current_user)
+        except AwardError as exc:
+            db.session.rollback()
+            problems = exc.problems
+    if problems:
+        return _render_draft(call, failed={"allocation": award.id, "problems": problems, "posted": request.form},
+                             status=422)
+    db.session.commit()
+    flash(_("已更新“%(name)s”的资金来源分摊", name=award.application.display_name), "success")
+    return redirect(url_for("awards.draft", call_id=call.id) + f"#app-{award.application_id}")
 
 
 @bp.route("/awards/<int:award_id>/exclude", methods=["POST"])

@@ -32,6 +32,27 @@ def _pct(label, **kw):
     return _int(label, NumberRange(0, 100, message=_l("请填写 0 到 100 之间的整数")), **kw)
 
 
+class ScoreLineField(StringField):
+    """分数线: a score from 0 to 100 with at most two decimals ('70', '72.5'); data is a Decimal or None."""
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else str(self.data)
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        text = (valuelist[0] if valuelist else "").strip()
+        if not text:
+            return
+        import re
+        from decimal import Decimal
+
+        if not re.fullmatch(r"\d{1,3}(\.\d{1,2})?", text) or Decimal(text) > 100:
+            raise ValueError(_l("请填写 0 到 100 之间的分数，最多两位小数"))
+        self.data = Decimal(text)
+
+
 class YuanField(StringField):
     """An amount typed in yuan ('50000' / '5万' is not accepted / '12,345.67'); data is integer fen or None."""
 
@@ -176,6 +197,7 @@ class CallForm(FlaskForm):
     pitch_enabled = BooleanField(_l("设置路演答辩环节"))
     pitch_weight_pct = _pct(_l("路演成绩权重（%）"))
     pitch_shortlist_size = _int(_l("入围路演项目数（可空）"), NumberRange(1, 500, message=_l("应在 1 到 500 之间")))
+    min_final_score = ScoreLineField(_l("资助分数线（最终得分低于此分不予资助，可空）"))
     pitch_criteria = _rows(CriterionRow)
     # 拨付与评估
     tranches = _rows(TrancheRow)
@@ -238,6 +260,7 @@ class CallForm(FlaskForm):
             "pitch_enabled": bool(self.pitch_enabled.data),
             "pitch_weight_pct": self.pitch_weight_pct.data if self.pitch_weight_pct.data is not None else 40,
             "pitch_shortlist_size": self.pitch_shortlist_size.data,
+            "min_final_score": self.min_final_score.data,
             "contract_terms": self.contract_terms.data or "",
         }
         for key in ("open_at", "close_at", "review_start_at", "review_end_at"):
@@ -313,6 +336,7 @@ class CallForm(FlaskForm):
             "blind_review": call.blind_review, "show_other_scores": call.show_other_scores,
             "pitch_enabled": call.pitch_enabled, "pitch_weight_pct": call.pitch_weight_pct,
             "pitch_shortlist_size": call.pitch_shortlist_size, "contract_terms": call.contract_terms,
+            "min_final_score": call.min_final_score,
         }
 
 

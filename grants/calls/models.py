@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -148,6 +149,10 @@ class Call(db.Model):
     pitch_enabled: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     pitch_weight_pct: Mapped[int] = mapped_column(sa.Integer, default=40)
     pitch_shortlist_size: Mapped[int | None] = mapped_column(sa.Integer)
+    # The bureau's own number of a call brought in by the history import (历史数据导入); None otherwise.
+    import_ref: Mapped[str | None] = mapped_column(sa.String(50), unique=True)
+    # 分数线: no project whose final score is below it is funded (None: no line).
+    min_final_score: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 2))
 
     contract_terms: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
@@ -193,6 +198,8 @@ class Call(db.Model):
         sa.CheckConstraint("notice_working_days >= 1", name="notice_days_positive"),
         sa.CheckConstraint("reviewers_per_application >= 1", name="reviewers_positive"),
         sa.CheckConstraint("pitch_shortlist_size IS NULL OR pitch_shortlist_size >= 1", name="shortlist_positive"),
+        sa.CheckConstraint("min_final_score IS NULL OR (min_final_score >= 0 AND min_final_score <= 100)",
+                           name="min_final_score_range"),
         sa.CheckConstraint("status = 'draft' OR (open_at IS NOT NULL AND close_at IS NOT NULL)",
                            name="published_has_dates"),
     )

@@ -54,7 +54,7 @@ CALL_FIELDS = (
     "max_personnel_pct", "max_management_pct", "require_verified", "allowed_legal_forms", "min_years_registered",
     "min_rating", "exclude_blacklisted", "exclude_failed_previous", "reviewers_per_application",
     "show_other_scores", "blind_review", "aggregation", "pitch_enabled", "pitch_weight_pct", "pitch_shortlist_size",
-    "contract_terms",
+    "min_final_score", "contract_terms",
 )
 # What may still change once the call is public: an extension of the deadline, the review window and
 # the project dates, the wording. Rules that applicants relied on (limits, eligibility, rubric) stay fixed.

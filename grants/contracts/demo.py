@@ -79,8 +79,10 @@ def _award(call: Call, org, category, project: str, yuan: int, rank: int, approv
                   amount_fen=fen, status="confirmed", rank=rank, approved_by_id=approver.id,
                   approved_at=call.close_at, confirmed_at=call.close_at + dt.timedelta(days=40))
     welfare, fiscal = call.funding_sources
-    award.allocations = [AwardAllocation(funding_source_id=welfare.id, amount_fen=fen * 2 // 3),
-                         AwardAllocation(funding_source_id=fiscal.id, amount_fen=fen - fen * 2 // 3)]
+    # Two thirds from the welfare-lottery fund in whole yuan, as a bureau's records split it.
+    from_welfare = fen * 2 // 300 * 100
+    award.allocations = [AwardAllocation(funding_source_id=welfare.id, amount_fen=from_welfare),
+                         AwardAllocation(funding_source_id=fiscal.id, amount_fen=fen - from_welfare)]
     db.session.add(award)
     db.session.flush()
     return award

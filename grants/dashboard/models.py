@@ -36,8 +36,8 @@ class ProjectSummary(db.Model):
 
 
 class ProjectSourceSummary(db.Model):
-    """A project's money per funding source: awarded = its allocation; paid, withheld and reclaimed = each
-    entry split with the ledger's charge_to_sources and summed. No source = an award without allocations."""
+    """A project's money per funding source: awarded = its allocation; paid, withheld and reclaimed = the
+    ledger's charges (finance SourceCharge) summed. No source = an award without allocations."""
 
     __tablename__ = "project_source_summary"
     id: Mapped[int] = mapped_column(primary_key=True)

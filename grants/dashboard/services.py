@@ -6,7 +6,7 @@ each one has a drill-down list (`drill_query`) that selects exactly the projects
 Money follows the ledger's definitions (finance/ledger.py): awarded = confirmed awards (立项), paid =
 released payments, reclaimed = reclaims of those payments, withheld = the part of assessed tranches the
 score band did not pay. By funding source, awards count their allocations and each payment, reclaim or
-withheld amount is split over the award's sources with the ledger's own `charge_to_sources`.
+withheld amount counts as the ledger charges it to the award's sources (the stored SourceCharge rows).
 """
 from __future__ import annotations
 
@@ -317,9 +317,9 @@ def build_dashboard(unit_ids, f: Filters, *, coverage_root: int | None = None) -
 def _by_source(conds) -> list[SourceFigures]:
     """Budget, awarded, paid, withheld and reclaimed per kind of funding source (福彩公益金, 财政配套 …).
 
-    Awards count their allocations; each payment, reclaim and withheld amount is split over its award's
-    allocations by the ledger's own charge_to_sources when the project's summary rows are kept
-    (summary.py), so these are two grouped queries and the ledger's figures to the fen.
+    Awards count their allocations; each payment, reclaim and withheld amount counts as the ledger charged it
+    to the sources when the project's summary rows were kept (summary.py), so these are two grouped queries
+    and the ledger's figures to the fen.
     """
     lines: dict[str, SourceFigures] = {}
 

@@ -6,8 +6,8 @@ projects they belong to are recomputed from the data with `refresh`. Because it 
 service can forget it, and a rolled-back change never reaches the figures. Bulk loads that bypass the ORM
 (imports, restores, the benchmarks) run `rebuild_all` afterwards: `flask --app wsgi dashboard rebuild`.
 
-The money per funding source is split entry by entry with the ledger's own charge_to_sources, so the
-dashboard's per-source figures are the ledger's to the fen.
+The money per funding source is first charged to the sources (ledger.resplit_awards writes the stored
+SourceCharge rows the ledger reads too), so the dashboard's per-source figures are the ledger's to the fen.
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from grants.awards.models import Award, AwardAllocation, AwardStatus
 from grants.contracts.models import Contract, ContractStatus, Tranche
 from grants.dashboard.models import ProjectOutputSummary, ProjectSourceSummary, ProjectSummary
 from grants.extensions import db
-from grants.finance.ledger import UNALLOCATED, WITHHELD_TRANCHE_STATES, charge_to_sources
-from grants.finance.models import Payment, PaymentStatus, Reclaim
+from grants.finance.ledger import UNALLOCATED, WITHHELD_TRANCHE_STATES, resplit_awards
+from grants.finance.models import Payment, PaymentStatus, Reclaim, SourceCharge
 
 CHUNK = 500
 _PENDING = "project_summary_pending"
@@ -49,6 +49,9 @@ def refresh(application_ids, session: Session | None = None) -> None:
                             .order_by(Application.id).with_for_update())
         for model in (ProjectSummary, ProjectSourceSummary, ProjectOutputSummary):
             session.execute(sa.delete(model).where(model.application_id.in_(chunk)))
+        # Charge the projects' money to the funding sources first: the per-source figures read the charges.
+        resplit_awards(session.scalars(sa.select(Contract.award_id).where(Contract.application_id.in_(chunk))),
+                       session)
         rows, sources, outputs = _compute(session, chunk)
         if rows:
             session.execute(sa.insert(ProjectSummary), rows)
@@ -61,7 +64,7 @@ def refresh(application_ids, session: Session | None = None) -> None:
 def rebuild_all(session: Session | None = None) -> int:
     """Recompute every project's rows; returns how many projects have one."""
     session = session or db.session
-    for model in (ProjectOutputSummary, ProjectSourceSummary, ProjectSummary):
+    for model in (ProjectOutputSummary, ProjectSourceSummary, ProjectSummary, SourceCharge):
         session.execute(sa.delete(model))
     ids = set(session.scalars(sa.select(Award.application_id).where(Award.status == AwardStatus.CONFIRMED)))
     ids |= set(session.scalars(sa.select(Contract.application_id)))
@@ -85,6 +88,14 @@ def _compute(session: Session, app_ids: list[int]) -> tuple[list[dict], list[dic
                 sa.select(AwardAllocation.award_id, AwardAllocation.funding_source_id, AwardAllocation.amount_fen)
                 .where(AwardAllocation.award_id.in_(award_ids))):
             allocations[award_id].append((source_id, fen))
+    charged: dict[int, list[tuple[str, int | None, int]]] = defaultdict(list)
+    if award_ids:
+        for award_id, kind, source_id, fen in session.execute(
+                sa.select(SourceCharge.award_id, SourceCharge.kind, SourceCharge.funding_source_id,
+                          sa.func.sum(SourceCharge.amount_fen))
+                .where(SourceCharge.award_id.in_(award_ids))
+                .group_by(SourceCharge.award_id, SourceCharge.kind, SourceCharge.funding_source_id)):
+            charged[award_id].append((kind, source_id, int(fen or 0)))
 
     # Each money entry of a contract: (what, fen).
     entries: dict[int, list[tuple[str, int]]] = defaultdict(list)
@@ -142,11 +153,10 @@ def _compute(session: Session, app_ids: list[int]) -> tuple[list[dict], list[dic
             else:  # an award without allocations is committed in full to “未分配来源”, as in the ledger
                 by_source[UNALLOCATED]["awarded_fen"] += award.amount_fen
         if contract:
-            split_over = allocations.get(contract.award_id, [])
             for what, fen in entries.get(contract.id, ()):
                 row[f"{what}_fen"] += fen
-                for source_id, part in charge_to_sources(fen, split_over).items():
-                    by_source[source_id][f"{what}_fen"] += part
+            for what, source_id, fen in charged.get(contract.award_id, ()):
+                by_source[source_id or UNALLOCATED][f"{what}_fen"] += fen
         rows.append(row)
         for source_id, money in sorted(by_source.items()):
             if any(money.values()):

@@ -2,8 +2,13 @@
 
 Identifiers: a grant is `<GRANTS_360_PREFIX>-<award id>` (the award exists from the moment the project
 is public, while the contract comes later, and a 360Giving id must never change); a recipient with a
-统一社会信用代码 is `CN-USC-<code>`, one only filed (备案) is `<prefix>-ORG-<id>`; the host unit (the
-funder) is `<prefix>-UNIT-<id>`. Amounts are yuan numbers made from integer fen without rounding.
+统一社会信用代码 is `CN-USCI-<code>` (the org-id.guide list code of the unified social credit code, which
+360Giving tools recognise), one only filed (备案) is `<prefix>-ORG-<id>`; the host unit (the funder) is
+`CN-USCI-<its own code>` where the unit has one, else `<prefix>-UNIT-<id>`. Amounts are yuan numbers made
+from integer fen without rounding.
+
+While the prefix is the placeholder a production server refuses to publish the files (`prefix_missing`):
+every id made from it would change once the bureau registers its own, and two bureaus would clash.
 """
 from __future__ import annotations
 
@@ -16,7 +21,9 @@ from flask import current_app
 from grants.disclosure.services import Programme, PublicProject
 
 CURRENCY = "CNY"
-USCC_SCHEME = "CN-USC"
+USCC_SCHEME = "CN-USCI"
+COUNTRY_CODE = "CN"
+PLACEHOLDER_PREFIX = "360G-grants"
 
 # 360Giving's spreadsheet column titles, so the CSV loads into the standard's tools as it is; the two last
 # columns are this platform's additions.
@@ -24,12 +31,20 @@ CSV_COLUMNS = (
     "Identifier", "Title", "Description", "Currency", "Amount Awarded", "Amount Disbursed", "Award Date",
     "Recipient Org:Identifier", "Recipient Org:Name", "Funding Org:Identifier", "Funding Org:Name",
     "Grant Programme:Code", "Grant Programme:Title", "Planned Dates:Start Date", "Planned Dates:End Date",
-    "Beneficiary Location:Name", "Classifications:Title", "Project Status", "Final Grade",
+    "Classifications:Title", "Project Status", "Final Grade",
 )
+# Each service area in the standard's numbered columns (Beneficiary Location:0:Name, …:0:Country Code, …:1:Name …),
+# as many groups as the project with the most areas needs; they follow the grant's own columns.
+LOCATION_COLUMNS = ("Name", "Country Code")
 
 
 def prefix() -> str:
     return current_app.config["GRANTS_360_PREFIX"]
+
+
+def prefix_missing() -> bool:
+    """True when the open data must not be served: production still carries the placeholder prefix."""
+    return bool(current_app.config.get("OPEN_DATA_REQUIRES_PREFIX")) and prefix().strip() in ("", PLACEHOLDER_PREFIX)
 
 
 def yuan_number(fen: int) -> int | float:
@@ -50,6 +65,8 @@ def recipient_id(project: PublicProject) -> str:
 
 
 def funder_id(programme: Programme) -> str:
+    if programme.host_unit_uscc:
+        return f"{USCC_SCHEME}-{programme.host_unit_uscc}"
     return f"{prefix()}-UNIT-{programme.host_unit_id}"
 
 
@@ -81,7 +98,7 @@ def grant_360(project: PublicProject, programme: Programme) -> dict:
     if start and end:
         grant["plannedDates"] = [{"startDate": start.isoformat(), "endDate": end.isoformat()}]
     if project.service_areas:
-        grant["beneficiaryLocation"] = [{"name": name, "countryCode": "CN"} for name in project.service_areas]
+        grant["beneficiaryLocation"] = [{"name": name, "countryCode": COUNTRY_CODE} for name in project.service_areas]
     if project.category:
         grant["classifications"] = [{"title": project.category}]
     return grant
@@ -101,21 +118,25 @@ def _cell(value) -> str:
 
 def csv_360(projects: list[PublicProject], programmes: dict[int, Programme]) -> str:
     """The same grants as a CSV in 360Giving's column titles (UTF-8 with a BOM so Excel reads Chinese)."""
+    rows = [(p, programmes[p.call_id]) for p in projects if p.call_id in programmes]
+    places = max([len(p.service_areas) for p, _prog in rows] + [1])
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for p in projects:
-        prog = programmes.get(p.call_id)
-        if prog is None:
-            continue
+    writer.writerow([*CSV_COLUMNS, *(f"Beneficiary Location:{i}:{col}" for i in range(places)
+                                     for col in LOCATION_COLUMNS)])
+    for p, prog in rows:
         start, end = _dates(p, prog)
+        locations = []
+        for i in range(places):
+            name = p.service_areas[i] if i < len(p.service_areas) else ""
+            locations += [_cell(name), COUNTRY_CODE if name else ""]
         writer.writerow([
             _cell(grant_id(p)), _cell(p.title), _cell(p.summary or p.title), CURRENCY,
             yuan_number(p.amount_awarded_fen), yuan_number(p.amount_paid_fen),
             p.award_date.isoformat() if p.award_date else "", _cell(recipient_id(p)), _cell(p.organization_name),
             _cell(funder_id(prog)), _cell(prog.host_unit_name), _cell(programme_code(prog)), _cell(prog.title),
             start.isoformat() if start else "", end.isoformat() if end else "",
-            _cell("；".join(p.service_areas)), _cell(p.category), str(p.status_label), str(p.grade_label),
+            _cell(p.category), str(p.status_label), str(p.grade_label), *locations,
         ])
     return out.getvalue()

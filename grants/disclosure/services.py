@@ -156,12 +156,13 @@ class Programme:
     host_unit_name: str
     start_on: dt.date | None
     end_on: dt.date | None
+    host_unit_uscc: str | None = None
 
 
 def programmes(call_ids: list[int] | None = None) -> dict[int, Programme]:
     """Disclosed calls by id (one query)."""
     stmt = (sa.select(Call.id, Call.title, Call.year, HostUnit.id, HostUnit.name, Call.project_start_on,
-                      Call.project_end_on).join(HostUnit, HostUnit.id == Call.host_unit_id)
+                      Call.project_end_on, HostUnit.uscc).join(HostUnit, HostUnit.id == Call.host_unit_id)
             .where(Call.status.in_(DISCLOSED_STATUSES)))
     if call_ids is not None:
         stmt = stmt.where(Call.id.in_(call_ids))

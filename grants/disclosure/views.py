@@ -24,6 +24,23 @@ def _open_data(body: str, mimetype: str, filename: str) -> Response:
     return resp
 
 
+OPEN_DATA_ENDPOINTS = {"disclosure.call_csv", "disclosure.call_json", "disclosure.all_csv", "disclosure.all_json"}
+
+
+@bp.before_request
+def _refuse_open_data_without_prefix():
+    """Production serves no open-data file under the placeholder 360Giving prefix: a clear page instead."""
+    if request.endpoint in OPEN_DATA_ENDPOINTS and exports.prefix_missing():
+        return render_template("disclosure/open_data_unavailable.html", placeholder=exports.PLACEHOLDER_PREFIX), 503
+    return None
+
+
+@bp.app_template_global()
+def open_data_prefix_missing() -> bool:
+    """For the administrators' banner: the open data is withheld until GRANTS_360_PREFIX is set."""
+    return exports.prefix_missing()
+
+
 @bp.route("/disclosure")
 def index():
     """Every disclosed call with its number of funded projects, amounts awarded and paid."""

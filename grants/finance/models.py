@@ -227,7 +227,38 @@ class Reclaim(db.Model):
     )
 
 
+class SourceCharge(db.Model):
+    """台账分摊: the part of one movement of an award's money (a payment, a withheld amount, a reclaim) charged
+    to one of its funding sources.
+
+    Written by ledger.resplit_awards (from the session hook that keeps the dashboard's rows) and never by
+    hand: each movement is split against what is left of each source of the award's allocation, so a fully
+    settled project's paid + withheld per source is exactly its allocation. No source = an award without
+    allocations (未分配来源).
+    """
+
+    __tablename__ = "source_charge"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("call.id"), index=True)
+    award_id: Mapped[int] = mapped_column(sa.ForeignKey("award.id", ondelete="CASCADE"), index=True)
+    funding_source_id: Mapped[int | None] = mapped_column(sa.ForeignKey("call_funding_source.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    tranche_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tranche.id", ondelete="CASCADE"), index=True)
+    payment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("payment.id", ondelete="CASCADE"), index=True)
+    reclaim_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reclaim.id", ondelete="CASCADE"), index=True)
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+
+    __table_args__ = (
+        sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
+        sa.CheckConstraint("kind IN ('paid','withheld','reclaimed')", name="kind_known"),
+        sa.CheckConstraint("kind <> 'paid' OR payment_id IS NOT NULL", name="paid_has_payment"),
+        sa.CheckConstraint("kind <> 'withheld' OR tranche_id IS NOT NULL", name="withheld_has_tranche"),
+        sa.CheckConstraint("kind <> 'reclaimed' OR reclaim_id IS NOT NULL", name="reclaimed_has_reclaim"),
+    )
+
+
 __all__ = [
+    "SourceCharge",
     "PaymentStatus", "PAYMENT_STATUS_LABELS", "OPEN_STATUSES", "HOLDABLE_STATUSES", "Payment", "PaymentHold",
     "ProjectHold",
     "Reclaim",

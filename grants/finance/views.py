@@ -303,6 +303,16 @@ def reclaim(payment_id: int):
     return _done(p, _("已登记追回 %(amount)s", amount=Money(amount).format()))
 
 
+def payment_sources(p: Payment) -> list[tuple[str, int]]:
+    """[(funding source, fen)] of a released payment, as the ledger charges it (资金来源 on the voucher)."""
+    from grants.finance.ledger import UNALLOCATED, charges_of
+
+    labels = {s.id: s.label for s in p.call.funding_sources}
+    parts = charges_of("paid", [p.id]).get(p.id, {})
+    return [(labels.get(fs, _("未分配来源")) if fs != UNALLOCATED else _("未分配来源"), fen)
+            for fs, fen in sorted(parts.items())]
+
+
 @bp.route("/payments/<int:payment_id>/voucher.pdf")
 @login_required
 def voucher(payment_id: int):
@@ -310,7 +320,7 @@ def voucher(payment_id: int):
     p = get_or_404(Payment, payment_id)
     ensure(perm.can_download_voucher(current_user, p))
     data = render_pdf("finance/voucher.pdf.html", payment=p, tranche=p.tranche, contract=p.contract, call=p.call,
-                      printed_at=now())
+                      by_source=payment_sources(p), printed_at=now())
     return pdf_response(data, f"拨款通知单-{p.voucher_number}.pdf")
 
 

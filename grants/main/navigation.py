@@ -61,6 +61,7 @@ def nav_items(user) -> list[NavItem]:
         items.append(NavItem(_l("两步验证策略"), "admin.two_factor_policy", "shield-lock"))
         items.append(NavItem(_l("主办单位"), "admin.units", "diagram-3"))
         items.append(NavItem(_l("节假日"), "admin.holidays", "calendar3"))
+        items.append(NavItem(_l("历史数据导入"), "history.index", "cloud-upload"))
     if user.has_role(Role.ADMIN):
         items.append(NavItem(_l("定时提醒"), "reminders.scheduler_status", "alarm"))
         items.append(NavItem(_l("发件箱"), "reminders.outbox", "envelope"))

@@ -33,6 +33,8 @@ class HostUnit(db.Model):
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("host_unit.id"), index=True)
     # The district name organisations' addresses use, so figures can be grouped by district.
     region_name: Mapped[str] = mapped_column(sa.String(50), default="")
+    # The bureau's own 统一社会信用代码 (机关 codes start with 11): the funder's id in open data (CN-USCI-…).
+    uscc: Mapped[str | None] = mapped_column(sa.String(18), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
 
     parent = relationship("HostUnit", remote_side=[id], lazy="joined", join_depth=2)

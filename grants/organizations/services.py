@@ -80,6 +80,20 @@ def create_host_unit(*, name: str, short_name: str, level: str, parent: HostUnit
     return unit
 
 
+def set_host_unit_uscc(unit: HostUnit, uscc: str | None, actor) -> HostUnit:
+    """Record a bureau's own 统一社会信用代码 (checked, unique); open data then names the funder by it."""
+    code = normalise_uscc(uscc)
+    if code is not None:
+        if not uscc_std.is_valid(code):
+            raise OrganizationError(_("统一社会信用代码校验不通过（18 位，末位为校验码），请核对"), "uscc")
+        if db.session.scalar(sa.select(HostUnit.id).where(HostUnit.uscc == code, HostUnit.id != unit.id)):
+            raise OrganizationError(_("该统一社会信用代码已用于另一个单位"), "uscc")
+    before = unit.uscc
+    unit.uscc = code
+    record(actor, "host_unit.set_uscc", unit, before={"uscc": before}, after={"uscc": code})
+    return unit
+
+
 # --- organisations -------------------------------------------------------------
 
 def normalise_uscc(value: str | None) -> str | None:

@@ -98,7 +98,7 @@ def test_360giving_json_of_all_disclosed_calls(client, world):
     assert '"amountAwarded": 123456.78' in resp.get_data(as_text=True)
     # first tranche 40 % = 49,382.71 released, 1,000.00 reclaimed
     assert a["amountDisbursed"] == 48382.71
-    assert a["recipientOrganization"] == [{"id": f"CN-USC-{world.org_a.uscc}", "name": "崇川区阳光为老服务中心"}]
+    assert a["recipientOrganization"] == [{"id": f"CN-USCI-{world.org_a.uscc}", "name": "崇川区阳光为老服务中心"}]
     assert a["fundingOrganization"] == [{"id": f"360G-grants-UNIT-{world.unit.id}", "name": world.unit.name}]
     assert a["grantProgramme"] == [{"code": f"360G-grants-CALL-{world.call.id}", "title": "2025年南通市公益创投大赛"}]
     assert a["plannedDates"] == [{"startDate": world.contract_a.period_start_on.isoformat(),
@@ -146,7 +146,10 @@ def test_csv_says_what_the_json_says(client, world):
     assert a["Recipient Org:Name"] == "崇川区阳光为老服务中心" and a["Funding Org:Name"] == world.unit.name
     assert a["Currency"] == "CNY" and a["Classifications:Title"] == "为老服务"
     assert a["Project Status"] == "实施中" and a["Final Grade"] == "优秀"
-    assert a["Beneficiary Location:Name"] == "和平桥街道 桃坞路社区；城东街道"
+    # Each service area in the standard's numbered columns, with its country code.
+    assert (a["Beneficiary Location:0:Name"], a["Beneficiary Location:0:Country Code"]) == ("和平桥街道 桃坞路社区", "CN")
+    assert (a["Beneficiary Location:1:Name"], a["Beneficiary Location:1:Country Code"]) == ("城东街道", "CN")
+    assert "Beneficiary Location:Name" not in a
     # An applicant's title that would run as a formula in Excel is defused.
     b = rows[f"360G-grants-{world.award_b.id}"]
     assert b["Title"].startswith("'=HYPERLINK") and b["Project Status"] == "待签约"
