@@ -1,17 +1,18 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Email
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from grants.core.forms import BaseForm
 
-class LoginForm(FlaskForm):
+
+class LoginForm(BaseForm):
     login = StringField(_l("用户名或手机号"), validators=[DataRequired(_l("请输入用户名或手机号"))])
     password = PasswordField(_l("密码"), validators=[DataRequired(_l("请输入密码"))])
     remember = BooleanField(_l("记住我"))
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(BaseForm):
     old_password = PasswordField(_l("原密码"), validators=[DataRequired(_l("请输入原密码"))])
     new_password = PasswordField(_l("新密码"), validators=[DataRequired(_l("请输入新密码")), Length(min=8, max=128)])
     confirm = PasswordField(_l("确认新密码"), validators=[EqualTo("new_password", _l("两次输入的新密码不一致"))])
@@ -22,7 +23,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class UserForm(FlaskForm):
+class UserForm(BaseForm):
     username = StringField(_l("用户名"), validators=[DataRequired(_l("请输入用户名")), Length(max=50)])
     display_name = StringField(_l("姓名"), validators=[DataRequired(_l("请输入姓名")), Length(max=50)])
     mobile = StringField(_l("手机号"), validators=[Optional(), Length(max=20)])
@@ -34,5 +35,5 @@ class UserForm(FlaskForm):
     is_active = BooleanField(_l("账号启用"), default=True)
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(BaseForm):
     new_password = PasswordField(_l("临时密码"), validators=[DataRequired(_l("请输入临时密码")), Length(min=8, max=128)])

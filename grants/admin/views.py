@@ -5,7 +5,6 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -15,7 +14,7 @@ from grants.accounts.permissions import can_manage_settings, can_manage_users
 from grants.accounts.services import AccountError, create_user, reset_password, unlock_user, update_user
 from grants.admin import bp
 from grants.core.audit import record
-from grants.core.forms import choices
+from grants.core.forms import BaseForm, choices
 from grants.core.models import Holiday
 from grants.core.web import ensure, get_or_404, paginate
 from grants.extensions import db
@@ -133,7 +132,7 @@ def user_unlock(user_id: int):
     return redirect(url_for("admin.user_edit", user_id=user.id))
 
 
-class UnitForm(FlaskForm):
+class UnitForm(BaseForm):
     name = StringField(_l("单位名称"), validators=[DataRequired(), Length(max=100)])
     short_name = StringField(_l("简称"), validators=[Optional(), Length(max=50)])
     level = SelectField(_l("层级"), choices=choices((str(k), v) for k, v in UNIT_LEVEL_LABELS.items()))
@@ -166,7 +165,7 @@ def units():
     return render_template("admin/units.html", form=form, children=children)
 
 
-class HolidayForm(FlaskForm):
+class HolidayForm(BaseForm):
     day = DateField(_l("日期"), validators=[DataRequired()])
     is_workday = BooleanField(_l("调休上班日（不勾选则为放假日）"))
     name = StringField(_l("名称（如“春节”）"), validators=[Optional(), Length(max=50)])

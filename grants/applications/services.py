@@ -141,8 +141,14 @@ def save_draft(application: Application, data: DraftInput, actor, *, uploads: di
                    certificate_level=r.get("certificate_level", ""))
         for i, r in enumerate(data.team_members)]
     lines = []
+    saved_lines = {line.position: line for line in application.budget_lines}
     for i, r in enumerate(data.budget_lines):
         unit, qty = r.get("unit_price_fen") or 0, r.get("quantity") or 0
+        saved = saved_lines.get(i)
+        if saved is not None and "unit_price_fen" in r.get("rejected", ()):
+            unit = saved.unit_price_fen
+        if saved is not None and "quantity" in r.get("rejected", ()):
+            qty = saved.quantity
         lines.append(BudgetLine(position=i, kind=r.get("kind") or BudgetKind.OTHER, item=r.get("item", ""),
                                 unit_price_fen=unit, quantity=qty, amount_fen=unit * qty,
                                 funded_by=r.get("funded_by") or FundedBy.GRANT))

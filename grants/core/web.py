@@ -6,15 +6,81 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, abort, jsonify, render_template, request
+from flask import Flask, Request, abort, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+from werkzeug.routing import IntegerConverter, UnicodeConverter
+
+from grants.core.inputs import INT_MAX, bounded_int, clean_text, int_or_none
 
 from grants.core.money import capitals, yuan
 from grants.core.timeutil import format_local
 from grants.extensions import db
+
+
+class CleanMultiDict(ImmutableMultiDict):
+    """Query strings and form posts as views and forms see them: control characters removed from every key
+    and value (tab and line breaks kept for textareas; single-line fields fold them, see core/forms.py), and
+    `.get(name, type=int)` bounded to the database's integer range, so an out-of-range page or filter falls
+    back to its default like any other unreadable value."""
+
+    def __init__(self, mapping=None):
+        pairs = MultiDict(mapping).items(multi=True) if mapping is not None else ()
+        super().__init__([(clean_text(k), clean_text(v) if isinstance(v, str) else v) for k, v in pairs])
+
+    def get(self, key, default=None, type=None):
+        return super().get(key, default, bounded_int if type is int else type)
+
+    def getlist(self, key, type=None):
+        return super().getlist(key, bounded_int if type is int else type)
+
+
+class CleanRequest(Request):
+    """The application's request class: args and form arrive cleaned (CleanMultiDict)."""
+
+    parameter_storage_class = CleanMultiDict
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:id>` for the whole application: ASCII digits within the database's integer range, so
+    /disclosure/99999999999999999999 is a 404 instead of an overflow in the query."""
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, map, fixed_digits=0, min=None, max=INT_MAX, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+class CleanStringConverter(UnicodeConverter):
+    """`<token>` / `<string:…>`: a path segment without control characters (a NUL would reach PostgreSQL)."""
+
+    def __init__(self, map, *args, **kwargs):
+        super().__init__(map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", "[^/\\x00-\\x1f\\x7f]", 1)
+
+
+def int_arg(name: str, default: int | None = None, *, minimum: int | None = None,
+            maximum: int | None = None) -> int | None:
+    """An integer query argument (?page=, ?call_id=, ?category=): ASCII or full-width digits within the
+    database's range and the given bounds, else `default`. The one way views read numbers from a URL."""
+    kwargs = {}
+    if minimum is not None:
+        kwargs["minimum"] = minimum
+    if maximum is not None:
+        kwargs["maximum"] = maximum
+    value = int_or_none(request.args.get(name), **kwargs)
+    return default if value is None else value
+
+
+def install_input_cleaning(app: Flask) -> None:
+    """Must run before any blueprint registers its rules (converters are bound when a rule is added)."""
+    app.request_class = CleanRequest
+    app.url_map.converters["int"] = BoundedIntConverter
+    app.url_map.converters["default"] = CleanStringConverter
+    app.url_map.converters["string"] = CleanStringConverter
 
 
 def ensure(allowed: bool) -> None:
@@ -52,7 +118,7 @@ class Page:
 
 def paginate(stmt, per_page: int = 50, count_stmt=None) -> Page:
     """Two queries whatever the data size: one count, one page of rows."""
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = int_arg("page", 1, minimum=1, maximum=10**6)
     if count_stmt is None:
         count_stmt = sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
     total = db.session.scalar(count_stmt) or 0
@@ -67,6 +133,7 @@ def _error(code: int, title: str, message: str):
 
 
 def register_web_helpers(app: Flask) -> None:
+    install_input_cleaning(app)
     app.jinja_env.filters["yuan"] = yuan
     app.jinja_env.filters["capitals"] = capitals
     app.jinja_env.filters["localtime"] = format_local

@@ -1,14 +1,13 @@
 """The filter of a call's disclosed projects (GET, no CSRF: it changes nothing)."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from grants.core.forms import choices
+from grants.core.forms import BaseForm, choices
 from grants.disclosure.services import PROJECT_STATUS_LABELS
 
 
-class ProjectFilterForm(FlaskForm):
+class ProjectFilterForm(BaseForm):
     class Meta:
         csrf = False
 
