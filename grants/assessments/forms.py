@@ -8,6 +8,7 @@ from wtforms import DateField, HiddenField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from grants.core.forms import BaseForm, choices
+from grants.core.inputs import int_or_none
 from grants.core.money import Money, MoneyError
 
 
@@ -37,7 +38,7 @@ class DeadlineForm(BaseForm):
 
 def _int(text: str) -> int | None:
     text = (text or "").strip().replace(",", "")
-    return int(text) if text.isdigit() else None
+    return int_or_none(text, minimum=0)
 
 
 def parse_report_form(report, formdata) -> tuple[dict, dict, dict]:

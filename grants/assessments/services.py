@@ -340,12 +340,19 @@ def rectify_deadline(working_days: int) -> dt.date:
         return day
 
 
+RECTIFY_MAX_DAYS = 365
+
+
 def set_rectify_deadline(tranche: Tranche, actor, due_on: dt.date) -> None:
     """The officer moves the rectification deadline (a date, entered in Beijing time)."""
     if tranche.status != TrancheStatus.RECTIFYING:
         raise AssessmentError(_("该拨付节点不在整改期"))
     if due_on < today_local():
         raise AssessmentError(_("整改期限不能早于今天"), "due_on")
+    # A rectification is weeks of work, not years: a far date is a typing slip (9999-12-31 used to be
+    # accepted and made the later withhold overflow).
+    if due_on > today_local() + dt.timedelta(days=RECTIFY_MAX_DAYS):
+        raise AssessmentError(_("整改期限不能晚于今天起 %(n)s 天", n=RECTIFY_MAX_DAYS), "due_on")
     before = tranche.rectify_due_on
     tranche.rectify_due_on = due_on
     record(actor, "tranche.rectify_deadline", tranche, before={"rectify_due_on": str(before)},

@@ -29,6 +29,11 @@ def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+def form_errors(form) -> str:
+    """A form's messages as one line for a flash. They are lazy strings: str.join alone refuses them."""
+    return "；".join(str(m) for messages in form.errors.values() for m in messages)
+
+
 class DateBounds:
     """Declare on a date field whose sane range is not 2000–2100 (e.g. an organisation's registration)."""
 

@@ -4,6 +4,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from grants.core.forms import BaseForm, choices
+from grants.core.inputs import int_or_none
 from grants.disclosure.services import PROJECT_STATUS_LABELS
 
 
@@ -22,4 +23,4 @@ class ProjectFilterForm(BaseForm):
     @property
     def category_id(self) -> int | None:
         value = (self.category.data or "").strip()
-        return int(value) if value.isdigit() else None
+        return int_or_none(value, minimum=1)

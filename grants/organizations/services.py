@@ -165,10 +165,17 @@ def update_profile(org: Organization, profile: dict, actor) -> None:
         record(actor, "organization.reverify", org, before={"status": "verified"}, after={"status": "pending"})
 
 
+# The columns status_reason and blacklist_reason are String(500): longer text is refused with a message
+# rather than failing in PostgreSQL.
+REASON_MAX = 500
+
+
 def change_status(org: Organization, action: str, actor, reason: str = "") -> None:
     """verify / suspend / reinstate / reject, by an officer."""
     if action in ("suspend", "reject") and not reason.strip():
         raise OrganizationError(_("请填写原因"), "reason")
+    if len(reason.strip()) > REASON_MAX:
+        raise OrganizationError(_("原因不超过 %(n)s 字", n=REASON_MAX), "reason")
     ORG_WORKFLOW.transition(org, action, actor, detail={"reason": reason.strip()} if reason else None)
     org.status_reason = reason.strip()
     if action in ("verify", "reinstate"):
@@ -179,6 +186,8 @@ def set_blacklist(org: Organization, blacklisted: bool, reason: str, actor) -> N
     """Flag (or clear) 活动异常名录 / 严重违法失信名单; a reason is required to flag."""
     if blacklisted and not reason.strip():
         raise OrganizationError(_("列入名单须填写原因"), "reason")
+    if len(reason.strip()) > REASON_MAX:
+        raise OrganizationError(_("原因不超过 %(n)s 字", n=REASON_MAX), "reason")
     before = {"blacklisted": org.blacklisted, "reason": org.blacklist_reason}
     org.blacklisted = blacklisted
     org.blacklist_reason = reason.strip() if blacklisted else ""
