@@ -14,7 +14,7 @@ from grants.applications.models import (
     OutputKind, OutputTarget, ServiceArea, TeamMember,
 )
 from grants.applications.states import APPLICATION_WORKFLOW, SCREENING_ACTIONS
-from grants.core.audit import record
+from grants.core.audit import lock_chain, record
 from grants.core.money import Money
 from grants.core.storage import DEFAULT_ALLOWED, UploadRejected, save_upload
 from grants.core.timeutil import format_local, now, today_local
@@ -384,6 +384,7 @@ def _next_number(call) -> str:
     moment cannot take the same sequence (SQLite serialises writers anyway)."""
     from grants.calls.models import Call
 
+    lock_chain()  # before the row (LOCK ORDER, grants/core/audit.py)
     db.session.execute(sa.select(Call.id).where(Call.id == call.id).with_for_update())
     numbered = db.session.scalar(sa.select(sa.func.count()).select_from(Application).where(
         Application.call_id == call.id, Application.number.is_not(None))) or 0

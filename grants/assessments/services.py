@@ -22,7 +22,7 @@ from grants.contracts.services import (
     open_next_report, org_admins, tell, withhold_tranche,
 )
 from grants.contracts.states import TRANCHE_WORKFLOW
-from grants.core.audit import record
+from grants.core.audit import lock_chain, record
 from grants.core.timeutil import SHANGHAI, UTC, now, today_local
 from grants.core.workdays import add_working_days
 from grants.extensions import db
@@ -401,6 +401,7 @@ def withhold_lapsed_rectifications(at: dt.datetime) -> int:
         if db.session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(of=Tranche)
         try:
+            lock_chain()  # before the row (LOCK ORDER, grants/core/audit.py)
             tranche = db.session.scalars(stmt).one_or_none()
             if tranche is None or tranche.contract.status != ContractStatus.ACTIVE \
                     or not rectify_deadline_passed(tranche, at):
@@ -440,6 +441,8 @@ def set_assessment_criteria(call, rows: list[dict], actor) -> dict[str, str]:
             problems[f"crit-{i}-name"] = _("请填写指标名称")
         elif name in seen:
             problems[f"crit-{i}-name"] = _("指标名称重复")
+        elif len(name) > 50:  # the column's length
+            problems[f"crit-{i}-name"] = _("指标名称不超过 %(n)s 字", n=50)
         seen.add(name)
         points = row.get("max_points")
         if points is None or not 1 <= points <= 100:

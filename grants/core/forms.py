@@ -70,8 +70,8 @@ def _guard(field, check) -> None:
 
     def process_formdata(valuelist):
         field._input_refused = False
+        original(valuelist)  # the field's own refusal ('not a valid date' for an empty date) as before
         try:
-            original(valuelist)
             check(field, valuelist)
         except ValueError:
             field.data = None
@@ -124,9 +124,8 @@ def bind_clean_field(field):
     if isinstance(field, StringField) and not isinstance(field, (TextAreaField, PasswordField)):
         field.filters = (_text_filter, *field.filters)
     if isinstance(field, IntegerField):
-        # IntegerField reads in process_formdata; replace the reading rather than check after it.
-        field.process_formdata = lambda valuelist, _f=field: _read_int(_f, valuelist)
-        _guard(field, lambda f, v: None)
+        # After int(): Arabic-Indic digits and numbers beyond the database's range are refused too.
+        _guard(field, _read_int)
     elif isinstance(field, DecimalField):
         _guard(field, _check_decimal)
     elif isinstance(field, (DateField, DateTimeField, DateTimeLocalField)):

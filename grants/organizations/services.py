@@ -11,7 +11,7 @@ from stdnum.cn import uscc as uscc_std
 
 from grants.accounts.models import Role
 from grants.accounts.services import AccountError, create_user
-from grants.core.audit import record
+from grants.core.audit import lock_chain, record
 from grants.core.states import Workflow
 from grants.core.timeutil import now
 from grants.extensions import db
@@ -213,14 +213,24 @@ def find_open_invitation(token: str) -> Invitation | None:
 
 def accept_invitation(inv: Invitation, *, username: str, display_name: str, password: str,
                       mobile: str | None):
-    """The invited colleague creates an account and becomes a member (applicant role)."""
+    """The invited colleague creates an account and becomes a member (applicant role).
+
+    The link is single-use: it is claimed first with one conditional UPDATE, so of two submits at the same
+    moment (a double click, the link opened twice) only one adds a member; the other is told it was used."""
+    lock_chain()  # LOCK ORDER: the chain's lock before the invitation's row (grants/core/audit.py)
+    at = now()
+    claimed = db.session.execute(
+        sa.update(Invitation).where(Invitation.id == inv.id, Invitation.accepted_at.is_(None))
+        .values(accepted_at=at).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        raise OrganizationError(_("邀请链接已被使用，请联系本组织管理员重新邀请。"), "username")
     try:
         user = create_user(username=username, display_name=display_name, password=password, mobile=mobile,
                            roles={Role.APPLICANT})
     except AccountError as exc:
         raise OrganizationError(exc.message, exc.field or "username") from exc
     db.session.add(OrganizationMember(organization=inv.organization, user=user, is_admin=False))
-    inv.accepted_at = now()
+    inv.accepted_at = at
     db.session.flush()
     inv.accepted_user_id = user.id
     record(user, "organization.join", inv.organization, after={"user": user.username})
