@@ -10,8 +10,6 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from grants.core.excel import new_workbook, safe_value, workbook_bytes
-from grants.core.inputs import INT_MAX, clean_text, int_or_none, parse_int, single_line
 from grants.core.money import Money, MoneyError
 from grants.demo import DEMO_PASSWORD, load_demo
 from grants.extensions import db as _db
@@ -22,6 +20,8 @@ HUGE = "99999999999999999999"
 # --- the cleaning layer's rules ------------------------------------------------------------------
 
 def test_control_characters_are_removed_tab_and_newline_kept():
+    from grants.core.inputs import clean_text, single_line
+
     assert clean_text("a\x00b\x0bc\x1f\x7fd\x85e") == "abcde"
     assert clean_text("第一行\n第二行\t缩进\r\n") == "第一行\n第二行\t缩进\r\n"
     assert single_line("社区\t助残\r\n项目") == "社区 助残 项目"
@@ -29,12 +29,16 @@ def test_control_characters_are_removed_tab_and_newline_kept():
 
 @pytest.mark.parametrize("text", ["²", "١٢٣", "9" * 5000, HUGE, "1.5", "", " ", "0x10", "1e3", "NaN"])
 def test_int_parsing_refuses_what_int_or_isdigit_let_through(text):
+    from grants.core.inputs import int_or_none, parse_int
+
     with pytest.raises(ValueError):
         parse_int(text)
     assert int_or_none(text) is None
 
 
 def test_int_parsing_accepts_ascii_and_full_width_digits_within_range():
+    from grants.core.inputs import INT_MAX, int_or_none, parse_int
+
     assert parse_int(" 42 ") == 42 and parse_int("４２") == 42 and parse_int(str(INT_MAX)) == INT_MAX
     assert int_or_none(str(INT_MAX + 1)) is None and int_or_none("5", minimum=10) is None
 
@@ -83,6 +87,8 @@ def test_every_form_derives_from_the_cleaning_base():
 # --- Excel ---------------------------------------------------------------------------------------
 
 def test_excel_cells_are_cleaned_and_formulas_neutralised():
+    from grants.core.excel import new_workbook, safe_value, workbook_bytes
+
     wb = new_workbook()
     ws = wb.active
     ws.append(["社区\x0b助残项目", "=HYPERLINK(\"http://x\")", "+A1", "@SUM(A1)", "-¥5.00", "-3", 7])
