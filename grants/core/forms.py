@@ -8,7 +8,7 @@ input rules of `grants.core.inputs`, so a form declared anywhere in the project 
   digits and 5,000-digit numbers are a form error, not a 500);
 - decimal fields refuse NaN, infinity and absurd sizes;
 - date and datetime fields stay within 2000–2100 unless the field carries its own `DateBounds`.
-tests/core/test_forms.py checks that every form class of the application derives from these bases.
+tests/core/test_hostile_input.py checks that every form class of the application derives from these bases.
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class DateBounds:
     def __init__(self, min_year: int = MIN_YEAR, max_year: int = MAX_YEAR):
         self.min_year, self.max_year = min_year, max_year
 
-    def __call__(self, form, field):  # the check itself runs while the value is read, see _bound_dates
+    def __call__(self, form, field):  # the check runs while the value is read (_check_date)
         return None
 
 
@@ -83,7 +83,7 @@ def _guard(field, check) -> None:
 
 
 def _read_int(field, valuelist):
-    """IntegerField's own int() accepts Arabic-Indic digits and fails on '²' only by luck; read it ourselves."""
+    """After IntegerField's own int(): it accepts Arabic-Indic digits and any size; parse_int does not."""
     if not valuelist or valuelist[0] in ("", None):
         field.data = None
         return

@@ -43,10 +43,24 @@ class CleanMultiDict(ImmutableMultiDict):
         return super().getlist(key, bounded_int if type is int else type)
 
 
+def _clean_json(value):
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [_clean_json(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_text(k) if isinstance(k, str) else k: _clean_json(v) for k, v in value.items()}
+    return value
+
+
 class CleanRequest(Request):
-    """The application's request class: args and form arrive cleaned (CleanMultiDict)."""
+    """The application's request class: args and form arrive cleaned (CleanMultiDict), and so do the
+    strings of a JSON body (get_json / .json)."""
 
     parameter_storage_class = CleanMultiDict
+
+    def get_json(self, *args, **kwargs):
+        return _clean_json(super().get_json(*args, **kwargs))
 
 
 class BoundedIntConverter(IntegerConverter):

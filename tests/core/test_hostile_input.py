@@ -310,3 +310,11 @@ def test_refused_budget_unit_price_keeps_the_saved_one(client, login_as, db, clo
         a = db.session.get(Application, application.id)
         assert (a.budget_lines[0].unit_price_fen, a.budget_lines[0].quantity) == (100000, 10), bad
         assert a.category_id == call.categories[0].id
+
+
+def test_json_bodies_are_cleaned_too(app):
+    """The JSON API's strings go through the same layer as forms and query strings."""
+    with app.test_request_context("/api/x", method="POST", json={"名称\x00": ["社区\x0b助残", {"k": "a\x00b"}], "n": 5}):
+        from flask import request
+
+        assert request.get_json() == {"名称": ["社区助残", {"k": "ab"}], "n": 5}
