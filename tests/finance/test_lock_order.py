@@ -197,3 +197,27 @@ def test_single_use_invitation_used_twice_at_once_adds_one_member(app, db):
     after = db.session.scalar(sa.select(sa.func.count()).select_from(OrganizationMember)
                               .where(OrganizationMember.organization_id == org_id))
     assert after == before + 1
+
+
+def test_contract_generated_twice_at_once_gives_one_contract_and_a_message(app, db):
+    """Reproduction: concurrent contract generation kept the data right (a unique constraint) but gave the
+    loser a 500; now the loser gets the page with the one message."""
+    from grants.contracts.models import Contract
+    from tests.contracts import factories as cf
+
+    award = cf.award()
+    officers = [factories.user(roles=("officer",), unit=award.call.host_unit) for _ in range(4)]
+    db.session.commit()
+    award_id, names = award.id, [o.username for o in officers]
+
+    def work(i, barrier):
+        client = app.test_client()
+        assert client.post("/login", data={"login": names[i], "password": factories.PASSWORD}).status_code == 302
+        barrier.wait()
+        r = client.post(f"/awards/{award_id}/contract", headers={"Referer": "http://localhost/contracts"})
+        return r.status_code, client.get("/contracts").get_data(as_text=True) if r.status_code == 302 else ""
+
+    results = _race(app, 4, work)
+    assert all(not isinstance(r, Exception) and r[0] in (302, 409) for r in results), results
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Contract)
+                             .where(Contract.award_id == award_id)) == 1
