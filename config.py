@@ -29,6 +29,13 @@ class Config:
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'grants.sqlite'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # PostgreSQL timeouts (applied in create_app): a database that accepts connections and never answers must
+    # not hold a worker for minutes. Connecting gives up after DB_CONNECT_TIMEOUT_SECONDS; one statement is
+    # cancelled by the server after DB_STATEMENT_TIMEOUT_MS (0 = no limit); /healthz answers within
+    # HEALTHZ_TIMEOUT_SECONDS (503 when the database did not answer in time).
+    DB_CONNECT_TIMEOUT_SECONDS = int(os.environ.get("DB_CONNECT_TIMEOUT_SECONDS", "5"))
+    DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", "30000"))
+    HEALTHZ_TIMEOUT_SECONDS = float(os.environ.get("HEALTHZ_TIMEOUT_SECONDS", "2"))
     # Uploaded files live outside static/ and are only served after a permission check.
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024

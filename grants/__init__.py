@@ -21,6 +21,20 @@ def _select_locale() -> str:
     return "zh_CN"
 
 
+def _database_timeouts(app: Flask) -> None:
+    """Connect and statement timeouts for PostgreSQL (see config.py), merged into the engine options."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args.setdefault("connect_timeout", app.config.get("DB_CONNECT_TIMEOUT_SECONDS", 5))
+    statement_ms = int(app.config.get("DB_STATEMENT_TIMEOUT_MS", 0) or 0)
+    if statement_ms > 0:
+        connect_args.setdefault("options", f"-c statement_timeout={statement_ms}")
+    options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
 def create_app(config_class: type = Config) -> Flask:
     app = Flask(
         __name__,
@@ -36,6 +50,7 @@ def create_app(config_class: type = Config) -> Flask:
     from grants.core.security import init_security
 
     init_security(app)
+    _database_timeouts(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     login_manager.init_app(app)

@@ -62,6 +62,7 @@ ALLOWED: dict[str, set[str]] = {
     "history.confirm": {"admin"},
     "admin.holidays": {"admin"},
     "admin.holiday_delete": {"admin"},
+    "admin.holiday_year": {"admin"},
     "finance.queue": {"finance", "officer", "auditor"},  # lists the caller's own unit subtree only
     "finance.payment": set(),  # the world's payment belongs to another unit
     "finance.approve": set(),
@@ -201,7 +202,7 @@ def world(app, db):
 
     from werkzeug.datastructures import FileStorage
 
-    from grants.core.models import Holiday
+    from grants.core.models import Holiday, HolidayYear
     from grants.core.storage import save_upload
     from grants.organizations.services import invite_member
 
@@ -212,6 +213,7 @@ def world(app, db):
     import datetime as dt
 
     db.session.add(Holiday(day=dt.date(2027, 1, 1), is_workday=False, name="元旦"))
+    db.session.add(HolidayYear(year=2027))  # the admin confirmed 2027's holidays complete
     with app.test_request_context():
         stored = save_upload(FileStorage(io.BytesIO(b"%PDF-1.4 test"), "x.pdf"), allowed=("pdf",),
                              organization_id=other.id, uploader=other_admin)

@@ -1,17 +1,18 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Email
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from grants.core.forms import BaseForm
 
-class LoginForm(FlaskForm):
+
+class LoginForm(BaseForm):
     login = StringField(_l("用户名或手机号"), validators=[DataRequired(_l("请输入用户名或手机号"))])
     password = PasswordField(_l("密码"), validators=[DataRequired(_l("请输入密码"))])
     remember = BooleanField(_l("记住我"))
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(BaseForm):
     old_password = PasswordField(_l("原密码"), validators=[DataRequired(_l("请输入原密码"))])
     # Length and strength are the policy of accounts.services.validate_new_password, in one place.
     new_password = PasswordField(_l("新密码"), validators=[DataRequired(_l("请输入新密码"))])
@@ -23,7 +24,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class UserForm(FlaskForm):
+class UserForm(BaseForm):
     username = StringField(_l("用户名"), validators=[DataRequired(_l("请输入用户名")), Length(max=50)])
     display_name = StringField(_l("姓名"), validators=[DataRequired(_l("请输入姓名")), Length(max=50)])
     mobile = StringField(_l("手机号"), validators=[Optional(), Length(max=20)])
@@ -35,11 +36,11 @@ class UserForm(FlaskForm):
     is_active = BooleanField(_l("账号启用"), default=True)
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(BaseForm):
     new_password = PasswordField(_l("临时密码"), validators=[DataRequired(_l("请输入临时密码"))])
 
 
-class TwoFactorLoginForm(FlaskForm):
+class TwoFactorLoginForm(BaseForm):
     code = StringField(_l("6 位验证码"), validators=[Optional(), Length(max=10)])
     recovery_code = StringField(_l("恢复码"), validators=[Optional(), Length(max=20)])
     trust_device = BooleanField(_l("30 天内在此设备上免输验证码"))
@@ -48,14 +49,14 @@ class TwoFactorLoginForm(FlaskForm):
         return super().validate(extra_validators) and bool(self.code.data or self.recovery_code.data)
 
 
-class EnableTwoFactorForm(FlaskForm):
+class EnableTwoFactorForm(BaseForm):
     code = StringField(_l("验证器应用显示的 6 位验证码"), validators=[DataRequired(_l("请输入验证器应用中的 6 位验证码")),
                                                          Length(max=10)])
 
 
-class RecoveryCodesForm(FlaskForm):
+class RecoveryCodesForm(BaseForm):
     password = PasswordField(_l("当前密码"), validators=[DataRequired(_l("请输入密码"))])
 
 
-class DisableTwoFactorForm(FlaskForm):
+class DisableTwoFactorForm(BaseForm):
     password = PasswordField(_l("当前密码"), validators=[DataRequired(_l("请输入密码"))])

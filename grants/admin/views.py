@@ -5,9 +5,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from grants.accounts.forms import ResetPasswordForm, UserForm
 from grants.accounts.models import ROLE_LABELS, Role, User, UserRole
@@ -16,9 +15,10 @@ from grants.accounts.services import (AccountError, create_user, reset_password,
                                       set_two_factor_policy, two_factor_required_roles, unlock_user, update_user)
 from grants.admin import bp
 from grants.core.audit import record
-from grants.core.forms import choices
-from grants.core.models import Holiday
+from grants.core.forms import BaseForm, choices, form_errors
+from grants.core.models import Holiday, HolidayYear
 from grants.core.web import ensure, get_or_404, paginate
+from grants.core.workdays import library_knows, mark_year_complete, reopen_year
 from grants.extensions import db
 from grants.organizations.models import UNIT_LEVEL_LABELS, HostUnit
 from grants.organizations.services import OrganizationError, create_host_unit, set_host_unit_uscc
@@ -164,7 +164,7 @@ def user_unlock(user_id: int):
     return redirect(url_for("admin.user_edit", user_id=user.id))
 
 
-class UnitForm(FlaskForm):
+class UnitForm(BaseForm):
     name = StringField(_l("单位名称"), validators=[DataRequired(), Length(max=100)])
     short_name = StringField(_l("简称"), validators=[Optional(), Length(max=50)])
     level = SelectField(_l("层级"), choices=choices((str(k), v) for k, v in UNIT_LEVEL_LABELS.items()))
@@ -233,7 +233,7 @@ def unit_uscc(unit_id: int):
     return redirect(url_for("admin.units"))
 
 
-class HolidayForm(FlaskForm):
+class HolidayForm(BaseForm):
     day = DateField(_l("日期"), validators=[DataRequired()])
     is_workday = BooleanField(_l("调休上班日（不勾选则为放假日）"))
     name = StringField(_l("名称（如“春节”）"), validators=[Optional(), Length(max=50)])
@@ -259,7 +259,46 @@ def holidays():
         return redirect(url_for("admin.holidays"))
     rows = db.session.scalars(sa.select(Holiday).where(Holiday.day >= dt.date.today().replace(month=1, day=1))
                               .order_by(Holiday.day)).all()
-    return render_template("admin/holidays.html", form=form, rows=rows)
+    return render_template("admin/holidays.html", form=form, rows=rows, years=_holiday_years(rows),
+                           year_form=HolidayYearForm())
+
+
+def _holiday_years(rows) -> list[dict]:
+    """This year and the next two, plus any year with entered days: built in, confirmed, or still open."""
+    this_year = dt.date.today().year
+    complete = set(db.session.scalars(sa.select(HolidayYear.year)))
+    years = sorted({this_year, this_year + 1, this_year + 2} | {r.day.year for r in rows} | complete)
+    return [{"year": y, "builtin": library_knows(y), "complete": y in complete,
+             "days": sum(1 for r in rows if r.day.year == y)} for y in years]
+
+
+class HolidayYearForm(BaseForm):
+    year = IntegerField(_l("年份"), validators=[DataRequired(), NumberRange(2000, 2100)])
+    action = SelectField(choices=choices([("complete", _l("确认录入完成")), ("reopen", _l("撤销确认"))]))
+
+
+@bp.route("/holidays/years", methods=["POST"])
+@login_required
+def holiday_year():
+    """Mark a year's holidays complete (or take it back): until then the year counts as unknown."""
+    ensure(can_manage_settings(current_user))
+    form = HolidayYearForm()
+    if not form.validate_on_submit():
+        flash(form_errors(form), "danger")
+        return redirect(url_for("admin.holidays"))
+    try:
+        if form.action.data == "complete":
+            mark_year_complete(form.year.data, current_user)
+        else:
+            reopen_year(form.year.data, current_user)
+    except ValueError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+    else:
+        db.session.commit()
+        flash(_("%(y)s 年节假日已确认录入完成", y=form.year.data) if form.action.data == "complete"
+              else _("已撤销 %(y)s 年的确认", y=form.year.data), "success")
+    return redirect(url_for("admin.holidays"))
 
 
 @bp.route("/holidays/<day>/delete", methods=["POST"])

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from grants.core.timeutil import format_local
-from grants.core.excel import YUAN_FORMAT, workbook_bytes
+from grants.core.excel import YUAN_FORMAT, new_workbook, workbook_bytes
 
 HEADERS = [
     ("申报编号", 16), ("项目名称", 32), ("申报单位", 30), ("统一社会信用代码/备案编号", 24), ("组织类型", 14),
@@ -24,7 +23,7 @@ def _yuan(fen: int | None) -> Decimal:
 
 
 def applications_workbook(call, applications) -> bytes:
-    wb = Workbook()
+    wb = new_workbook()
     ws = wb.active
     ws.title = "申报项目"
     title = call.title_with_year

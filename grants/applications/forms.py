@@ -8,13 +8,13 @@ from collections import defaultdict
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from grants.applications.models import BUDGET_KIND_LABELS, STATUS_LABELS, BudgetKind, FundedBy, OutputKind
 from grants.applications.services import TEXT_FIELDS, DraftInput
-from grants.core.forms import choices
+from grants.core.forms import BaseForm, choices
+from grants.core.inputs import MAX_YEAR, MIN_YEAR, int_or_none, parse_int, year_in_bounds
 from grants.core.money import Money, MoneyError
 
 ROW_SECTIONS = {
@@ -27,7 +27,7 @@ _ROW_RE = re.compile(r"^(area|activity|member|budget)-(\d{1,3})-(\w+)$")
 MAX_TEXT = 20000
 
 
-class ApplicationForm(FlaskForm):
+class ApplicationForm(BaseForm):
     """Only the CSRF token and the action; the fields are read by parse_application_form()."""
 
     action = HiddenField()
@@ -48,17 +48,22 @@ def _date(value: str, problems: list[str], label: str) -> dt.date | None:
     if not value:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         problems.append(_("%(label)s日期格式不正确：%(v)s", label=label, v=value))
         return None
+    if not year_in_bounds(day):
+        problems.append(_("%(label)s日期须在 %(a)s 年至 %(b)s 年之间：%(v)s", label=label, a=MIN_YEAR, b=MAX_YEAR,
+                          v=value))
+        return None
+    return day
 
 
 def _int(value: str, problems: list[str], label: str, maximum: int = 10**9) -> int | None:
     if value in ("", None):
         return None
     try:
-        number = int(value.replace(",", ""))
+        number = parse_int(value.replace(",", ""), minimum=-(10**12), maximum=10**12)
     except ValueError:
         problems.append(_("%(label)s须为整数：%(v)s", label=label, v=value))
         return None
@@ -94,8 +99,12 @@ def parse_application_form(formdata) -> DraftInput:
                 p[name].append(_("不超过 %(n)s 字，超出部分未保存", n=limit))
             data.texts[name] = value[:limit]
     raw_category = formdata.get("category_id", "")
-    if raw_category.isdigit():
-        data.category_id = int(raw_category)
+    if raw_category:
+        # An unreadable choice must not clear the saved category: -1 is no category of any call, so
+        # save_draft reports it and keeps what was saved.
+        data.category_id = int_or_none(raw_category, minimum=1)
+        if data.category_id is None:
+            data.category_id = -1
     data.requested_fen = _money(formdata.get("requested", ""), p["requested"], _("申请资助金额"))
     data.declaration = formdata.get("declaration") in ("y", "1", "on", "true")
 
@@ -124,11 +133,15 @@ def parse_application_form(formdata) -> DraftInput:
         label = _("第 %(i)s 行预算", i=i)
         kind = row.get("kind") if row.get("kind") in {str(k) for k in BudgetKind} else str(BudgetKind.OTHER)
         funded = row.get("funded_by") if row.get("funded_by") in {str(f) for f in FundedBy} else str(FundedBy.GRANT)
-        data.budget_lines.append({
+        line = {
             "kind": kind, "item": row.get("item", "")[:100], "funded_by": funded,
             "unit_price_fen": _money(row.get("unit_price", ""), p["budget"], label + _("单价")),
             "quantity": _int(row.get("quantity", ""), p["budget"], label + _("数量"), maximum=10**6),
-        })
+        }
+        # A typed value that was refused keeps the saved one (save_draft), instead of becoming 0.
+        line["rejected"] = {k for k, raw in (("unit_price_fen", "unit_price"), ("quantity", "quantity"))
+                            if line[k] is None and row.get(raw)}
+        data.budget_lines.append(line)
     data.problems = {k: v for k, v in p.items() if v}
     return data
 
@@ -137,14 +150,14 @@ def budget_kind_choices():
     return [(str(k), v) for k, v in BUDGET_KIND_LABELS.items()]
 
 
-class ScreeningForm(FlaskForm):
+class ScreeningForm(BaseForm):
     action = HiddenField()
     reason = TextAreaField(_l("审查意见 / 原因"), validators=[Optional(), Length(max=1000)])
     new_deadline = DateTimeLocalField(_l("重新提交截止时间（北京时间）"), format="%Y-%m-%dT%H:%M",
                                       validators=[Optional()])
 
 
-class ScreeningFilterForm(FlaskForm):
+class ScreeningFilterForm(BaseForm):
     class Meta:
         csrf = False
 

@@ -14,7 +14,7 @@ from grants.applications.models import (
     OutputKind, OutputTarget, ServiceArea, TeamMember,
 )
 from grants.applications.states import APPLICATION_WORKFLOW, SCREENING_ACTIONS
-from grants.core.audit import record
+from grants.core.audit import lock_chain, record
 from grants.core.money import Money
 from grants.core.storage import DEFAULT_ALLOWED, UploadRejected, save_upload
 from grants.core.timeutil import format_local, now, today_local
@@ -141,8 +141,14 @@ def save_draft(application: Application, data: DraftInput, actor, *, uploads: di
                    certificate_level=r.get("certificate_level", ""))
         for i, r in enumerate(data.team_members)]
     lines = []
+    saved_lines = {line.position: line for line in application.budget_lines}
     for i, r in enumerate(data.budget_lines):
         unit, qty = r.get("unit_price_fen") or 0, r.get("quantity") or 0
+        saved = saved_lines.get(i)
+        if saved is not None and "unit_price_fen" in r.get("rejected", ()):
+            unit = saved.unit_price_fen
+        if saved is not None and "quantity" in r.get("rejected", ()):
+            qty = saved.quantity
         lines.append(BudgetLine(position=i, kind=r.get("kind") or BudgetKind.OTHER, item=r.get("item", ""),
                                 unit_price_fen=unit, quantity=qty, amount_fen=unit * qty,
                                 funded_by=r.get("funded_by") or FundedBy.GRANT))
@@ -378,6 +384,7 @@ def _next_number(call) -> str:
     moment cannot take the same sequence (SQLite serialises writers anyway)."""
     from grants.calls.models import Call
 
+    lock_chain()  # before the row (LOCK ORDER, grants/core/audit.py)
     db.session.execute(sa.select(Call.id).where(Call.id == call.id).with_for_update())
     numbered = db.session.scalar(sa.select(sa.func.count()).select_from(Application).where(
         Application.call_id == call.id, Application.number.is_not(None))) or 0

@@ -23,6 +23,8 @@ from grants.applications.services import (
 )
 from grants.applications.states import APPLICATION_WORKFLOW, SCREENING_ACTIONS
 from grants.calls.models import Call, CallStatus
+from grants.core.forms import form_errors
+from grants.core.inputs import int_or_none
 from grants.core.money import Money
 from grants.core.pdf import pdf_response, render_pdf
 from grants.core.states import IllegalTransition
@@ -119,7 +121,7 @@ def edit(application_id: int):
     uploads = {req.id: request.files.get(f"attachment-{req.id}")
                for req in application.call.attachment_requirements}
     uploads[None] = request.files.get("attachment-other")
-    remove = [int(x) for x in request.form.getlist("remove_attachment") if x.isdigit()]
+    remove = [i for i in (int_or_none(x, minimum=1) for x in request.form.getlist("remove_attachment")) if i]
     try:
         problems = save_draft(application, data, current_user, uploads=uploads, remove_attachment_ids=remove)
     except ApplicationError as exc:
@@ -306,7 +308,7 @@ def _filtered(call, for_list: bool = False):
     form.set_choices(call.categories, call_application_districts(call))
     category = request.args.get("category", "")
     filters = dict(q=(form.q.data or "").strip(), status=request.args.get("status", ""),
-                   category_id=int(category) if category.isdigit() else None,
+                   category_id=int_or_none(category),
                    district=request.args.get("district", ""))
     stmt = call_applications_query(call, **filters, for_list=for_list)
     return form, stmt, call_applications_count(call, **filters)
@@ -341,7 +343,7 @@ def screen(application_id: int):
     ensure(perm.can_screen_application(current_user, application))
     form = ScreeningForm()
     if not form.validate_on_submit():
-        flash("；".join(sum(form.errors.values(), [])) or _("表单有误"), "danger")
+        flash(form_errors(form) or _("表单有误"), "danger")
         return redirect(url_for("applications.detail", application_id=application.id))
     action = form.action.data
     deadline = local_to_utc(form.new_deadline.data) if form.new_deadline.data else None

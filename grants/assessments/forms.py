@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from grants.core.forms import choices
+from grants.core.forms import BaseForm, choices
+from grants.core.inputs import int_or_none
 from grants.core.money import Money, MoneyError
 
 
-class TokenForm(FlaskForm):
+class TokenForm(BaseForm):
     """CSRF token (and the pressed button) only."""
 
     action = HiddenField()
 
 
-class ReturnForm(FlaskForm):
+class ReturnForm(BaseForm):
     comment = TextAreaField(_l("退回意见"), validators=[DataRequired(message=_l("请填写退回意见")), Length(max=5000)])
 
 
-class AcceptForm(FlaskForm):
+class AcceptForm(BaseForm):
     evaluator_id = SelectField(_l("指派评估人员"), validators=[DataRequired(message=_l("请选择一位评估人员"))])
     comment = TextAreaField(_l("受理意见（可选）"), validators=[Length(max=5000)])
 
@@ -32,13 +32,13 @@ class AcceptForm(FlaskForm):
                                     for u in evaluators])
 
 
-class DeadlineForm(FlaskForm):
+class DeadlineForm(BaseForm):
     due_on = DateField(_l("整改期限"), validators=[DataRequired(message=_l("请填写整改期限"))])
 
 
 def _int(text: str) -> int | None:
     text = (text or "").strip().replace(",", "")
-    return int(text) if text.isdigit() else None
+    return int_or_none(text, minimum=0)
 
 
 def parse_report_form(report, formdata) -> tuple[dict, dict, dict]:

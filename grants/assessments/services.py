@@ -22,7 +22,7 @@ from grants.contracts.services import (
     open_next_report, org_admins, tell, withhold_tranche,
 )
 from grants.contracts.states import TRANCHE_WORKFLOW
-from grants.core.audit import record
+from grants.core.audit import lock_chain, record
 from grants.core.timeutil import SHANGHAI, UTC, now, today_local
 from grants.core.workdays import add_working_days
 from grants.extensions import db
@@ -375,12 +375,19 @@ def rectify_deadline(working_days: int) -> dt.date:
         return day
 
 
+RECTIFY_MAX_DAYS = 365
+
+
 def set_rectify_deadline(tranche: Tranche, actor, due_on: dt.date) -> None:
     """The officer moves the rectification deadline (a date, entered in Beijing time)."""
     if tranche.status != TrancheStatus.RECTIFYING:
         raise AssessmentError(_("该拨付节点不在整改期"))
     if due_on < today_local():
         raise AssessmentError(_("整改期限不能早于今天"), "due_on")
+    # A rectification is weeks of work, not years: a far date is a typing slip (9999-12-31 used to be
+    # accepted and made the later withhold overflow).
+    if due_on > today_local() + dt.timedelta(days=RECTIFY_MAX_DAYS):
+        raise AssessmentError(_("整改期限不能晚于今天起 %(n)s 天", n=RECTIFY_MAX_DAYS), "due_on")
     before = tranche.rectify_due_on
     tranche.rectify_due_on = due_on
     record(actor, "tranche.rectify_deadline", tranche, before={"rectify_due_on": str(before)},
@@ -429,6 +436,7 @@ def withhold_lapsed_rectifications(at: dt.datetime) -> int:
         if db.session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(of=Tranche)
         try:
+            lock_chain()  # before the row (LOCK ORDER, grants/core/audit.py)
             tranche = db.session.scalars(stmt).one_or_none()
             if tranche is None or tranche.contract.status != ContractStatus.ACTIVE \
                     or not rectify_deadline_passed(tranche, at):
@@ -468,6 +476,8 @@ def set_assessment_criteria(call, rows: list[dict], actor) -> dict[str, str]:
             problems[f"crit-{i}-name"] = _("请填写指标名称")
         elif name in seen:
             problems[f"crit-{i}-name"] = _("指标名称重复")
+        elif len(name) > 50:  # the column's length
+            problems[f"crit-{i}-name"] = _("指标名称不超过 %(n)s 字", n=50)
         seen.add(name)
         points = row.get("max_points")
         if points is None or not 1 <= points <= 100:

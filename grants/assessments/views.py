@@ -21,6 +21,8 @@ from grants.assessments.services import (
 )
 from grants.contracts.models import Tranche
 from grants.contracts.permissions import can_view_contract
+from grants.core.forms import form_errors
+from grants.core.inputs import int_or_none
 from grants.core.states import IllegalTransition
 from grants.core.storage import send_stored
 from grants.core.web import ensure, get_or_404
@@ -66,7 +68,7 @@ def edit_report(report_id: int):
         achieved, spent, problems = parse_report_form(report, request.form)
         if problems:
             return _render_edit(report, form, problems, request.form, 400)
-        remove = [int(x) for x in request.form.getlist("remove_evidence") if x.isdigit()]
+        remove = [i for i in (int_or_none(x, minimum=1) for x in request.form.getlist("remove_evidence")) if i]
         upload_problems = save_report(report, narrative=request.form.get("narrative", ""), achieved=achieved,
                                       spent=spent, actor=current_user, uploads=request.files.getlist("evidence"),
                                       remove_evidence=remove)
@@ -121,7 +123,7 @@ def return_report_view(report_id: int):
     ensure(perm.can_review_report(current_user, r))
     form = ReturnForm()
     if not form.validate_on_submit():
-        flash("；".join(sum(form.errors.values(), [])), "danger")
+        flash(form_errors(form), "danger")
         return redirect(url_for("assessments.report", report_id=r.id))
     try:
         return_report(r, current_user, form.comment.data)
@@ -143,7 +145,7 @@ def accept_report_view(report_id: int):
     form = AcceptForm()
     form.set_choices(eligible_evaluators(r.contract))
     if not form.validate_on_submit():
-        flash("；".join(sum(form.errors.values(), [])), "danger")
+        flash(form_errors(form), "danger")
         return redirect(url_for("assessments.report", report_id=r.id))
     evaluator = db.session.get(User, int(form.evaluator_id.data))
     try:
@@ -223,7 +225,7 @@ def rectify_deadline(tranche_id: int):
     ensure(perm.can_manage_rectification(current_user, tranche))
     form = DeadlineForm()
     if not form.validate_on_submit():
-        flash("；".join(sum(form.errors.values(), [])), "danger")
+        flash(form_errors(form), "danger")
         return _to_contract(tranche)
     try:
         set_rectify_deadline(tranche, current_user, form.due_on.data)
@@ -300,7 +302,7 @@ def _rubric_rows(formdata) -> list[dict]:
         if not row.get("name") and not row.get("max"):
             continue  # an empty spare row
         raw = row.get("max", "")
-        rows.append({"name": row.get("name", ""), "max_points": int(raw) if raw.isdigit() else None,
+        rows.append({"name": row.get("name", ""), "max_points": int_or_none(raw, minimum=0),
                      "kind": row.get("kind", "")})
     return rows
 

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField, HiddenField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from grants.core.forms import choices
+from grants.core.forms import BaseForm, choices
 from grants.core.money import Money, MoneyError
 
 
@@ -22,12 +21,12 @@ def _amount(form, field):
     field.fen = money.fen
 
 
-class AdjustForm(FlaskForm):
+class AdjustForm(BaseForm):
     amount = StringField(_l("资助金额（元）"), [DataRequired(_l("请填写资助金额")), _amount])
     reason = StringField(_l("调整理由"), [DataRequired(_l("请填写调整理由")), Length(max=500)])
 
 
-class AllocationForm(FlaskForm):
+class AllocationForm(BaseForm):
     """资金来源分摊: one amount per funding source (`source-<id>` fields, read by `shares`), or 按建议分摊."""
 
     reset = HiddenField()
@@ -49,25 +48,25 @@ class AllocationForm(FlaskForm):
         return out, problems
 
 
-class ExcludeForm(FlaskForm):
+class ExcludeForm(BaseForm):
     reason = StringField(_l("不予资助的理由"), [DataRequired(_l("请填写不予资助的理由")), Length(max=500)])
 
 
-class IncludeForm(FlaskForm):
+class IncludeForm(BaseForm):
     application_id = HiddenField()
     amount = StringField(_l("资助金额（元）"), [DataRequired(_l("请填写资助金额")), _amount])
     reason = StringField(_l("纳入理由"), [DataRequired(_l("请填写调整理由")), Length(max=500)])
 
 
-class ReopenForm(FlaskForm):
+class ReopenForm(BaseForm):
     reason = StringField(_l("退回理由"), [DataRequired(_l("请填写退回理由")), Length(max=500)])
 
 
-class PublishForm(FlaskForm):
+class PublishForm(BaseForm):
     show_panel_names = BooleanField(_l("在公示页面公布评审专家名单"))
 
 
-class HandleObjectionForm(FlaskForm):
+class HandleObjectionForm(BaseForm):
     decision = RadioField(_l("处理结果"), choices=choices([("reject", _l("异议不成立，维持资助")),
                                                        ("uphold", _l("异议成立，取消资助"))]),
                           validators=[DataRequired(_l("请选择处理结果"))])
@@ -75,7 +74,7 @@ class HandleObjectionForm(FlaskForm):
     promote = BooleanField(_l("异议成立时，在预算内递补下一名未获资助的项目"), default=True)
 
 
-class ObjectionForm(FlaskForm):
+class ObjectionForm(BaseForm):
     application_id = SelectField(_l("异议针对的项目"), coerce=int, validators=[DataRequired(_l("请选择项目"))])
     objector_name = StringField(_l("姓名或单位名称"), [DataRequired(_l("请填写姓名或单位名称")), Length(max=50)])
     contact = StringField(_l("联系方式（电话或电子邮箱）"), [DataRequired(_l("请填写联系方式")), Length(max=100)])

@@ -20,6 +20,7 @@ from grants.brand.models import (
 from grants.brand.states import SELECTION_WORKFLOW
 from grants.contracts.models import Contract, ContractStatus
 from grants.core.audit import record
+from grants.core.inputs import int_or_none, parse_int
 from grants.core.states import IllegalTransition
 from grants.core.timeutil import format_local, now
 from grants.extensions import db
@@ -60,12 +61,12 @@ def parse_criteria(text: str) -> list[tuple[str, int]]:
             continue
         name, _sep, points = line.rpartition(" ")
         name = name.strip()
-        if not name or not points.strip().isdigit() or not 1 <= int(points) <= 100:
+        if not name or int_or_none(points, minimum=1, maximum=100) is None:
             raise BrandError(_("评分细则“%(l)s”格式不正确：每行写“名称 分值”，分值为 1 到 100", l=raw.strip()),
                              field="criteria")
         if name in [n for n, _p in out]:
             raise BrandError(_("评分项“%(n)s”重复", n=name), field="criteria")
-        out.append((name[:50], int(points)))
+        out.append((name[:50], parse_int(points)))
     return out
 
 
@@ -482,13 +483,14 @@ def save_review(n: BrandNomination, expert, points: dict, comment: str, *, submi
         raw = str(points.get(c.id, points.get(str(c.id), "")) or "").strip()
         if raw == "":
             continue
-        if not raw.isdigit() or not 0 <= int(raw) <= c.max_points:
+        value = int_or_none(raw, minimum=0, maximum=c.max_points)
+        if value is None:
             problems[f"points-{c.id}"] = _("%(n)s 最高 %(m)s 分，请填写 0 到 %(m)s 之间的整数", n=c.name, m=c.max_points)
             continue
         if c.id in have:
-            have[c.id].points = int(raw)
+            have[c.id].points = value
         else:
-            have[c.id] = BrandScore(criterion_id=c.id, points=int(raw))
+            have[c.id] = BrandScore(criterion_id=c.id, points=value)
             review.scores.append(have[c.id])
     review.points_total = sum(sc.points for sc in have.values())
     review.comment = (comment or "").strip()[:5000]

@@ -22,6 +22,7 @@ from grants.brand.states import SELECTION_WORKFLOW
 from grants.calls.models import GRADE_LABELS
 from grants.contracts.models import Contract
 from grants.core.forms import choices
+from grants.core.inputs import int_or_none
 from grants.core.web import ensure, get_or_404
 from grants.extensions import db
 
@@ -398,7 +399,8 @@ def mine():
     if request.method == "POST":
         ensure(perm.can_put_forward(current_user))
         raw = form.selection_id.data or ""
-        s = db.session.get(BrandSelection, int(raw)) if raw.isdigit() else None
+        selection_id = int_or_none(raw, minimum=1)
+        s = db.session.get(BrandSelection, selection_id) if selection_id else None
         if s is None or s.status != SelectionStatus.NOMINATING:
             abort(404)
         form.contract_id.choices = choices([(c.id, c.project_name) for c in svc.eligible_contracts(

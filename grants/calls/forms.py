@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField, DateField, DateTimeLocalField, FieldList, Form, FormField, IntegerField, SelectField, StringField,
     TextAreaField,
@@ -13,7 +12,7 @@ from grants.accounts.forms import MultiCheckboxField
 from grants.calls.models import (
     AGGREGATION_LABELS, FUNDING_KIND_LABELS, GRADE_LABELS, TRANCHE_TRIGGER_LABELS, RubricStage,
 )
-from grants.core.forms import choices
+from grants.core.forms import BaseForm, BaseSubForm, choices
 from grants.core.money import Money, MoneyError
 from grants.core.storage import KIND_BY_EXTENSION
 from grants.core.timeutil import SHANGHAI
@@ -87,7 +86,7 @@ def _beijing_datetime(label):
 # Rows are wtforms.Form (no CSRF of their own). Required cells are checked in CallForm.validate so
 # that a row added and left blank is simply dropped instead of blocking the save.
 
-class FundingRow(Form):
+class FundingRow(BaseSubForm):
     kind = SelectField(_l("资金来源"), choices=choices((str(k), v) for k, v in FUNDING_KIND_LABELS.items()))
     name = StringField(_l("名称/说明"), validators=[Optional(), Length(max=100)])
     amount = YuanField(_l("金额（元）"))
@@ -95,14 +94,14 @@ class FundingRow(Form):
     _text = ("name", "amount")
 
 
-class CategoryRow(Form):
+class CategoryRow(BaseSubForm):
     name = StringField(_l("类别名称"), validators=[Optional(), Length(max=50)])
     quota = YuanField(_l("额度（元，可空）"))
     _required = ("name",)
     _text = ("name", "quota")
 
 
-class AttachmentRow(Form):
+class AttachmentRow(BaseSubForm):
     name = StringField(_l("附件名称"), validators=[Optional(), Length(max=100)])
     required = BooleanField(_l("必须提交"), default=True)
     allowed_types = StringField(_l("允许的类型"), default="pdf,jpg,png", validators=[Optional(), Length(max=100)])
@@ -110,7 +109,7 @@ class AttachmentRow(Form):
     _text = ("name",)
 
 
-class CriterionRow(Form):
+class CriterionRow(BaseSubForm):
     name = StringField(_l("评分项"), validators=[Optional(), Length(max=50)])
     description = StringField(_l("评分说明"), validators=[Optional(), Length(max=500)])
     max_points = _int(_l("分值"), NumberRange(1, 100, message=_l("分值应在 1 到 100 之间")))
@@ -118,7 +117,7 @@ class CriterionRow(Form):
     _text = ("name", "description", "max_points")
 
 
-class TrancheRow(Form):
+class TrancheRow(BaseSubForm):
     name = StringField(_l("节点名称"), validators=[Optional(), Length(max=50)])
     percent = _int(_l("比例（%）"), NumberRange(1, 100, message=_l("比例应在 1 到 100 之间")))
     trigger = SelectField(_l("拨付条件"), choices=choices((str(k), v) for k, v in TRANCHE_TRIGGER_LABELS.items()))
@@ -126,7 +125,7 @@ class TrancheRow(Form):
     _text = ("name", "percent")
 
 
-class BandRow(Form):
+class BandRow(BaseSubForm):
     min_score = _int(_l("最低分（含）"), NumberRange(0, 100, message=_l("分数应在 0 到 100 之间")))
     grade = SelectField(_l("等级"), choices=choices((str(k), v) for k, v in GRADE_LABELS.items()))
     payment_pct = _pct(_l("拨付比例（%）"))
@@ -150,7 +149,7 @@ def _rows(form_class):
     return FieldList(FormField(form_class), min_entries=0)
 
 
-class CallForm(FlaskForm):
+class CallForm(BaseForm):
     # 基本信息
     title = StringField(_l("活动名称"), validators=[DataRequired(_l("请填写活动名称")), Length(max=200)])
     year = _int(_l("年度"), NumberRange(2000, 2100, message=_l("年度不正确")))
@@ -360,11 +359,11 @@ def row_template(list_name: str) -> Form:
     return ROW_FORMS[list_name](formdata=None, prefix=f"{list_name}-__prefix__-")
 
 
-class DocumentForm(FlaskForm):
+class DocumentForm(BaseForm):
     title = StringField(_l("文件标题（可空，默认用文件名）"), validators=[Optional(), Length(max=200)])
 
 
-class PublishedCallForm(FlaskForm):
+class PublishedCallForm(BaseForm):
     """What may still change once a call is public: the deadline (later only), dates and wording."""
 
     description = TextAreaField(_l("活动简介（征集公告正文）"), validators=[Optional(), Length(max=20000)])

@@ -2,37 +2,36 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from grants.contracts.models import CONTRACT_STATUS_LABELS
-from grants.core.forms import choices
+from grants.core.forms import BaseForm, choices
 
 
-class ContractEditForm(FlaskForm):
+class ContractEditForm(BaseForm):
     period_start_on = DateField(_l("执行期开始"), validators=[DataRequired(message=_l("请填写开始日期"))])
     period_end_on = DateField(_l("执行期结束"), validators=[DataRequired(message=_l("请填写结束日期"))])
     terms = TextAreaField(_l("协议条款"), validators=[DataRequired(message=_l("请填写协议条款")),
                                                    Length(max=50000)])
 
 
-class SignForm(FlaskForm):
+class SignForm(BaseForm):
     signer_name = StringField(_l("签署人姓名"), validators=[DataRequired(message=_l("请填写签署人姓名")), Length(max=50)])
     signer_title = StringField(_l("职务"), validators=[DataRequired(message=_l("请填写签署人职务")), Length(max=50)])
     scan = FileField(_l("盖章扫描件（可选，PDF/JPG/PNG）"))
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(BaseForm):
     reason = TextAreaField(_l("原因"), validators=[DataRequired(message=_l("请填写原因")), Length(max=1000)])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(BaseForm):
     """Only the CSRF token, for buttons that need nothing else."""
 
 
-class ContractFilterForm(FlaskForm):
+class ContractFilterForm(BaseForm):
     class Meta:
         csrf = False
 

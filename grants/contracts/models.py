@@ -113,6 +113,9 @@ class Contract(db.Model):
     # Set when a final assessment fails: earlier payments should be reclaimed (追回), see reclaim_suggested().
     reclaim_flagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     reclaim_reason: Mapped[str] = mapped_column(sa.String(1000), default="")
+    # Optimistic lock, as on payments: every transition re-reads the row locked (services._locked) and every
+    # UPDATE says "WHERE version = <what I read>", so of fifty simultaneous countersigns one is written.
+    version: Mapped[int] = mapped_column(sa.Integer, default=1, server_default="1")
 
     call = relationship("Call", lazy="joined", innerjoin=True)
     organization = relationship("Organization", lazy="joined", innerjoin=True)
@@ -137,6 +140,7 @@ class Contract(db.Model):
         sa.CheckConstraint("status <> 'terminated' OR (terminated_at IS NOT NULL AND terminated_reason <> '')",
                            name="terminated_has_reason"),
     )
+    __mapper_args__ = {"version_id_col": version}
 
     @property
     def status_label(self):

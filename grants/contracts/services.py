@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 from grants.contracts.models import SETTLED_TRANCHE_STATES, Contract, ContractStatus, Tranche, TrancheStatus
 from grants.contracts.states import CONTRACT_WORKFLOW, TRANCHE_WORKFLOW
-from grants.core.audit import record
+from grants.core.audit import lock_chain, record
 from grants.core.money import Money
 from grants.core.timeutil import now, today_local
 from grants.extensions import db
@@ -144,9 +144,22 @@ def update_contract(contract: Contract, *, terms: str, period_start_on: dt.date,
 
 # --- the contract workflow --------------------------------------------------------------------
 
+def _locked(contract: Contract) -> Contract:
+    """The contract re-read from the database, row-locked until commit on PostgreSQL, after the audit chain's
+    lock (LOCK ORDER, grants/core/audit.py). With the version counter (Contract.version) this makes every
+    transition happen once: fifty simultaneous countersigns take turns, and the second finds the contract
+    active and is refused; a writer that read an older version fails on every database (StaleDataError)."""
+    lock_chain()
+    stmt = sa.select(Contract).where(Contract.id == contract.id).execution_options(populate_existing=True)
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Contract)
+    return db.session.scalars(stmt).unique().one()
+
+
 def _transition(contract: Contract, action: str, actor, *, roles=None, detail=None, **fields) -> None:
     """Move the contract and set the fields its new state needs in one step: the table's CHECK
     constraints tie them together, so nothing is flushed in between. A refused move changes nothing."""
+    contract = _locked(contract)
     with db.session.no_autoflush:
         CONTRACT_WORKFLOW.transition(contract, action, actor, roles=roles, detail=detail)
         for name, value in fields.items():

@@ -21,10 +21,11 @@ from grants.contracts.services import (
     issue_contract, payments_by_tranche, recall_contract, reclaim_suggested, reject_signature, sign_contract,
     terminate_contract, update_contract,
 )
+from grants.core.forms import form_errors
 from grants.core.pdf import pdf_response, render_pdf
 from grants.core.states import IllegalTransition
 from grants.core.storage import UploadRejected, save_upload, send_stored
-from grants.core.web import ensure, get_or_404, paginate
+from grants.core.web import ensure, get_or_404, int_arg, paginate
 from grants.extensions import db
 
 PER_PAGE = 50
@@ -58,9 +59,9 @@ def index():
     status = request.args.get("status", "")
     if status in {str(s) for s in ContractStatus}:
         stmt = stmt.where(Contract.status == status)
-    call_id = request.args.get("call_id", "")
-    if call_id.isdigit():
-        stmt = stmt.where(Contract.call_id == int(call_id))
+    call_id = int_arg("call_id")
+    if call_id is not None:
+        stmt = stmt.where(Contract.call_id == call_id)
     page = paginate(stmt, per_page=PER_PAGE)
     waiting = _awards_waiting(units) if current_user.has_role("officer") else []
     rubric_calls = [c for c in calls if str(c.status) in ("notice", "finalized", "archived")]
@@ -167,7 +168,7 @@ def _act(contract, allowed: bool, fn, success: str, *, form=None):
     ensure(allowed)
     form = form or ActionForm()
     if not form.validate_on_submit():
-        flash("；".join(sum(form.errors.values(), [])) or _("表单安全校验失败，请刷新页面后重试"), "danger")
+        flash(form_errors(form) or _("表单安全校验失败，请刷新页面后重试"), "danger")
         return redirect(url_for("contracts.detail", contract_id=contract.id))
     try:
         fn()

@@ -1,4 +1,14 @@
-"""The audit log: record() appends a hash-chained row; verify_chain() finds the first tampered row."""
+"""The audit log: record() appends a hash-chained row; verify_chain() finds the first tampered row.
+
+LOCK ORDER — one order for every service, so two transactions never wait for each other in a circle:
+  1. the audit chain's lock (`lock_chain()`: a transaction-scoped advisory lock on PostgreSQL, held to commit);
+  2. then the rows the service changes, locked with SELECT … FOR UPDATE (a service's own rows first, in id
+     order where it locks several: contract, then its payments; the dashboard's application rows last).
+Every service that locks a row takes `lock_chain()` before it (finance `_locked`, contract transitions, the
+application number, the rectification withhold, the dashboard refresh), and record() takes it too. Before, a
+project hold took the chain's lock (its audit row) and then the payment rows, while approve/release took the
+payment row and then the chain's lock: a deadlock in 17 of 20 rounds. SQLite serialises writers anyway.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -16,6 +26,7 @@ from grants.extensions import db
 GENESIS = "0" * 64
 _LAST_HASH_KEY = "audit_last_hash"
 _PG_LOCK_KEY = 0x6772616E7473  # any constant; serialises appends across workers on PostgreSQL
+_LOCKED_KEY = "audit_chain_locked"
 
 
 def _canonical(value: Any) -> Any:
@@ -31,13 +42,22 @@ def _row_hash(prev_hash: str, row: AuditLog) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def lock_chain(session=None) -> None:
+    """Take the audit chain's lock now, first of all locks (see LOCK ORDER above); once per transaction."""
+    session = session or db.session
+    if session.info.get(_LOCKED_KEY):
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        # Held until the transaction ends, so two workers cannot both chain to the same row.
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    session.info[_LOCKED_KEY] = True
+
+
 def _last_hash(session) -> str:
     cached = session.info.get(_LAST_HASH_KEY)
     if cached:
         return cached
-    if session.get_bind().dialect.name == "postgresql":
-        # Held until the transaction ends, so two workers cannot both chain to the same row.
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    lock_chain(session)
     last = session.scalar(sa.select(AuditLog.hash).order_by(AuditLog.id.desc()).limit(1))
     return last or GENESIS
 
@@ -110,6 +130,7 @@ def _append_only(mapper, connection, target):
 
 def _forget_last_hash(session, *args):
     session.info.pop(_LAST_HASH_KEY, None)
+    session.info.pop(_LOCKED_KEY, None)
 
 
 event.listen(Session, "after_commit", _forget_last_hash)

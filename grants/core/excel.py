@@ -1,17 +1,77 @@
-"""Excel downloads (openpyxl): one response helper for every export."""
+"""Excel downloads (openpyxl): the one workbook class and the one response helper for every export.
+
+Every export builds its workbook with `new_workbook()`: its sheets clean each value written through
+`append()` or `cell(value=...)`. openpyxl refuses control characters (IllegalCharacterError — one project
+name pasted from Word with a vertical tab made a whole call's export a 500), and text that starts like a
+formula (=, +, -, @) would be evaluated by Excel when opened or edited (formula injection): it gets a
+leading apostrophe, so it shows as typed and never runs.
+"""
 from __future__ import annotations
 
 import io
+import re
 from urllib.parse import quote
 
 from flask import current_app
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.worksheet.worksheet import Worksheet
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 YUAN_FORMAT = '#,##0.00'
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Text that is only a signed number or amount ('-5', '-¥1,200.00') is no formula: left as it is.
+_SIGNED_NUMBER_RE = re.compile(r"^[+-]¥?[0-9][0-9,]*(\.[0-9]+)?%?$")
+
+
+def safe_value(value):
+    """A value as written into a cell: illegal characters removed, formula-looking text neutralised."""
+    if not isinstance(value, str):
+        return value
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if value.startswith(_FORMULA_START) and not _SIGNED_NUMBER_RE.match(value):
+        value = "'" + value
+    return value
+
+
+class SafeWorksheet(Worksheet):
+    def append(self, iterable):
+        if isinstance(iterable, dict):
+            iterable = {k: safe_value(v) for k, v in iterable.items()}
+        else:
+            iterable = [safe_value(v) for v in iterable]
+        return super().append(iterable)
+
+    def cell(self, row, column, value=None):
+        return super().cell(row, column, safe_value(value))
+
+
+class SafeWorkbook(Workbook):
+    """A Workbook whose sheets are SafeWorksheets (the first one too)."""
+
+    def __init__(self):
+        super().__init__()
+        del self._sheets[0]
+        self._sheets.append(SafeWorksheet(self, title="Sheet"))
+
+    def create_sheet(self, title=None, index=None):
+        if self.read_only:  # pragma: no cover - exports never read
+            return super().create_sheet(title, index)
+        ws = SafeWorksheet(parent=self, title=title)
+        self._add_sheet(sheet=ws, index=index)
+        return ws
+
+
+def new_workbook() -> SafeWorkbook:
+    """The workbook every export starts from."""
+    return SafeWorkbook()
+
+
 def workbook_bytes(wb: Workbook) -> bytes:
+    if not isinstance(wb, SafeWorkbook):
+        raise TypeError("exports build their workbook with grants.core.excel.new_workbook()")
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -60,3 +60,14 @@ class Holiday(db.Model):
     day: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
     is_workday: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     name: Mapped[str] = mapped_column(sa.String(50), default="")
+
+
+class HolidayYear(db.Model):
+    """A year whose holidays an admin has finished entering (录入完成). Until then a year the built-in
+    calendar does not know is unknown, even with some of its days entered: one date of 2027 must not make
+    Spring Festival count as working days."""
+
+    __tablename__ = "holiday_year"
+    year: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    completed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    completed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))

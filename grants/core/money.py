@@ -10,7 +10,12 @@ from decimal import Decimal, InvalidOperation
 
 import cn2an
 
-_AMOUNT_RE = re.compile(r"^-?\d+(\.\d{1,2})?$")
+# ASCII digits only ('\\d' also matches Arabic-Indic and other scripts' digits); thousands separators only in
+# their right places, so '1,00' and '1,5' are refused instead of read as 100 and 15.
+_AMOUNT_RE = re.compile(r"^-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{1,2})?$")
+# Full-width digits, comma and point as typed with a Chinese input method; '，' becomes ',' and so follows
+# the same placement rule.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９－．，", "0123456789-.,")
 # No amount in this domain comes near 1万亿 yuan; anything larger is a typing slip, and it would not fit the
 # 64-bit columns either, so it is refused with a message instead of failing in the database.
 MAX_YUAN = 10**12
@@ -30,12 +35,12 @@ class Money:
         """Parse '12,345.67' / '¥12345.6' / 500 into Money; never goes through float."""
         if isinstance(text, int):
             return cls(text * 100)
-        cleaned = str(text).strip().replace(",", "").replace("，", "").replace("¥", "").replace("￥", "")
+        cleaned = str(text).strip().translate(_FULL_WIDTH).replace("¥", "").replace("￥", "")
         cleaned = cleaned.removesuffix("元").strip()
-        if not _AMOUNT_RE.match(cleaned):
-            raise MoneyError(f"金额格式不正确：{text}（请填写数字，最多两位小数）")
+        if len(cleaned) > 40 or not _AMOUNT_RE.match(cleaned):
+            raise MoneyError(f"金额格式不正确：{str(text)[:40]}（请填写数字，最多两位小数；千位分隔符须每三位一个）")
         try:
-            value = Decimal(cleaned)
+            value = Decimal(cleaned.replace(",", ""))
         except InvalidOperation as exc:  # pragma: no cover - regex already guards this
             raise MoneyError(str(text)) from exc
         if abs(value) >= MAX_YUAN:

@@ -78,6 +78,14 @@ class UTCDateTime(TypeDecorator):
 
 # --- working days ------------------------------------------------------------
 
+class HolidayTable(dict):
+    """Admin-entered days (date → is a working day) and the years whose entry an admin marked complete."""
+
+    def __init__(self, days=(), complete_years=()):
+        super().__init__(days)
+        self.complete_years = frozenset(complete_years)
+
+
 class CalendarUnknown(LookupError):
     """The year is beyond chinese_calendar and has no admin-entered holidays."""
 
@@ -93,9 +101,12 @@ def is_workday(day: dt.date, overrides: dict[dt.date, bool] | None = None) -> bo
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:
-        if overrides is not None and any(d.year == day.year for d in overrides):
+        # A year the library does not know counts as known only once an admin marked its holidays complete:
+        # one date of 2027 entered must not make Spring Festival working days.
+        if day.year in getattr(overrides, "complete_years", ()):
             return day.weekday() < 5
-        raise CalendarUnknown(f"{day.year} 年的节假日安排尚未录入，请管理员在“节假日设置”中录入")
+        raise CalendarUnknown(f"{day.year} 年的节假日安排尚未录入（或尚未确认录入完成），"
+                              f"请管理员在“节假日设置”中录入并确认")
 
 
 def add_working_days(start: dt.date, n: int, overrides: dict[dt.date, bool] | None = None) -> dt.date:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from grants.core.excel import YUAN_FORMAT, workbook_bytes
+from grants.core.excel import YUAN_FORMAT, new_workbook, workbook_bytes
 from grants.core.timeutil import format_local, now
 
 HEAD_FILL = PatternFill("solid", fgColor="DDE6F2")
@@ -58,7 +57,7 @@ def _figure_rows(groups: dict, label) -> list[list]:
 
 
 def dashboard_workbook(board, calls) -> bytes:
-    wb = Workbook()
+    wb = new_workbook()
     summary = wb.active
     summary.title = _("总览")
     scope = filter_text(board, calls)

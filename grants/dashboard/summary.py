@@ -21,6 +21,7 @@ from grants.applications.models import Application, OutputTarget
 from grants.assessments.models import ProgressReport, ReportOutput, ReportStatus
 from grants.awards.models import Award, AwardAllocation, AwardStatus
 from grants.contracts.models import Contract, ContractStatus, Tranche
+from grants.core.audit import lock_chain
 from grants.dashboard.models import ProjectOutputSummary, ProjectSourceSummary, ProjectSummary
 from grants.extensions import db
 from grants.finance.ledger import UNALLOCATED, WITHHELD_TRANCHE_STATES, resplit_awards
@@ -45,6 +46,7 @@ def refresh(application_ids, session: Session | None = None) -> None:
             # turns: the second waits here, then reads what the first committed and replaces its rows —
             # without the lock it would not see the first one's new rows, and its insert would collide.
             # Ids in ascending order, so two refreshes cannot deadlock. (SQLite serialises writers anyway.)
+            lock_chain(session)  # the chain's lock before any row (LOCK ORDER, grants/core/audit.py)
             session.execute(sa.select(Application.id).where(Application.id.in_(chunk))
                             .order_by(Application.id).with_for_update())
         for model in (ProjectSummary, ProjectSourceSummary, ProjectOutputSummary):

@@ -1,14 +1,14 @@
 """The filter of a call's disclosed projects (GET, no CSRF: it changes nothing)."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from grants.core.forms import choices
+from grants.core.forms import BaseForm, choices
+from grants.core.inputs import int_or_none
 from grants.disclosure.services import PROJECT_STATUS_LABELS
 
 
-class ProjectFilterForm(FlaskForm):
+class ProjectFilterForm(BaseForm):
     class Meta:
         csrf = False
 
@@ -23,4 +23,4 @@ class ProjectFilterForm(FlaskForm):
     @property
     def category_id(self) -> int | None:
         value = (self.category.data or "").strip()
-        return int(value) if value.isdigit() else None
+        return int_or_none(value, minimum=1)

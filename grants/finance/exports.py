@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from grants.core.timeutil import format_local, now
-from grants.core.excel import YUAN_FORMAT, workbook_bytes
+from grants.core.excel import YUAN_FORMAT, new_workbook, workbook_bytes
 
 HEAD_FILL = PatternFill("solid", fgColor="DDE6F2")
 
@@ -29,7 +28,7 @@ def _header(ws, row: int, headers: list[tuple[str, int]]) -> None:
 
 def ledger_workbook(ledger) -> bytes:
     call = ledger.call
-    wb = Workbook()
+    wb = new_workbook()
     ws = wb.active
     ws.title = "汇总"
     ws.append([f"{call.title} — 资金台账（按资金来源）"])

@@ -3,17 +3,16 @@ a double submit or a stale page is recognised and answered with the current stat
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
-from grants.core.forms import choices
+from grants.core.forms import BaseForm, choices
 from grants.core.money import Money, MoneyError
 from grants.finance.models import PAYMENT_STATUS_LABELS
 
 
-class PaymentActionForm(FlaskForm):
+class PaymentActionForm(BaseForm):
     """Approve, second approval, resubmit: nothing but the CSRF token and the version."""
 
     version = IntegerField(widget=HiddenInput(), validators=[Optional()])
@@ -50,7 +49,7 @@ class ReclaimForm(PaymentActionForm):
             return None
 
 
-class QueueFilterForm(FlaskForm):
+class QueueFilterForm(BaseForm):
     """GET filters of the payment queue (no CSRF: it changes nothing)."""
 
     class Meta:

@@ -172,6 +172,9 @@ class ProjectHold(db.Model):
     __table_args__ = (
         sa.CheckConstraint("reason <> ''", name="reason_given"),
         sa.CheckConstraint("lifted_at IS NULL OR lift_reason <> ''", name="lift_reason_given"),
+        # At most one hold in force per contract: ten officers pressing "暂停整个项目" at once place one.
+        sa.Index("uq_project_hold_in_force", "contract_id", unique=True,
+                 postgresql_where=sa.text("lifted_at IS NULL"), sqlite_where=sa.text("lifted_at IS NULL")),
     )
 
     @property

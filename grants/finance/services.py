@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from grants.core.audit import record
+from grants.core.audit import lock_chain, record
 from grants.core.money import Money
 from grants.core.timeutil import now, today_local
 from grants.extensions import db
@@ -50,7 +50,9 @@ def needs_second_approval(payment: Payment) -> bool:
 
 
 def _locked(payment: Payment) -> Payment:
-    """The payment re-read from the database, row-locked until commit on PostgreSQL."""
+    """The payment re-read from the database, row-locked until commit on PostgreSQL (after the audit
+    chain's lock: the one lock order, see grants/core/audit.py)."""
+    lock_chain()
     stmt = sa.select(Payment).where(Payment.id == payment.id).execution_options(populate_existing=True)
     if db.session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=Payment)
@@ -314,6 +316,9 @@ def hold_contract_payments(contract, actor, reason: str) -> int:
     """Hold the whole project: every payment not yet released now, and every payment requested while the
     hold is in force (request_payment); returns how many were held now."""
     reason = _require_reason(reason)
+    # The chain's lock first (LOCK ORDER): two officers holding the same project take turns, and the second
+    # finds the first one's hold in force (the partial unique index uq_project_hold_in_force backs this).
+    lock_chain()
     project_hold = project_hold_in_force(contract.id)
     if project_hold is None:
         project_hold = ProjectHold(contract_id=contract.id, reason=reason, placed_by_id=getattr(actor, "id", None),
@@ -333,6 +338,7 @@ def lift_project_hold(contract, actor, reason: str) -> int:
     """Lift the project-wide hold: payments requested from now on go ahead, and each payment still held
     under it returns to the queue as requested (lift_hold). Returns how many payments were lifted."""
     reason = _require_reason(reason)
+    lock_chain()
     project_hold = project_hold_in_force(contract.id)
     if project_hold is None:
         raise AlreadyDone(_("本项目未处于整体暂停拨付状态。"))

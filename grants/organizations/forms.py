@@ -1,21 +1,22 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
-from grants.core.forms import choices
+from grants.core.forms import BaseForm, DateBounds, choices
 from grants.organizations.models import INSPECTION_RESULTS, LEGAL_FORM_LABELS, RATINGS
 
 _mobile = Regexp(r"^1[3-9]\d{9}$", message=_l("请输入 11 位手机号"))
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(BaseForm):
     legal_form = SelectField(_l("组织类型"), choices=choices((str(k), v) for k, v in LEGAL_FORM_LABELS.items()))
     uscc = StringField(_l("统一社会信用代码"), validators=[Optional(), Length(min=18, max=18,
                                                                           message=_l("统一社会信用代码为 18 位"))])
     filing_number = StringField(_l("备案编号"), validators=[Optional(), Length(max=50)])
     filing_office = StringField(_l("备案街道（乡镇）"), validators=[Optional(), Length(max=100)])
-    registered_on = DateField(_l("登记/备案日期"), validators=[DataRequired(_l("请填写登记或备案日期"))])
+    # Organisations registered long before the platform existed are common: their own range.
+    registered_on = DateField(_l("登记/备案日期"), validators=[DataRequired(_l("请填写登记或备案日期")),
+                                                         DateBounds(1949, 2100)])
     registration_authority = StringField(_l("登记管理机关"), validators=[Optional(), Length(max=100)])
     rating = SelectField(_l("评估等级"), coerce=int, choices=choices(RATINGS))
     annual_inspection = SelectField(_l("最近年检（年报）结果"), choices=choices(INSPECTION_RESULTS))
@@ -54,15 +55,15 @@ class RegistrationForm(ProfileForm):
     agree = BooleanField(_l("我承诺所填信息真实有效"), validators=[DataRequired(_l("请勾选信息真实性承诺"))])
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(BaseForm):
     reason = TextAreaField(_l("原因"), validators=[Optional(), Length(max=500)])
 
 
-class InviteForm(FlaskForm):
+class InviteForm(BaseForm):
     invitee_name = StringField(_l("被邀请人姓名"), validators=[DataRequired(_l("请填写姓名")), Length(max=50)])
 
 
-class JoinForm(FlaskForm):
+class JoinForm(BaseForm):
     display_name = StringField(_l("姓名"), validators=[DataRequired(_l("请填写姓名")), Length(max=50)])
     username = StringField(_l("登录用户名"), validators=[
         DataRequired(_l("请填写登录用户名")), Length(min=3, max=50),
@@ -72,7 +73,7 @@ class JoinForm(FlaskForm):
     confirm = PasswordField(_l("确认密码"), validators=[EqualTo("password", _l("两次输入的密码不一致"))])
 
 
-class OrgFilterForm(FlaskForm):
+class OrgFilterForm(BaseForm):
     class Meta:
         csrf = False
 

@@ -11,7 +11,7 @@ from stdnum.cn import uscc as uscc_std
 
 from grants.accounts.models import Role
 from grants.accounts.services import AccountError, create_user
-from grants.core.audit import record
+from grants.core.audit import lock_chain, record
 from grants.core.states import Workflow
 from grants.core.timeutil import now
 from grants.extensions import db
@@ -179,10 +179,17 @@ def update_profile(org: Organization, profile: dict, actor) -> None:
         record(actor, "organization.reverify", org, before={"status": "verified"}, after={"status": "pending"})
 
 
+# The columns status_reason and blacklist_reason are String(500): longer text is refused with a message
+# rather than failing in PostgreSQL.
+REASON_MAX = 500
+
+
 def change_status(org: Organization, action: str, actor, reason: str = "") -> None:
     """verify / suspend / reinstate / reject, by an officer."""
     if action in ("suspend", "reject") and not reason.strip():
         raise OrganizationError(_("请填写原因"), "reason")
+    if len(reason.strip()) > REASON_MAX:
+        raise OrganizationError(_("原因不超过 %(n)s 字", n=REASON_MAX), "reason")
     ORG_WORKFLOW.transition(org, action, actor, detail={"reason": reason.strip()} if reason else None)
     org.status_reason = reason.strip()
     if action in ("verify", "reinstate"):
@@ -193,6 +200,8 @@ def set_blacklist(org: Organization, blacklisted: bool, reason: str, actor) -> N
     """Flag (or clear) 活动异常名录 / 严重违法失信名单; a reason is required to flag."""
     if blacklisted and not reason.strip():
         raise OrganizationError(_("列入名单须填写原因"), "reason")
+    if len(reason.strip()) > REASON_MAX:
+        raise OrganizationError(_("原因不超过 %(n)s 字", n=REASON_MAX), "reason")
     before = {"blacklisted": org.blacklisted, "reason": org.blacklist_reason}
     org.blacklisted = blacklisted
     org.blacklist_reason = reason.strip() if blacklisted else ""
@@ -218,14 +227,24 @@ def find_open_invitation(token: str) -> Invitation | None:
 
 def accept_invitation(inv: Invitation, *, username: str, display_name: str, password: str,
                       mobile: str | None):
-    """The invited colleague creates an account and becomes a member (applicant role)."""
+    """The invited colleague creates an account and becomes a member (applicant role).
+
+    The link is single-use: it is claimed first with one conditional UPDATE, so of two submits at the same
+    moment (a double click, the link opened twice) only one adds a member; the other is told it was used."""
+    lock_chain()  # LOCK ORDER: the chain's lock before the invitation's row (grants/core/audit.py)
+    at = now()
+    claimed = db.session.execute(
+        sa.update(Invitation).where(Invitation.id == inv.id, Invitation.accepted_at.is_(None))
+        .values(accepted_at=at).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        raise OrganizationError(_("邀请链接已被使用，请联系本组织管理员重新邀请。"), "username")
     try:
         user = create_user(username=username, display_name=display_name, password=password, mobile=mobile,
                            roles={Role.APPLICANT})
     except AccountError as exc:
         raise OrganizationError(exc.message, exc.field or "username") from exc
     db.session.add(OrganizationMember(organization=inv.organization, user=user, is_admin=False))
-    inv.accepted_at = now()
+    inv.accepted_at = at
     db.session.flush()
     inv.accepted_user_id = user.id
     record(user, "organization.join", inv.organization, after={"user": user.username})

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 
 from grants.accounts.sessions import complete_login
 from grants.core import captcha
+from grants.core.forms import form_errors
 from grants.core.states import IllegalTransition
 from grants.core.web import ensure, get_or_404, paginate
 from grants.extensions import db, limiter
@@ -203,14 +204,26 @@ def index():
     return render_template("organizations/index.html", page=page, form=form)
 
 
+def _valid_reason() -> str | None:
+    """The posted reason through ReasonForm (its length limit is the column's), or None after flashing why."""
+    form = ReasonForm()
+    if not form.validate():
+        flash(form_errors(form), "danger")
+        return None
+    return form.reason.data or ""
+
+
 @bp.route("/organizations/<int:org_id>/status", methods=["POST"])
 @login_required
 def status(org_id: int):
     org = get_or_404(Organization, org_id)
     ensure(perm.can_verify_organization(current_user, org))
     action = request.form.get("action", "")
+    reason = _valid_reason()
+    if reason is None:
+        return redirect(url_for("organizations.detail", org_id=org.id))
     try:
-        change_status(org, action, current_user, request.form.get("reason", ""))
+        change_status(org, action, current_user, reason)
     except (OrganizationError, IllegalTransition) as exc:
         db.session.rollback()
         flash(exc.message, "danger")
@@ -226,8 +239,11 @@ def blacklist(org_id: int):
     org = get_or_404(Organization, org_id)
     ensure(perm.can_verify_organization(current_user, org))
     flag = request.form.get("blacklisted") == "1"
+    reason = _valid_reason()
+    if reason is None:
+        return redirect(url_for("organizations.detail", org_id=org.id))
     try:
-        set_blacklist(org, flag, request.form.get("reason", ""), current_user)
+        set_blacklist(org, flag, reason, current_user)
     except OrganizationError as exc:
         db.session.rollback()
         flash(exc.message, "danger")

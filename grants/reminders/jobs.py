@@ -89,24 +89,35 @@ def _collapse(dues) -> dict[tuple, Due]:
     return latest
 
 
-def _delivered_until(rule_key: str, keys) -> dict[tuple, dt.datetime]:
-    """(subject type, subject id, recipient) → the latest due_at the ledger holds for this rule."""
+def _deadline_of(occurrence: str) -> str:
+    """'1d@202612011600' → '202612011600': the deadline an occurrence counts from (see occurrence_label)."""
+    return occurrence.rpartition("@")[2]
+
+
+def _delivered_until(rule_key: str, keys) -> dict[tuple, dict[str, dt.datetime]]:
+    """(subject type, subject id, recipient) → {deadline stamp: the latest due_at the ledger holds for it}.
+
+    Per deadline, not per subject: when a deadline moves earlier, its reminders are due earlier than those
+    already sent for the old deadline, and comparing with those would suppress them."""
     by_type: dict[str, set[int]] = defaultdict(set)
     for subject_type, subject_id, _recipient in keys:
         by_type[subject_type].add(subject_id)
-    out: dict[tuple, dt.datetime] = {}
+    out: dict[tuple, dict[str, dt.datetime]] = defaultdict(dict)
     for subject_type, ids in by_type.items():
         ids = sorted(ids)
         for start in range(0, len(ids), 900):
             rows = db.session.execute(
-                sa.select(Delivery.subject_id, Delivery.recipient_id, sa.func.max(Delivery.due_at))
+                sa.select(Delivery.subject_id, Delivery.recipient_id, Delivery.occurrence, sa.func.max(Delivery.due_at))
                 .where(Delivery.rule == rule_key, Delivery.subject_type == subject_type,
                        Delivery.subject_id.in_(ids[start:start + 900]))
-                .group_by(Delivery.subject_id, Delivery.recipient_id)).all()
-            for subject_id, recipient_id, due_at in rows:
+                .group_by(Delivery.subject_id, Delivery.recipient_id, Delivery.occurrence)).all()
+            for subject_id, recipient_id, occurrence, due_at in rows:
                 if due_at is not None and due_at.tzinfo is None:
                     due_at = due_at.replace(tzinfo=dt.timezone.utc)  # aggregates bypass the column type
-                out[(subject_type, subject_id, recipient_id)] = due_at
+                seen = out[(subject_type, subject_id, recipient_id)]
+                stamp = _deadline_of(occurrence)
+                if stamp not in seen or (due_at is not None and due_at > seen[stamp]):
+                    seen[stamp] = due_at
     return out
 
 
@@ -152,7 +163,8 @@ def run_rule(rule_key: str, ctx: RuleContext, result: PassResult, channels) -> N
     if not candidates:
         return
     done = _delivered_until(rule_key, candidates.keys())
-    pending = [d for k, d in candidates.items() if k not in done or done[k] < d.due_at]
+    pending = [d for k, d in candidates.items()
+               if _deadline_of(d.occurrence) not in done.get(k, {}) or done[k][_deadline_of(d.occurrence)] < d.due_at]
     users, muted = _recipients(d.recipient_id for d in pending)
     late_after = dt.timedelta(minutes=current_app.config.get("REMINDER_LATE_AFTER_MINUTES", LATE_AFTER_MINUTES))
     # Late = missed because no pass ran between its moment and now (not: its data appeared afterwards).

@@ -4,7 +4,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import sqlalchemy as sa
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -13,7 +12,7 @@ from grants.core.timeutil import format_local
 from grants.extensions import db
 from grants.reviews import scoring
 from grants.reviews.models import RECOMMENDATION_LABELS, STAGE_LABELS, Review, ReviewStage, ReviewStatus
-from grants.core.excel import workbook_bytes
+from grants.core.excel import new_workbook, workbook_bytes
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE6F2")
 
@@ -60,7 +59,7 @@ def score_sheet_workbook(call) -> bytes:
     from grants.reviews.services import compute_ranking
 
     rows = compute_ranking(call)
-    wb = Workbook()
+    wb = new_workbook()
     ws = wb.active
     ws.title = "汇总排序"
     ws.append([f"{call.title_with_year} — 专家评审汇总（{call.aggregation_label}）"])

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField, HiddenField, IntegerField, PasswordField, RadioField, SelectField, StringField, TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
-from grants.core.forms import choices
+from grants.core.forms import BaseForm, choices
 from grants.core.money import Money, MoneyError
 from grants.reviews.models import RECOMMENDATION_LABELS, STAGE_LABELS
 
 STAGE_CHOICES = [(str(k), v) for k, v in STAGE_LABELS.items()]
 
 
-class ExpertForm(FlaskForm):
+class ExpertForm(BaseForm):
     """专家库 entry; username and password only when creating the account."""
 
     display_name = StringField(_l("姓名"), validators=[DataRequired(message=_l("请填写姓名")), Length(max=50)])
@@ -63,18 +62,18 @@ class ExpertForm(FlaskForm):
         self.organization_id = org.id
 
 
-class InviteForm(FlaskForm):
+class InviteForm(BaseForm):
     expert_id = SelectField(_l("专家"), coerce=int, validators=[DataRequired(message=_l("请选择专家"))])
     stage = SelectField(_l("评审环节"), choices=choices(STAGE_CHOICES), default="written")
 
 
-class ActionForm(FlaskForm):
+class ActionForm(BaseForm):
     """A button that only needs the CSRF token."""
 
     action = HiddenField()
 
 
-class DeclareForm(FlaskForm):
+class DeclareForm(BaseForm):
     has_conflict = RadioField(_l("利益冲突声明"), choices=choices([("no", _l("无利益冲突")),
                                                              ("yes", _l("有利益冲突，申请回避"))]),
                               validators=[DataRequired(message=_l("请选择有无利益冲突"))])
@@ -85,40 +84,40 @@ class DeclareForm(FlaskForm):
             raise ValidationError(_("请说明利益冲突的情况"))
 
 
-class OfficerConflictForm(FlaskForm):
+class OfficerConflictForm(BaseForm):
     application_id = SelectField(_l("申报项目"), coerce=int, validators=[DataRequired(message=_l("请选择申报"))])
     expert_id = SelectField(_l("专家"), coerce=int, validators=[DataRequired(message=_l("请选择专家"))])
     reason = StringField(_l("回避原因"), validators=[DataRequired(message=_l("请填写回避原因")), Length(max=500)])
 
 
-class AssignForm(FlaskForm):
+class AssignForm(BaseForm):
     application_id = SelectField(_l("申报项目"), coerce=int, validators=[DataRequired(message=_l("请选择申报"))])
     expert_id = SelectField(_l("专家"), coerce=int, validators=[DataRequired(message=_l("请选择专家"))])
     stage = SelectField(_l("评审环节"), choices=choices(STAGE_CHOICES), default="written")
 
 
-class AutoAssignForm(FlaskForm):
+class AutoAssignForm(BaseForm):
     stage = SelectField(_l("评审环节"), choices=choices(STAGE_CHOICES), default="written")
     n = IntegerField(_l("每份申报的专家人数"), validators=[Optional(), NumberRange(min=1, max=30,
                                                                             message=_l("请填写 1 到 30"))])
 
 
-class ReassignForm(FlaskForm):
+class ReassignForm(BaseForm):
     expert_id = SelectField(_l("改派给"), coerce=int, validators=[DataRequired(message=_l("请选择专家"))])
     reason = StringField(_l("改派原因"), validators=[Optional(), Length(max=200)])
 
 
-class ReopenForm(FlaskForm):
+class ReopenForm(BaseForm):
     reason = StringField(_l("退回原因"), validators=[DataRequired(message=_l("请填写退回原因")), Length(max=500)])
 
 
-class ShortlistForm(FlaskForm):
+class ShortlistForm(BaseForm):
     size = IntegerField(_l("入围数量"), validators=[DataRequired(message=_l("请填写入围数量")),
                                                 NumberRange(min=1, max=1000, message=_l("请填写 1 到 1000"))])
     per_category = BooleanField(_l("按类别分别入围（每个类别取前 N 名）"))
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(BaseForm):
     """CSRF and the action (save / submit); the scores are read by parse_review_form()."""
 
     action = HiddenField()

@@ -14,7 +14,7 @@ from grants.applications.models import Application, ApplicationStatus
 from grants.calls.models import Call, CallStatus
 from grants.core.forms import choices
 from grants.core.money import Money
-from grants.core.web import Page, ensure, get_or_404, paginate
+from grants.core.web import Page, ensure, get_or_404, int_arg, paginate
 from grants.extensions import db
 from grants.reviews import bp
 from grants.reviews import permissions as perm
@@ -527,8 +527,8 @@ def ranking(call_id: int):
     """评审结果排序: overall and per category, with spread, flags, z-score advice and the tie-break."""
     call = _call_for_view(call_id)
     rows = svc.compute_ranking(call, rows_only=True)
-    category = request.args.get("category", "")
-    shown = [r for r in rows if not category.isdigit() or r.category_id == int(category)]
+    category = int_arg("category")
+    shown = [r for r in rows if category is None or r.category_id == category]
     # Ranks need the whole call; the page shows RANKING_PER_PAGE rows of it (a provincial call has 10,000).
     number = max(1, request.args.get("page", 1, type=int) or 1)
     page = Page(items=shown[(number - 1) * RANKING_PER_PAGE:number * RANKING_PER_PAGE], page=number,

@@ -206,9 +206,10 @@ def test_unknown_year_is_refused_with_a_warning_not_guessed(ctx, db, monkeypatch
     assert "2027" in err.value.message and "/admin/holidays" in err.value.message and "管理员" in err.value.message
     assert call.status == CallStatus.REVIEWING and services.notice_of(call) is None
     # once the admin enters 2027's New Year holiday, the period is computed with it
-    from grants.core.models import Holiday
+    from grants.core.models import Holiday, HolidayYear
 
     db.session.add(Holiday(day=dt.date(2027, 1, 1), is_workday=False, name="元旦"))
+    db.session.add(HolidayYear(year=2027))  # the admin confirmed 2027's holidays complete
     db.session.flush()
     notice = services.publish_notice(call, a)
     # Wed 12-30, Thu 12-31, (Fri 1-1 holiday, weekend), Mon 1-4, Tue 1-5, Wed 1-6

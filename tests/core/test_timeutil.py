@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from grants.core import timeutil
-from grants.core.timeutil import SHANGHAI, UTC, CalendarUnknown, add_working_days, is_workday
+from grants.core.timeutil import SHANGHAI, UTC, CalendarUnknown, HolidayTable, add_working_days, is_workday
 
 
 def test_clock_can_be_moved(clock):
@@ -46,9 +46,42 @@ def test_make_up_working_day_counts():
 def test_unknown_year_needs_admin_holidays():
     with pytest.raises(CalendarUnknown, match="节假日安排尚未录入"):
         is_workday(dt.date(2027, 2, 10))
-    overrides = {dt.date(2027, 2, 10): False}
+    overrides = HolidayTable({dt.date(2027, 2, 10): False}, complete_years={2027})
     assert is_workday(dt.date(2027, 2, 10), overrides) is False
-    assert is_workday(dt.date(2027, 2, 15), overrides) is True  # plain Monday once the year is entered
+    assert is_workday(dt.date(2027, 2, 15), overrides) is True  # plain Monday once the year is confirmed
+
+
+def test_a_year_with_some_dates_entered_stays_unknown_until_confirmed():
+    """Reproduction: one date of 2027 entered made the whole year "known", so a notice in February 2027
+    counted Spring Festival days as working days."""
+    entered = HolidayTable({dt.date(2027, 1, 1): False})
+    with pytest.raises(CalendarUnknown):
+        is_workday(dt.date(2027, 2, 10), entered)  # Spring Festival week: not a working day, and not known
+    with pytest.raises(CalendarUnknown):
+        add_working_days(dt.date(2027, 2, 5), 5, entered)
+
+
+def test_admin_marks_a_year_complete(db, client, login_as):
+    from grants.core.models import Holiday, HolidayYear
+    from grants.core.workdays import add_working_days as add_db, year_is_known
+
+    login_as("admin")
+    assert client.post("/admin/holidays", data={"day": "2027-02-10", "name": "春节"}).status_code == 302
+    assert not year_is_known(2027)
+    page = client.get("/admin/holidays").get_data(as_text=True)
+    assert "未确认" in page and "确认录入完成" in page
+    with pytest.raises(CalendarUnknown):
+        add_db(dt.date(2027, 2, 8), 3)
+    client.post("/admin/holidays/years", data={"year": "2027", "action": "complete"})
+    assert db.session.get(HolidayYear, 2027) is not None and year_is_known(2027)
+    assert add_db(dt.date(2027, 2, 8), 3) == dt.date(2027, 2, 12)  # the 10th is the holiday entered
+    assert year_is_known(2004) and year_is_known(2026) and not year_is_known(2028)
+    # Built-in years need no confirmation; a year with nothing entered cannot be confirmed.
+    client.post("/admin/holidays/years", data={"year": "2028", "action": "complete"})
+    assert db.session.get(HolidayYear, 2028) is None
+    client.post("/admin/holidays/years", data={"year": "2027", "action": "reopen"})
+    assert not year_is_known(2027)
+    assert db.session.get(Holiday, dt.date(2027, 2, 10)) is not None
 
 
 def test_utc_column_round_trip(db):
