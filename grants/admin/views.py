@@ -202,7 +202,7 @@ def _render_units(form, all_units, *, failed: dict | None = None, status: int = 
                            uscc_form=UnitUsccForm()), status
 
 
-class UnitUsccForm(FlaskForm):
+class UnitUsccForm(BaseForm):
     uscc = StringField(_l("统一社会信用代码"), validators=[Optional(), Length(max=40)])
 
 

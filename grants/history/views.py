@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
+from grants.core.forms import BaseForm as FlaskForm  # CSRF-only forms get the input rules too
 
 from grants.accounts.permissions import can_manage_settings
 from grants.core.excel import xlsx_response
