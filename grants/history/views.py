@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from grants.core.forms import BaseForm as FlaskForm  # CSRF-only forms get the input rules too
+from grants.core.forms import BaseForm
 
 from grants.accounts.permissions import can_manage_settings
 from grants.core.excel import xlsx_response
@@ -35,7 +35,7 @@ def _folder() -> Path:
 @login_required
 def index():
     ensure(can_manage_settings(current_user))
-    return render_template("history/index.html", form=FlaskForm())
+    return render_template("history/index.html", form=BaseForm())
 
 
 @bp.route("/template.xlsx")
@@ -50,7 +50,7 @@ def template():
 def preview():
     """Check the uploaded file and show what it would import, or every problem in it."""
     ensure(can_manage_settings(current_user))
-    form = FlaskForm()
+    form = BaseForm()
     organizations_only = request.form.get("kind") == "organizations"
     upload = request.files.get("file")
     if not form.validate_on_submit() or upload is None or not upload.filename:
@@ -81,7 +81,7 @@ def confirm():
     ensure(can_manage_settings(current_user))
     token = request.form.get("token", "")
     path = _folder() / f"{token}.xlsx"
-    if not FlaskForm().validate_on_submit() or not TOKEN.match(token) or not path.exists():
+    if not BaseForm().validate_on_submit() or not TOKEN.match(token) or not path.exists():
         flash(_("预览已失效，请重新上传文件"), "danger")
         return redirect(url_for("history.index"))
     try:
