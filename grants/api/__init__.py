@@ -14,7 +14,9 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 from flask_smorest import Api
 
-from grants.api.core import ErrorSchema, add_etag, audit_call, authenticate_request, handle_error
+from werkzeug.exceptions import HTTPException
+
+from grants.api.core import ApiError, ErrorSchema, add_etag, audit_call, authenticate_request, handle_error
 
 ui = Blueprint("api_ui", __name__)
 
@@ -45,7 +47,12 @@ def _guard(blp) -> None:
     blp.before_request(authenticate_request)
     blp.after_request(add_etag)
     blp.after_request(audit_call)
-    blp.register_error_handler(Exception, handle_error)
+    blp.register_error_handler(ApiError, handle_error)
+    blp.register_error_handler(HTTPException, handle_error)
+    # Flask prefers a handler for the status code over one for the class, and the pages register
+    # 400/403/404/405/413/500: the API's own handlers for those codes keep its errors JSON.
+    for code in (400, 401, 403, 404, 405, 409, 412, 413, 415, 422, 429, 500):
+        blp.register_error_handler(code, handle_error)
 
 
 def init_api(app: Flask) -> None:

@@ -19,6 +19,7 @@ import marshmallow as ma
 import sqlalchemy as sa
 from flask import current_app, g, jsonify, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from grants.api.scopes import grants_scope
@@ -76,6 +77,16 @@ class LocalDateTime(ma.fields.DateTime):
         return to_local(value).isoformat(timespec="seconds")
 
 
+class Text(ma.fields.String):
+    """Input text: control characters (NUL above all, which PostgreSQL refuses) are an error, not a 500."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if any((ord(c) < 32 and c not in "\n\r\t") or ord(c) == 127 for c in text):
+            raise ma.ValidationError(_("不能包含控制字符"))
+        return text
+
+
 class MoneySchema(ma.Schema):
     fen = ma.fields.Integer(required=True, metadata={"description": "金额（分）"})
     formatted = ma.fields.String(required=True, metadata={"description": "显示用金额，如 ¥12,345.67"})
@@ -109,8 +120,10 @@ class ErrorSchema(ErrorItemSchema):
 
 
 class CursorArgs(ma.Schema):
-    limit = ma.fields.Integer(load_default=DEFAULT_LIMIT, validate=ma.validate.Range(1, MAX_LIMIT))
-    cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=200))
+    limit = ma.fields.Integer(load_default=DEFAULT_LIMIT, validate=ma.validate.Range(
+        1, MAX_LIMIT, error=_l("每页条数须在 1 至 100 之间")), metadata={"description": "每页条数，1–100，默认 50"})
+    cursor = Text(load_default=None, validate=ma.validate.Length(max=200),
+                  metadata={"description": "上一页返回的 next_cursor"})
 
 
 def page_schema(item_schema, name: str) -> type[ma.Schema]:
@@ -337,6 +350,8 @@ _HTTP_MESSAGES = {
     413: ("too_large", lambda: _("上传的内容超过大小上限。")),
     415: ("unsupported_media_type", lambda: _("请以 application/json 提交。")),
     422: ("invalid", lambda: _("提交的内容不符合要求。")),
+    429: ("rate_limited", lambda: _("请求过于频繁，请稍后再试。")),
+    500: ("server_error", lambda: _("服务器处理时出错，已记录。请稍后重试，已保存的内容不会丢失。")),
 }
 
 

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
 from grants.api.core import (
-    ApiError, CursorArgs, LocalDateTime, MoneyField, actor, check_if_match, cursor_page, forbidden, not_found,
+    ApiError, CursorArgs, LocalDateTime, MoneyField, Text, actor, check_if_match, cursor_page, forbidden, not_found,
     page_schema, problems_error, scope, user, write,
 )
 from grants.applications import permissions as perm
@@ -41,7 +41,7 @@ _UNKNOWN = _l("不是允许的取值")
 
 
 def _text(limit: int, **kw):
-    return ma.fields.String(validate=ma.validate.Length(max=limit, error=_TOO_LONG), **kw)
+    return Text(validate=ma.validate.Length(max=limit, error=_TOO_LONG), **kw)
 
 
 def _count(maximum: int = 10 ** 6, **kw):
@@ -150,8 +150,8 @@ class ApplicationFilter(CursorArgs):
                                 metadata={"description": "工作人员：列出该创投活动的申报书（不含草稿）；不填：本组织的申报书"})
     status = ma.fields.String(validate=ma.validate.OneOf([str(s) for s in ApplicationStatus], error=_UNKNOWN))
     category_id = ma.fields.Integer(validate=ma.validate.Range(1, 2 ** 31 - 1))
-    district = ma.fields.String(validate=ma.validate.Length(max=50))
-    q = ma.fields.String(validate=ma.validate.Length(max=100), metadata={"description": "组织名称包含"})
+    district = Text(validate=ma.validate.Length(max=50))
+    q = Text(validate=ma.validate.Length(max=100), metadata={"description": "组织名称包含"})
 
 
 class StartSchema(ma.Schema):

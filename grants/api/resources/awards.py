@@ -35,8 +35,15 @@ class AwardSchema(ma.Schema):
     confirmed_at = LocalDateTime(required=True, allow_none=True)
 
 
+class _NoticeAwards(ma.fields.List):
+    """The notice's awards as the notice page lists them (awards_of the call)."""
+
+    def get_value(self, obj, attr, accessor=None, default=ma.missing):
+        return awards_of(obj.call, active_only=False)
+
+
 class NoticeDetailSchema(NoticeSchema):
-    awards = ma.fields.List(ma.fields.Nested(AwardSchema), required=True)
+    awards = _NoticeAwards(ma.fields.Nested(AwardSchema), required=True)
 
 
 NoticePage = page_schema(NoticeSchema, "NoticePage")
@@ -61,6 +68,4 @@ def get_notice(call_id):
     notice = db.session.scalar(sa.select(PublicNotice).where(PublicNotice.call_id == call_id))
     if notice is None:
         raise not_found()
-    data = NoticeSchema().dump(notice)
-    data["awards"] = AwardSchema(many=True).dump(awards_of(notice.call, active_only=False))
-    return data
+    return notice

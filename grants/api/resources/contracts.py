@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from sqlalchemy.orm import selectinload
 
 from grants.api.core import (
-    ApiError, CursorArgs, LocalDateTime, MoneyField, actor, cursor_page, forbidden, not_found, page_schema, scope,
+    ApiError, CursorArgs, Text, LocalDateTime, MoneyField, actor, cursor_page, forbidden, not_found, page_schema, scope,
     user, write,
 )
 from grants.calls.models import Call
@@ -60,8 +60,8 @@ class ContractFilter(CursorArgs):
 
 
 class SignSchema(ma.Schema):
-    signer_name = ma.fields.String(required=True, validate=ma.validate.Length(max=50))
-    signer_title = ma.fields.String(required=True, validate=ma.validate.Length(max=50))
+    signer_name = Text(required=True, validate=ma.validate.Length(max=50))
+    signer_title = Text(required=True, validate=ma.validate.Length(max=50))
 
 
 ContractPage = page_schema(ContractSchema, "ContractPage")

@@ -5,7 +5,7 @@ import marshmallow as ma
 import sqlalchemy as sa
 from flask_smorest import Blueprint
 
-from grants.api.core import CursorArgs, LocalDateTime, cursor_page, forbidden, not_found, page_schema, scope, user
+from grants.api.core import CursorArgs, Text, LocalDateTime, cursor_page, forbidden, not_found, page_schema, scope, user
 from grants.extensions import db
 from grants.organizations import permissions as perm
 from grants.organizations.models import Organization
@@ -42,10 +42,10 @@ class OrganizationDetailSchema(OrganizationSchema):
 
 
 class OrganizationFilter(CursorArgs):
-    q = ma.fields.String(validate=ma.validate.Length(max=100), metadata={"description": "名称或统一社会信用代码包含"})
-    status = ma.fields.String(validate=ma.validate.Length(max=20))
-    legal_form = ma.fields.String(validate=ma.validate.Length(max=30))
-    district = ma.fields.String(validate=ma.validate.Length(max=50))
+    q = Text(validate=ma.validate.Length(max=100), metadata={"description": "名称或统一社会信用代码包含"})
+    status = Text(validate=ma.validate.Length(max=20))
+    legal_form = Text(validate=ma.validate.Length(max=30))
+    district = Text(validate=ma.validate.Length(max=50))
 
 
 OrganizationPage = page_schema(OrganizationSchema, "OrganizationPage")

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_smorest import Blueprint
 
 from grants.api.core import (
-    ApiError, CursorArgs, LocalDateTime, MoneyField, actor, cursor_page, forbidden, not_found, page_schema, scope,
+    ApiError, CursorArgs, Text, LocalDateTime, MoneyField, actor, cursor_page, forbidden, not_found, page_schema, scope,
     user, write,
 )
 from grants.calls.models import Call
@@ -52,7 +52,7 @@ class PaymentFilter(CursorArgs):
 
 
 class ReleaseSchema(ma.Schema):
-    bank_reference = ma.fields.String(required=True, validate=ma.validate.Length(max=64))
+    bank_reference = Text(required=True, validate=ma.validate.Length(max=64))
     released_on = ma.fields.Date(required=True, metadata={"description": "银行实际支付日期"})
 
 
