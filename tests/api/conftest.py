@@ -45,3 +45,46 @@ def api(app, db):
             return self.open(path, "DELETE", **kw)
 
     return Caller
+
+
+@pytest.fixture()
+def receiver():
+    """A webhook receiver on 127.0.0.1 (a real HTTP server in a thread) that checks each signature and
+    processes each event_id once, as an integrator's receiver should. `fail_next` makes it answer 500."""
+    import json
+    import threading
+
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Request, Response
+
+    from grants.api.webhooks import SIGNATURE_HEADER, verify
+
+    class Receiver:
+        secret = ""
+        fail_next = 0
+        requests: list = []
+        processed: list = []
+
+        def __call__(self, environ, start_response):
+            request = Request(environ)
+            body = request.get_data()
+            self.requests.append({"headers": dict(request.headers), "body": body})
+            if self.fail_next:
+                self.fail_next -= 1
+                return Response("busy", status=500)(environ, start_response)
+            if not verify(self.secret, request.headers.get(SIGNATURE_HEADER, ""), body):
+                return Response("bad signature", status=401)(environ, start_response)
+            event = json.loads(body)
+            if event["event_id"] not in [e["event_id"] for e in self.processed]:
+                self.processed.append(event)
+            return Response("ok", status=200)(environ, start_response)
+
+    rec = Receiver()
+    rec.requests, rec.processed = [], []
+    server = make_server("127.0.0.1", 0, rec, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    rec.url = f"http://127.0.0.1:{server.server_port}/hook"
+    yield rec
+    server.shutdown()
+    thread.join(timeout=5)
