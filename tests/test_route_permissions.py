@@ -194,7 +194,9 @@ ALLOWED.update({endpoint: set() for endpoint in (
     "api_contracts.list_contracts", "api_contracts.sign", "api_notifications.list_notifications",
     "api_notifications.read_notification", "api_organizations.get_organization",
     "api_organizations.list_organizations", "api_payments.get_payment", "api_payments.list_payments",
-    "api_payments.release",
+    "api_payments.release", "api_reports.create_report", "api_reports.get_assessment", "api_reports.get_report",
+    "api_reports.list_assessments", "api_reports.list_reports", "api_reports.score", "api_reports.submit",
+    "api_reports.update_report", "api_reports.upload_evidence", "api_figures.get_dashboard", "api_figures.get_ledger",
 )})
 
 
