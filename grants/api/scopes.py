@@ -1,6 +1,6 @@
 """Token scopes: read or write per domain. A write scope includes its read scope.
 
-A scope only ever narrows what the token's user may do: every call is still checked by the domain's own
+Award notices and calls are public, so they need no scope. A scope only ever narrows what the token's user may do: every call is still checked by the domain's own
 permission function with the user (and the token's unit, when it has one).
 """
 from __future__ import annotations
@@ -10,7 +10,6 @@ from flask_babel import lazy_gettext as _l
 DOMAINS = {
     "organizations": _l("社会组织"),
     "applications": _l("申报书与形式审查"),
-    "awards": _l("资助决定与公示"),
     "contracts": _l("资助协议与拨付节点"),
     "reports": _l("项目报告与评估"),
     "payments": _l("拨款"),
