@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from flask import current_app, g, jsonify, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import refresh as refresh_locale
 from werkzeug.exceptions import HTTPException
 
 from grants.api.scopes import grants_scope
@@ -243,11 +244,12 @@ def authenticate_request():
     from grants.api.services import find_token
 
     g.api_token = g.api_actor = g.api_user = None
+    g._login_user = _anonymous()  # until a token says otherwise; the cookie's user is never loaded
+    refresh_locale()
     view = current_app.view_functions.get(request.endpoint)
     secret = _bearer()
     if secret is None:
         if getattr(view, "_api_public", False):
-            g._login_user = _anonymous()
             return None
         raise ApiError(401, "unauthenticated", _("请在 Authorization 头中提供访问令牌（Bearer）。"),
                        headers={"WWW-Authenticate": 'Bearer realm="api"'})
@@ -258,6 +260,7 @@ def authenticate_request():
     g.api_token, g.api_actor = token, token.user
     g.api_user = ScopedUser(token.user, token.host_unit_id)
     g._login_user = token.user  # Flask-Login reads this before any cookie
+    refresh_locale()  # messages in the token user's language, whatever was resolved before
     limit = int(current_app.config.get("API_RATE_LIMIT_PER_MINUTE", 600))
     retry = _window.hit(token.token_hash, limit)
     if retry is not None:

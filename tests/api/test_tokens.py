@@ -162,6 +162,19 @@ def test_rate_limited_answer(app, db, api, make_token):
     assert int(resp.headers["Retry-After"]) >= 1
 
 
+def test_errors_speak_the_users_language(db, api, make_token):
+    user = factories.user_with_role("finance")
+    user.locale = "en"
+    secret = make_token(user)
+    resp = api(secret).get("/api/v1/payments/999999")
+    assert resp.status_code == 404 and resp.get_json() == {
+        "code": "not_found", "message": "Not found, or you may not see it.", "field": None}
+    resp = api(secret).get("/api/v1/payments?limit=0")
+    assert resp.get_json()["field"] == "limit" and "between 1 and 100" in resp.get_json()["message"]
+    chinese = make_token(factories.user_with_role("finance"))
+    assert api(chinese).get("/api/v1/payments/999999").get_json()["message"] == "找不到该对象，或您无权查看。"
+
+
 def test_etag_and_not_modified(db, api, make_token):
     user = factories.user_with_role("finance")
     secret = make_token(user)
