@@ -40,10 +40,11 @@ class GrantsApi(Api):
         """Not app-wide: see register() below, per API blueprint."""
 
 
-api = GrantsApi()
-
-
 def _guard(blp) -> None:
+    """Once per blueprint (they are module-level; create_app may run several times in one process)."""
+    if getattr(blp, "_api_guarded", False):
+        return
+    blp._api_guarded = True
     blp.before_request(authenticate_request)
     blp.after_request(add_etag)
     blp.after_request(audit_call)
@@ -66,6 +67,7 @@ def init_api(app: Flask) -> None:
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     app.config.setdefault("API_RATE_LIMIT_PER_MINUTE", 600)
     app.config.setdefault("WEBHOOK_TIMEOUT_SECONDS", 5)
+    api = GrantsApi()  # one per app: it keeps the app and its document
     api.init_app(app, spec_kwargs={
         "info": {"description": API_DESCRIPTION},
         "servers": [{"url": "/"}],

@@ -265,7 +265,8 @@ def list_applications(args):
         if call is None or not perm.can_list_call_applications(u, call):
             raise not_found()
         stmt = call_applications_query(call, q=args.get("q") or "", status=args.get("status") or "",
-                                       category_id=args.get("category_id"), district=args.get("district") or "")
+                                       category_id=args.get("category_id"), district=args.get("district") or "",
+                                       for_list=True)  # the list shows no long texts
         return cursor_page(stmt.order_by(None), Application.id, args)
     if not perm.can_list_own_applications(u):
         raise forbidden(_("只有社会组织的成员可以列出本组织的申报书；工作人员请指定 call_id。"))
