@@ -1,6 +1,7 @@
 """Token scopes: read or write per domain. A write scope includes its read scope.
 
-Award notices and calls are public, so they need no scope. A scope only ever narrows what the token's user may do: every call is still checked by the domain's own
+Award notices and calls are public, so they need no scope. A scope only ever narrows what the token's user
+may do: every call is still checked by the domain's own
 permission function with the user (and the token's unit, when it has one).
 """
 from __future__ import annotations

@@ -59,7 +59,8 @@ def _units_under(user) -> list[HostUnit]:
     if not user.has_role(*UNIT_ROLES) or user.host_unit_id is None:
         return []
     ids = unit_subtree_ids(user.host_unit_id)
-    return list(db.session.scalars(sa.select(HostUnit).where(HostUnit.id.in_(ids)).order_by(HostUnit.level, HostUnit.id)))
+    return list(db.session.scalars(sa.select(HostUnit).where(HostUnit.id.in_(ids))
+                                   .order_by(HostUnit.level, HostUnit.id)))
 
 
 def _token_form(holder, **kwargs) -> TokenForm:
@@ -85,7 +86,8 @@ def _tokens_page(form: TokenForm, secret: str | None = None, created: ApiToken |
         may_create=perm.can_create_token(current_user), action_form=ActionForm(), scope_label=scope_label,
         accounts=service_accounts() if admin else [], service_tokens=service_tokens() if admin else [],
         account_form=account_form, admin=admin, ROLE_LABELS=ROLE_LABELS,
-        service_token_forms={a.id: _token_form(a.user, prefix=f"svc{a.id}") for a in service_accounts()} if admin else {}))
+        service_token_forms={a.id: _token_form(a.user, prefix=f"svc{a.id}")
+                             for a in service_accounts()} if admin else {}))
 
 
 def _account_form(**kwargs) -> ServiceAccountForm:

@@ -71,7 +71,8 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + body>; the time stops a captured request being replayed later."""
+    """t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + body>; the time lets a receiver refuse a captured
+    request replayed later."""
     mac = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={mac}"
 
@@ -87,7 +88,8 @@ def verify(secret: str, header: str, body: bytes) -> bool:
 
 
 def payload(ev: WebhookEvent) -> dict:
-    return {"event_id": ev.event_id, "type": ev.kind, "occurred_at": to_local(ev.occurred_at).isoformat(timespec="seconds"),
+    return {"event_id": ev.event_id, "type": ev.kind,
+            "occurred_at": to_local(ev.occurred_at).isoformat(timespec="seconds"),
             "object": {"type": ev.object_type, "id": ev.object_id}, "data": ev.data}
 
 

@@ -135,7 +135,8 @@ class ApplicationDetailSchema(ApplicationSchema):
     objectives = ma.fields.String(required=True)
     target_groups = ma.fields.String(required=True)
     activity_description = ma.fields.String(required=True)
-    declaration_accepted = ma.fields.Function(lambda a: a.declaration_accepted_at is not None, required=True, metadata={"type": "boolean"})
+    declaration_accepted = ma.fields.Function(lambda a: a.declaration_accepted_at is not None, required=True,
+                                              metadata={"type": "boolean"})
     service_areas = ma.fields.List(ma.fields.Nested(ServiceAreaSchema), required=True)
     activities = ma.fields.List(ma.fields.Nested(ActivitySchema), required=True)
     output_targets = ma.fields.List(ma.fields.Nested(OutputTargetSchema), required=True)

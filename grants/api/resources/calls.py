@@ -35,7 +35,8 @@ class CallSchema(ma.Schema):
     level = ma.fields.String(required=True, metadata={"description": "city / district / street"})
     status = ma.fields.String(required=True)
     is_open = ma.fields.Boolean(required=True, metadata={"description": "现在是否在申报期内（按服务器时间）"})
-    host_unit = ma.fields.Function(lambda c: c.host_unit.name if c.host_unit else "", required=True, metadata={"type": "string"})
+    host_unit = ma.fields.Function(lambda c: c.host_unit.name if c.host_unit else "", required=True,
+                                   metadata={"type": "string"})
     open_at = LocalDateTime(required=True, allow_none=True)
     close_at = LocalDateTime(required=True, allow_none=True)
     min_grant = MoneyField(attribute="min_grant_fen", required=True)

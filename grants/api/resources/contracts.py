@@ -85,7 +85,8 @@ def list_contracts(args):
     u = user()
     stmt = sa.select(Contract).options(selectinload(Contract.tranches))
     if perm.can_list_contracts(u):
-        stmt = stmt.join(Call, Call.id == Contract.call_id).where(Call.host_unit_id.in_(unit_subtree_ids(u.host_unit_id)))
+        stmt = stmt.join(Call, Call.id == Contract.call_id).where(
+            Call.host_unit_id.in_(unit_subtree_ids(u.host_unit_id)))
     elif perm.can_list_own_contracts(u):
         stmt = stmt.where(Contract.organization_id == u.organization.id, Contract.status != ContractStatus.DRAFT)
     else:

@@ -5,7 +5,9 @@ import marshmallow as ma
 import sqlalchemy as sa
 from flask_smorest import Blueprint
 
-from grants.api.core import CursorArgs, LocalDateTime, cursor_page, forbidden, not_found, page_schema, scope, user, write
+from grants.api.core import (
+    CursorArgs, LocalDateTime, cursor_page, forbidden, not_found, page_schema, scope, user, write,
+)
 from grants.extensions import db
 from grants.reminders.models import Notification
 from grants.reminders.permissions import can_read_notification, can_use_inbox

@@ -37,7 +37,8 @@ class PaymentSchema(ma.Schema):
     payee_name = ma.fields.Function(lambda p: p.payee_name or p.contract.party_b_bank_account_name
                                     or p.contract.party_b_name, required=True,
                                     metadata={"type": "string"})
-    payee_bank_name = ma.fields.Function(lambda p: p.payee_bank_name or p.contract.party_b_bank_name, required=True, metadata={"type": "string"})
+    payee_bank_name = ma.fields.Function(lambda p: p.payee_bank_name or p.contract.party_b_bank_name, required=True,
+                                         metadata={"type": "string"})
     payee_account_number = ma.fields.Function(lambda p: p.payee_account_number
                                               or p.contract.party_b_bank_account_number, required=True,
                                               metadata={"type": "string"})
