@@ -213,6 +213,25 @@ def deliver_due(at: dt.datetime) -> int:
     return delivered
 
 
+IDEMPOTENCY_KEEP_DAYS = 30
+DELIVERY_KEEP_DAYS = 90
+
+
+@step("api_housekeeping")
+def forget_old_records(at: dt.datetime) -> int:
+    """Idempotency answers are kept 30 days (a client retries within minutes, not months) and delivered
+    webhooks 90 days (the log an admin reads); returns how many rows went."""
+    from grants.api.models import IdempotencyRecord
+
+    gone = db.session.execute(sa.delete(IdempotencyRecord).where(
+        IdempotencyRecord.created_at < at - dt.timedelta(days=IDEMPOTENCY_KEEP_DAYS))).rowcount
+    gone += db.session.execute(sa.delete(WebhookDelivery).where(
+        WebhookDelivery.status == DeliveryStatus.DELIVERED,
+        WebhookDelivery.delivered_at < at - dt.timedelta(days=DELIVERY_KEEP_DAYS))).rowcount
+    db.session.commit()
+    return 0 if gone < 0 else gone
+
+
 def recent_deliveries(limit: int = 100) -> list[WebhookDelivery]:
     return list(db.session.scalars(sa.select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit)))
 

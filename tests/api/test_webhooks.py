@@ -158,3 +158,37 @@ def test_admin_page_registers_shows_secret_once_and_logs(app, client, db, login_
 def test_webhooks_are_admin_only(client, db, login_as):
     login_as("officer")
     assert client.get("/admin/webhooks").status_code == 403
+
+
+def test_old_idempotency_answers_and_deliveries_are_forgotten(app, db, receiver, clock):
+    from grants.api.models import IdempotencyRecord
+
+    start = clock.set(dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.timezone.utc))
+    _endpoint(db, receiver)
+    _approve(app, db)
+    _pass(app)
+    user = factories.user_with_role("finance")
+    db.session.add(IdempotencyRecord(user_id=user.id, key="k", fingerprint="f", status_code=200, body={},
+                                     created_at=start))
+    db.session.commit()
+    assert wh.forget_old_records(start + dt.timedelta(days=29)) == 0
+    assert wh.forget_old_records(start + dt.timedelta(days=31)) == 1
+    assert db.session.scalar(sa.select(sa.func.count(WebhookDelivery.id))) == 1
+    assert wh.forget_old_records(start + dt.timedelta(days=91)) == 1
+    assert db.session.scalar(sa.select(sa.func.count(WebhookDelivery.id))) == 0
+
+
+def test_award_confirmation_is_an_event(app, db, receiver):
+    from grants.applications.states import APPLICATION_WORKFLOW
+    from tests.applications import factories as app_factories
+
+    _endpoint(db, receiver, events=("award.confirmed",))
+    call = app_factories.call()
+    application = app_factories.application(call, status="awarded", complete=False)
+    officer = factories.user(roles=("officer",), unit=call.host_unit)
+    with app.test_request_context():
+        APPLICATION_WORKFLOW.transition(application, "confirm", officer)
+    db.session.commit()
+    assert _pass(app) == 1
+    assert [(e["type"], e["object"]["id"], e["data"]["status"]) for e in receiver.processed] == [
+        ("award.confirmed", str(application.id), "confirmed")]
