@@ -247,6 +247,9 @@ def authenticate_request():
     g._login_user = _anonymous()  # until a token says otherwise; the cookie's user is never loaded
     refresh_locale()
     view = current_app.view_functions.get(request.endpoint)
+    # An id no column can hold names nothing (and must not reach the database: PostgreSQL would refuse it).
+    if any(isinstance(v, int) and not 0 < v < 2 ** 31 for v in (request.view_args or {}).values()):
+        raise not_found()
     secret = _bearer()
     if secret is None:
         if getattr(view, "_api_public", False):

@@ -256,3 +256,10 @@ def test_admin_creates_service_account_and_its_token(client, db, login_as):
 def test_service_accounts_are_admin_only(client, db, login_as):
     login_as("officer")
     assert client.post("/admin/service-accounts", data={}).status_code == 403
+
+
+def test_huge_ids_in_the_url_are_404_not_500(db, api, make_token):
+    secret = make_token(factories.user_with_role("finance"))
+    for path in ("/api/v1/payments/99999999999999999999", "/api/v1/calls/2147483648", "/api/v1/payments/0"):
+        resp = api(secret).get(path)
+        assert resp.status_code == 404 and resp.get_json()["code"] == "not_found", path
