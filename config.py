@@ -93,6 +93,10 @@ class Config:
 
     ITEMS_PER_PAGE = 50
 
+    # JSON API (grants/api): calls per minute per token, and how long a webhook receiver may take to answer.
+    API_RATE_LIMIT_PER_MINUTE = int(os.environ.get("API_RATE_LIMIT_PER_MINUTE", "600"))
+    WEBHOOK_TIMEOUT_SECONDS = int(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
+
     # 信息公开: identifiers in the open data are "<prefix>-<award id>"; register a prefix with 360Giving
     # (they start with "360G-") so the ids are unique among every publisher's.
     GRANTS_360_PREFIX = os.environ.get("GRANTS_360_PREFIX", "360G-grants")

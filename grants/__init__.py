@@ -102,6 +102,10 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(disclosure_bp)
     app.register_blueprint(history_bp)
 
+    from grants.api import init_api
+
+    init_api(app)
+
     from grants.cli import register_cli
 
     register_cli(app)

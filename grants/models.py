@@ -1,5 +1,6 @@
 """Imports every domain's models so SQLAlchemy and Alembic see the whole schema."""
 from grants.accounts.models import *  # noqa: F401,F403
+from grants.api.models import *  # noqa: F401,F403
 from grants.applications.models import *  # noqa: F401,F403
 from grants.awards.models import *  # noqa: F401,F403
 from grants.brand.models import *  # noqa: F401,F403

@@ -22,6 +22,9 @@ PUBLIC = {
     # 信息公开 and its open data; calls whose award list is not final answer 404
     "disclosure.index", "disclosure.call", "disclosure.project", "disclosure.call_csv", "disclosure.call_json",
     "disclosure.all_csv", "disclosure.all_json",
+    # the JSON API's document, its docs page, and its public calls and notices (tests/api walks the rest)
+    "api-docs.openapi_json", "api_ui.docs", "api_calls.list_calls", "api_calls.get_call",
+    "api_awards.list_notices", "api_awards.get_notice",
 }
 
 # endpoint → roles that may get a 2xx answer when the URL names ANOTHER organisation's objects.
@@ -192,7 +195,27 @@ ALLOWED: dict[str, set[str]] = {
     "brand.declare": set(),  # a nomination of a panel the caller does not sit on
     "brand.score": set(),
     "brand.mine": {"applicant"},  # the caller's own organisation's projects
+    "api_ui.tokens": set(ROLES),  # the caller's own tokens
+    "api_ui.revoke": set(),  # another user's token
+    "api_ui.service_account_new": {"admin"},
+    "api_ui.service_token_new": {"admin"},
+    "api_ui.webhooks": {"admin"},
+    "api_ui.webhook_toggle": {"admin"},
+    "api_ui.webhook_retry": {"admin"},
 }
+# The JSON API answers 401 to a session cookie, whoever is logged in (tests/api walks it with tokens).
+ALLOWED.update({endpoint: set() for endpoint in (
+    "api_account.me", "api_applications.create_application", "api_applications.delete_attachment",
+    "api_applications.get_application", "api_applications.get_feedback", "api_applications.get_problems",
+    "api_applications.list_applications", "api_applications.submit", "api_applications.update_application",
+    "api_applications.upload_attachment", "api_applications.withdraw", "api_contracts.get_contract",
+    "api_contracts.list_contracts", "api_contracts.sign", "api_notifications.list_notifications",
+    "api_notifications.read_notification", "api_organizations.get_organization",
+    "api_organizations.list_organizations", "api_payments.get_payment", "api_payments.list_payments",
+    "api_payments.release", "api_reports.create_report", "api_reports.get_assessment", "api_reports.get_report",
+    "api_reports.list_assessments", "api_reports.list_reports", "api_reports.score", "api_reports.submit",
+    "api_reports.update_report", "api_reports.upload_evidence", "api_figures.get_dashboard", "api_figures.get_ledger",
+)})
 
 
 @pytest.fixture()
@@ -297,5 +320,6 @@ def test_roles_get_only_what_they_may(app, client, login_as, world, role):
         resp.close()  # file downloads stream from an open file
         assert resp.status_code < 500, f"{method} {path} ({endpoint}) as {role} → {resp.status_code}"
         if role not in ALLOWED[endpoint]:
-            assert resp.status_code in (403, 404, 405), \
+            refused = (403, 404, 405) + ((401,) if endpoint.startswith("api_") else ())
+            assert resp.status_code in refused, \
                 f"{method} {path} ({endpoint}) as {role} → {resp.status_code}, expected a refusal"

@@ -189,9 +189,14 @@ def paginate(stmt, per_page: int = 50, count_stmt=None) -> Page:
     return Page(items=list(items), page=page, per_page=per_page, total=total)
 
 
+_ERROR_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
+                500: "server_error"}
+
+
 def _error(code: int, title: str, message: str):
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
-        return jsonify(error=title, message=message), code
+        # the JSON API's error object ({code, message, field}) also for URLs no API route matched
+        return jsonify(code=_ERROR_CODES.get(code, "error"), error=title, message=message, field=None), code
     return render_template("errors/error.html", code=code, title=title, message=message), code
 
 
