@@ -400,8 +400,31 @@ def submit_application(application: Application, actor) -> dict[str, list[str]]:
     if application.number is None:
         application.number = _next_number(application.call)
     application.submitted_at = now()
+    resubmitted = application.status == ApplicationStatus.RETURNED
     APPLICATION_WORKFLOW.transition(application, "submit", actor, detail={"number": application.number})
+    _tell_submitted(application, resubmitted)
     return {}
+
+
+def application_link(application: Application) -> str:
+    return f"/applications/{application.id}"
+
+
+def _notice_vars(application: Application) -> dict:
+    return dict(project=application.display_name, organization=application.organization.name,
+                call=application.call.title, number=application.number or "")
+
+
+def _tell_submitted(application: Application, resubmitted: bool) -> None:
+    """The receipt to the organisation; after a return, the officers are told it waits for them again."""
+    from grants.reminders.notices import organization_people, send_notice, unit_staff
+
+    send_notice("application_received", organization_people(application.organization_id),
+                link=application_link(application), submitted_at=format_local(application.submitted_at),
+                **_notice_vars(application))
+    if resubmitted:
+        send_notice("application_resubmitted", unit_staff(application.call.host_unit_id, "officer"),
+                    link=application_link(application), **_notice_vars(application))
 
 
 def withdraw_application(application: Application, actor) -> None:
@@ -436,6 +459,13 @@ def screen_application(application: Application, action: str, actor, *, reason: 
     application.screened_by_id = actor.id
     application.screened_at = now()
     APPLICATION_WORKFLOW.transition(application, action, actor, detail=detail)
+    from grants.reminders.notices import organization_people, send_notice
+
+    kind = {"mark_eligible": "screening_passed", "mark_ineligible": "screening_ineligible",
+            "return": "screening_returned"}[action]
+    send_notice(kind, organization_people(application.organization_id), link=application_link(application),
+                reason=reason, deadline=format_local(application.return_deadline_at) if action == "return" else "",
+                **_notice_vars(application))
 
 
 # --- lists --------------------------------------------------------------------------

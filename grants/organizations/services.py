@@ -16,8 +16,8 @@ from grants.core.states import Workflow
 from grants.core.timeutil import now
 from grants.extensions import db
 from grants.organizations.models import (
-    CHILD_LEVEL, ORG_STATUS_LABELS, HostUnit, Invitation, LegalForm, Organization, OrganizationMember,
-    OrgStatus, UnitLevel,
+    CHILD_LEVEL, LEGAL_FORM_LABELS, ORG_STATUS_LABELS, HostUnit, Invitation, LegalForm, Organization,
+    OrganizationMember, OrgStatus, UnitLevel,
 )
 
 INVITATION_DAYS = 7
@@ -139,7 +139,15 @@ def register_organization(*, profile: dict, name: str, admin_username: str, admi
     db.session.add(OrganizationMember(organization=org, user=user, is_admin=True))
     record(user, "organization.register", org, after={"name": name, "legal_form": profile["legal_form"],
                                                       "uscc": profile["uscc"]})
+    _tell_verifiers(org)
     return org
+
+
+def _tell_verifiers(org: Organization) -> None:
+    from grants.reminders.notices import send_notice, verifying_officers
+
+    send_notice("org_to_verify", verifying_officers(), link=f"/organizations/{org.id}", organization=org.name,
+                legal_form=str(LEGAL_FORM_LABELS.get(org.legal_form, org.legal_form)))
 
 
 def update_profile(org: Organization, profile: dict, actor) -> None:
@@ -163,6 +171,7 @@ def update_profile(org: Organization, profile: dict, actor) -> None:
     if org.status == OrgStatus.VERIFIED and changed & {"legal_form", "uscc", "filing_number"}:
         org.status = OrgStatus.PENDING
         record(actor, "organization.reverify", org, before={"status": "verified"}, after={"status": "pending"})
+        _tell_verifiers(org)
 
 
 def change_status(org: Organization, action: str, actor, reason: str = "") -> None:
@@ -173,6 +182,10 @@ def change_status(org: Organization, action: str, actor, reason: str = "") -> No
     org.status_reason = reason.strip()
     if action in ("verify", "reinstate"):
         org.verified_at = now()
+    from grants.reminders.notices import organization_people, send_notice
+
+    send_notice("organization_status", organization_people(org.id), link="/org", organization=org.name,
+                status=str(ORG_WORKFLOW.state_label(org.status)), reason=reason.strip())
 
 
 def set_blacklist(org: Organization, blacklisted: bool, reason: str, actor) -> None:

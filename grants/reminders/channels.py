@@ -25,6 +25,8 @@ class Message:
     body: str
     link: str = ""
     late: bool = False
+    # The short text for SMS (a notice kind's SMS template); empty: title and body, cut short.
+    sms: str = ""
 
 
 class Channel(Protocol):
@@ -89,7 +91,7 @@ class SmsChannel:
         return bool(user.mobile) and is_critical(message.kind)
 
     def send(self, user, message: Message) -> None:
-        self.gateway.send(user.mobile, f"{message.title}。{message.body}"[:300])
+        self.gateway.send(user.mobile, (message.sms or f"{message.title}。{message.body}")[:300])
 
 
 def active_channels() -> list[Channel]:

@@ -23,14 +23,14 @@ class ReminderError(ValueError):
         self.field = field
 
 
-def notify(user, title: str, body: str = "", *, link: str = "", kind: str = GENERAL.key) -> None:
+def notify(user, title: str, body: str = "", *, link: str = "", kind: str = GENERAL.key, sms: str = "") -> None:
     """Tell one user about something that just happened (inbox, plus e-mail unless muted).
 
     For events inside a request: the caller's commit sends it along with the change it reports.
     """
     muted = set(db.session.scalars(sa.select(NotificationPreference.kind).where(
         NotificationPreference.user_id == user.id, NotificationPreference.email_enabled.is_(False))))
-    message = Message(kind=kind, title=title[:200], body=body, link=link[:300])
+    message = Message(kind=kind, title=title[:200], body=body, link=link[:300], sms=sms)
     for channel in active_channels():
         if channel.accepts(user, message, muted):
             channel.send(user, message)
@@ -51,6 +51,22 @@ def mark_all_read(actor) -> int:
     """Mark every unread notification of the actor read; returns how many."""
     return db.session.execute(sa.update(Notification).where(
         Notification.user_id == actor.id, Notification.read_at.is_(None)).values(read_at=now())).rowcount
+
+
+def kinds_for(user) -> list:
+    """The kinds a user can receive, for the preferences page: the general kinds, the notices to
+    organisations for their members, the notices to staff for staff."""
+    from grants.reminders.notices import APPLICANT, NOTICES
+
+    roles = set(getattr(user, "role_names", ()) or ())
+    is_applicant = "applicant" in roles or getattr(user, "membership", None) is not None
+    is_staff = bool(roles - {"applicant"})
+    wanted = []
+    for key, kind in KINDS.items():
+        notice = NOTICES.get(key)
+        if notice is None or (is_applicant if notice.audience == APPLICANT else is_staff):
+            wanted.append(kind)
+    return wanted
 
 
 def email_preferences(user) -> dict[str, bool]:

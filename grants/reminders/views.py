@@ -24,7 +24,7 @@ from grants.reminders.permissions import (
 )
 from grants.reminders.registry import RULES
 from grants.reminders.services import (
-    ReminderError, call_reminder_settings, email_preferences, mark_all_read, mark_read, resend_mail,
+    ReminderError, call_reminder_settings, email_preferences, kinds_for, mark_all_read, mark_read, resend_mail,
     reset_call_reminder, set_call_reminder, set_email_preference, set_platform_rule,
 )
 
@@ -90,7 +90,8 @@ def preferences():
     errors: dict[str, str] = {}
     if form.validate_on_submit():
         wanted = set(request.form.getlist("email"))
-        for key, kind in KINDS.items():
+        for kind in kinds_for(current_user):
+            key = kind.key
             if kind.critical:
                 continue  # always on: not a choice the form offers
             try:
@@ -103,7 +104,7 @@ def preferences():
             return redirect(url_for("reminders.preferences"))
         db.session.rollback()
     prefs = email_preferences(current_user)
-    return render_template("reminders/preferences.html", form=form, kinds=list(KINDS.values()), prefs=prefs,
+    return render_template("reminders/preferences.html", form=form, kinds=kinds_for(current_user), prefs=prefs,
                            errors=errors, has_email=bool(current_user.email))
 
 
