@@ -207,6 +207,13 @@ CALL_CLOSED = notice_kind(
     sms=_l("“{{ call }}”已截止申报，进入评审。"),
     variables={"call": _l("创投活动名称"), "numbers": _l("本组织的申报编号")})
 
+BRAND_WINNER = notice_kind(
+    "brand_winner", _l("获评品牌项目"), _l("项目在品牌项目评选中入选。"), audience=APPLICANT,
+    title=_l("您的项目获评{{ selection }}"),
+    body=_l("“{{ project }}”在“{{ selection }}”中入选。"),
+    sms=_l("您的项目“{{ project }}”获评{{ selection }}。"),
+    variables={"selection": _l("评选名称"), "project": _l("项目名称")})
+
 # --- staff: work that passes to them ---------------------------------------------------------------------
 
 ORG_TO_VERIFY = notice_kind(
@@ -293,6 +300,20 @@ REVIEW_RETURNED = notice_kind(
     body=_l("{{ reason }}"),
     sms=_l("您对{{ number }}的评分被退回，请修改后重新提交。"),
     variables={**V_NUMBER, **V_REASON})
+
+BRAND_SELF_NOMINATED = notice_kind(
+    "brand_self_nominated", _l("品牌项目自荐待确认"), _l("组织自荐项目参加品牌项目评选，等待项目主管采纳。"),
+    audience=STAFF,
+    title=_l("品牌项目自荐待确认：{{ project }}"),
+    body=_l("{{ organization }} 自荐项目“{{ project }}”参加“{{ selection }}”，请在评选页面采纳或不予采纳。"),
+    sms=_l("“{{ project }}”自荐参加{{ selection }}，待确认。"),
+    variables={"selection": _l("评选名称"), "project": _l("项目名称"), "organization": _l("组织名称")})
+BRAND_REVIEW_ASSIGNED = notice_kind(
+    "brand_review_assigned", _l("品牌项目评审任务"), _l("品牌项目评选开始评分。"), audience=STAFF,
+    title=_l("品牌项目评审任务：{{ selection }}"),
+    body=_l("请在 {{ deadline }} 前完成评分。"),
+    sms=_l("您有品牌项目评审任务（{{ selection }}），请于{{ deadline }}前完成。"),
+    variables={"selection": _l("评选名称"), "deadline": _l("评分截止时间")})
 
 
 # --- recipients -------------------------------------------------------------------------------
