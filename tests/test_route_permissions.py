@@ -152,6 +152,7 @@ ALLOWED: dict[str, set[str]] = {
     "applications.mine": {"applicant"},  # the caller's own organisation's applications
     "applications.edit": set(),  # the world's application belongs to another organisation and unit
     "applications.detail": set(),
+    "applications.status": set(),
     "applications.withdraw": set(),
     "applications.pdf": set(),
     "applications.attachment": set(),

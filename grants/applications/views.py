@@ -18,7 +18,7 @@ from grants.applications.models import (
 from grants.applications.services import (
     ApplicationError, call_application_districts, call_applications_count, call_applications_query,
     eligibility_problems, limit_problems, save_draft, screen_application,
-    start_application, status_counts, submit_application, withdraw_application,
+    start_application, status_counts, status_summary, submit_application, withdraw_application,
 )
 from grants.applications.states import APPLICATION_WORKFLOW, SCREENING_ACTIONS
 from grants.calls.models import Call, CallStatus
@@ -181,6 +181,16 @@ def detail(application_id: int):
         checks=(eligibility_problems(application) + limit_problems(application))
         if perm.can_screen_application(current_user, application) else None,
     )
+
+
+@bp.route("/applications/<int:application_id>/status")
+@login_required
+def status(application_id: int):
+    """The organisation's status page: stage, next step and deadline, award and 公示, feedback."""
+    application = get_or_404(Application, application_id)
+    ensure(perm.can_view_application(current_user, application))
+    return render_template("applications/status.html", application=application, call=application.call,
+                           s=status_summary(application))
 
 
 @bp.route("/applications/<int:application_id>/withdraw", methods=["POST"])
