@@ -420,7 +420,7 @@ def _tell_submitted(application: Application, resubmitted: bool) -> None:
     from grants.reminders.notices import organization_people, send_notice, unit_staff
 
     send_notice("application_received", organization_people(application.organization_id),
-                link=application_link(application), submitted_at=format_local(application.submitted_at),
+                link=application_link(application) + "/status", submitted_at=format_local(application.submitted_at),
                 **_notice_vars(application))
     if resubmitted:
         send_notice("application_resubmitted", unit_staff(application.call.host_unit_id, "officer"),
@@ -463,7 +463,7 @@ def screen_application(application: Application, action: str, actor, *, reason: 
 
     kind = {"mark_eligible": "screening_passed", "mark_ineligible": "screening_ineligible",
             "return": "screening_returned"}[action]
-    send_notice(kind, organization_people(application.organization_id), link=application_link(application),
+    send_notice(kind, organization_people(application.organization_id), link=application_link(application) + "/status",
                 reason=reason, deadline=format_local(application.return_deadline_at) if action == "return" else "",
                 **_notice_vars(application))
 

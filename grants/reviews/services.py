@@ -709,7 +709,7 @@ def _maybe_complete(application: Application, stage: str, actor) -> None:
         from grants.reminders.notices import organization_people, send_notice
 
         send_notice("review_finished", organization_people(application.organization_id),
-                    link=f"/applications/{application.id}", project=application.display_name,
+                    link=f"/applications/{application.id}/status", project=application.display_name,
                     organization=application.organization.name, call=application.call.title,
                     number=application.number or "")
     elif stage == ReviewStage.PITCH and application.status == ApplicationStatus.SHORTLISTED:
@@ -956,7 +956,7 @@ def shortlist(call: Call, size: int, actor, *, per_category: bool = False) -> li
 
     for a in chosen:
         _transition_app(a, "shortlist", actor)
-        send_notice("shortlisted", organization_people(a.organization_id), link=f"/applications/{a.id}",
+        send_notice("shortlisted", organization_people(a.organization_id), link=f"/applications/{a.id}/status",
                     project=a.display_name, organization=a.organization.name, call=call.title, number=a.number or "")
     record(actor, "review.shortlist", call, after={"size": size, "per_category": per_category,
                                                    "applications": [a.id for a in chosen]})
