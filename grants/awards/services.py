@@ -653,8 +653,8 @@ def _notify_applicants(call: Call, confirmed: list[Award], unfunded: list[Applic
     for award in confirmed:
         app = award.application
         send_notice("award_confirmed", organization_people(award.organization_id),
-                    link=f"/applications/{app.id}/status", project=app.display_name, organization=app.organization.name, call=call.title,
-                    amount=yuan(award.amount_fen))
+                    link=f"/applications/{app.id}/status", project=app.display_name,
+                    organization=app.organization.name, call=call.title, amount=yuan(award.amount_fen))
     for app in unfunded:
         send_notice("not_funded", organization_people(app.organization_id),
                     link=f"/awards/applications/{app.id}/feedback", project=app.display_name,
