@@ -57,6 +57,7 @@ def create_app(config_class: type = Config) -> Flask:
     from grants.disclosure import bp as disclosure_bp
     from grants.finance import bp as finance_bp
     from grants.main import bp as main_bp
+    from grants.messages import bp as messages_bp
     from grants.organizations import bp as organizations_bp
     from grants.reminders import bp as reminders_bp
     from grants.reviews import bp as reviews_bp
@@ -77,6 +78,7 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(brand_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(disclosure_bp)
+    app.register_blueprint(messages_bp)
 
     from grants.cli import register_cli
 

@@ -153,6 +153,9 @@ ALLOWED: dict[str, set[str]] = {
     "applications.edit": set(),  # the world's application belongs to another organisation and unit
     "applications.detail": set(),
     "applications.status": set(),
+    "messages.application_thread": set(),  # another organisation's application, in another unit
+    "messages.contract_thread": set(),
+    "messages.attachment": set(),
     "applications.withdraw": set(),
     "applications.pdf": set(),
     "applications.attachment": set(),
@@ -233,7 +236,15 @@ def world(app, db):
     objects.update(brand_world(app, other))
 
     objects.update(application_world(app, objects["application_id"]))
+    from grants.applications.models import Application
+    from grants.messages.models import Message
+
+    message = Message(subject_type="application", subject_id=objects["application_id"], author_id=other_admin.id,
+                      organization_id=db.session.get(Application, objects["application_id"]).organization_id,
+                      body="别人的消息", attachment_id=stored.id)
+    db.session.add(message)
     db.session.commit()
+    objects["message_id"] = message.id
     return objects
 
 

@@ -85,7 +85,22 @@ def record(org_id: int):
 
     org = get_or_404(Organization, org_id)
     ensure(perm.can_view_record(current_user, org))
-    return render_template("organizations/record.html", org=org, record=organization_record(org, current_user))
+    return render_template("organizations/record.html", org=org, record=organization_record(org, current_user),
+                           threads=_record_threads(org))
+
+
+def _record_threads(org) -> list[dict]:
+    """The organisation's message threads: all of them for its members (without internal notes); for
+    officers and auditors those of their unit subtree, internal notes counted."""
+    from grants.accounts.models import Role
+    from grants.messages.services import organization_threads
+    from grants.organizations.services import unit_subtree_ids
+
+    if perm.is_member(current_user, org):
+        return organization_threads(org.id, with_internal=False, unit_ids=None)
+    if current_user.has_role(Role.OFFICER, Role.AUDITOR) and current_user.host_unit_id is not None:
+        return organization_threads(org.id, with_internal=True, unit_ids=unit_subtree_ids(current_user.host_unit_id))
+    return []
 
 
 def org_invitations(org):

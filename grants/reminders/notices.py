@@ -207,6 +207,13 @@ CALL_CLOSED = notice_kind(
     sms=_l("“{{ call }}”已截止申报，进入评审。"),
     variables={"call": _l("创投活动名称"), "numbers": _l("本组织的申报编号")})
 
+MESSAGE_TO_ORGANIZATION = notice_kind(
+    "message_to_organization", _l("新消息（项目主管）"), _l("项目主管在申报书或资助协议的往来消息中给您留言。"),
+    audience=APPLICANT,
+    title=_l("新消息：{{ subject }}"),
+    body=_l("{{ author }}：{{ preview }}"),
+    sms=_l("您有一条关于“{{ subject }}”的新消息，请登录平台查看。"),
+    variables={"subject": _l("申报书或协议"), "author": _l("留言人"), "preview": _l("消息开头")})
 BRAND_WINNER = notice_kind(
     "brand_winner", _l("获评品牌项目"), _l("项目在品牌项目评选中入选。"), audience=APPLICANT,
     title=_l("您的项目获评{{ selection }}"),
@@ -314,6 +321,13 @@ BRAND_REVIEW_ASSIGNED = notice_kind(
     body=_l("请在 {{ deadline }} 前完成评分。"),
     sms=_l("您有品牌项目评审任务（{{ selection }}），请于{{ deadline }}前完成。"),
     variables={"selection": _l("评选名称"), "deadline": _l("评分截止时间")})
+
+MESSAGE_TO_STAFF = notice_kind(
+    "message_to_staff", _l("新消息（申报组织）"), _l("申报组织在申报书或资助协议的往来消息中留言。"), audience=STAFF,
+    title=_l("新消息：{{ subject }}"),
+    body=_l("{{ author }}：{{ preview }}"),
+    sms=_l("“{{ subject }}”有一条组织留言，请登录平台查看。"),
+    variables={"subject": _l("申报书或协议"), "author": _l("留言人"), "preview": _l("消息开头")})
 
 
 # --- recipients -------------------------------------------------------------------------------

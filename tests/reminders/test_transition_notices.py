@@ -141,6 +141,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "brand_conflict.auto": {},
     "brand_conflict.declare": {},
     "brand_review.submit": {},
+    # message threads (tests/messages): the other side hears of a message, never of an internal note
+    "message.post": {"message_to_organization": "org?", "message_to_staff": "officers?"},
 }
 # "?" marks a kind that the action sends only in some cases (a resubmission after a return, a declared
 # conflict rather than "no conflict", a payment not held under a project hold); the walks pin each case.
