@@ -29,6 +29,9 @@ PUBLIC = {
 ALLOWED: dict[str, set[str]] = {
     "accounts.logout": set(ROLES),
     "accounts.password": set(ROLES),
+    "accounts.contacts": set(ROLES),  # the caller's own contacts
+    "accounts.send_code": set(ROLES),
+    "accounts.confirm_code": set(ROLES),
     "main.workbench": set(ROLES),
     "organizations.mine": {"applicant"},  # redirects a member to their own organisation
     "organizations.detail": {"officer", "auditor", "finance"},

@@ -6,8 +6,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from grants.accounts import bp
-from grants.accounts.forms import ChangePasswordForm, LoginForm
-from grants.accounts.services import AccountError, authenticate, change_password
+from grants.accounts.forms import ChangePasswordForm, CodeForm, ContactsForm, LoginForm, SendCodeForm
+from grants.accounts.services import AccountError, authenticate, change_password, change_contacts
+from grants.accounts.verification import VerificationError, confirm_contact, send_contact_code
 from grants.core.audit import record
 from grants.extensions import db
 
@@ -67,3 +68,67 @@ def password():
             flash(_("密码已修改"), "success")
             return redirect(url_for("main.index"))
     return render_template("accounts/password.html", form=form)
+
+
+# --- contacts: mobile and e-mail, verified by one-time codes ---------------------------------------------
+
+def client_ip() -> str:
+    return (request.remote_addr or "")[:45]
+
+
+@bp.route("/account/contacts", methods=["GET", "POST"])
+@login_required
+def contacts():
+    """The person's mobile (required) and e-mail (optional), each verified by a code."""
+    form = ContactsForm(obj=current_user) if request.method == "GET" else ContactsForm()
+    if form.validate_on_submit():
+        try:
+            changed = change_contacts(current_user, mobile=form.mobile.data, email=form.email.data,
+                                      actor=current_user)
+            if "mobile" in changed:
+                send_contact_code(current_user, "mobile", ip=client_ip())
+        except (AccountError, VerificationError) as exc:
+            db.session.rollback()
+            getattr(form, exc.field if exc.field in ("mobile", "email") else "mobile").errors.append(exc.message)
+        else:
+            db.session.commit()
+            if changed:
+                flash(_("联系方式已更新，请输入验证码完成验证。"), "success")
+            return redirect(url_for("accounts.contacts"))
+    return render_template("accounts/contacts.html", form=form, code_form=CodeForm(), send_form=SendCodeForm())
+
+
+@bp.route("/account/contacts/send", methods=["POST"])
+@login_required
+def send_code():
+    form = SendCodeForm()
+    if form.validate_on_submit():
+        try:
+            send_contact_code(current_user, form.which.data, ip=client_ip())
+        except VerificationError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("验证码已发送至您的手机，请查收短信。") if form.which.data == "mobile"
+                  else _("验证码已发送至您的邮箱，请查收。"), "success")
+    return redirect(url_for("accounts.contacts", sent=form.which.data))
+
+
+@bp.route("/account/contacts/confirm", methods=["POST"])
+@login_required
+def confirm_code():
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            confirm_contact(current_user, form.which.data if form.which.data in ("mobile", "email") else "mobile",
+                            form.code.data)
+        except VerificationError as exc:
+            db.session.commit()  # the wrong guess is counted
+            flash(exc.message, "danger")
+            return redirect(url_for("accounts.contacts", sent=form.which.data))
+        db.session.commit()
+        flash(_("手机号已验证。") if form.which.data == "mobile" else _("电子邮箱已验证。"), "success")
+    else:
+        flash(_("请输入验证码"), "danger")
+    return redirect(url_for("accounts.contacts"))

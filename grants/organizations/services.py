@@ -118,7 +118,8 @@ PROFILE_FIELDS = (
 
 
 def register_organization(*, profile: dict, name: str, admin_username: str, admin_name: str,
-                          admin_password: str, admin_mobile: str | None) -> Organization:
+                          admin_password: str, admin_mobile: str | None, admin_email: str | None = None
+                          ) -> Organization:
     """Self-registration: the organisation (pending verification) and its first user, its administrator."""
     name = name.strip()
     if db.session.scalar(sa.select(Organization.id).where(Organization.name == name)):
@@ -129,7 +130,7 @@ def register_organization(*, profile: dict, name: str, admin_username: str, admi
                       profile.get("filing_office"))
     try:
         user = create_user(username=admin_username, display_name=admin_name, password=admin_password,
-                           mobile=admin_mobile, roles={Role.APPLICANT})
+                           mobile=admin_mobile, email=admin_email, roles={Role.APPLICANT})
     except AccountError as exc:
         raise OrganizationError(exc.message, exc.field or "admin_username") from exc
     org = Organization(name=name, status=OrgStatus.PENDING, **{k: profile.get(k) for k in PROFILE_FIELDS
@@ -216,11 +217,11 @@ def find_open_invitation(token: str) -> Invitation | None:
 
 
 def accept_invitation(inv: Invitation, *, username: str, display_name: str, password: str,
-                      mobile: str | None):
+                      mobile: str | None, email: str | None = None):
     """The invited colleague creates an account and becomes a member (applicant role)."""
     try:
         user = create_user(username=username, display_name=display_name, password=password, mobile=mobile,
-                           roles={Role.APPLICANT})
+                           email=email, roles={Role.APPLICANT})
     except AccountError as exc:
         raise OrganizationError(exc.message, exc.field or "username") from exc
     db.session.add(OrganizationMember(organization=inv.organization, user=user, is_admin=False))
