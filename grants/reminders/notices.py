@@ -54,7 +54,7 @@ def notice_kind(key: str, label, description, *, audience: str, title, body, sms
     """Register a notice kind (and its preference entry in the kinds registry)."""
     kind = NoticeKind(key, label, description, audience, title, body, sms, dict(variables))
     NOTICES[key] = kind
-    register_kind(key, label, description)
+    register_kind(key, label, description, sms_default=audience == APPLICANT)
     return kind
 
 
@@ -420,6 +420,7 @@ def send_notice(key: str, users: Iterable, *, link: str = "", **variables) -> in
     if not people:
         return 0
     text = render_notice(key, variables)
+    params = {name: variables.get(name, "") for name in NOTICES[key].variables}
     for user in people:
-        notify(user, text.title, text.body, link=link, kind=key, sms=text.sms)
+        notify(user, text.title, text.body, link=link, kind=key, sms=text.sms, sms_params=params)
     return len(people)

@@ -23,16 +23,29 @@ class ReminderError(ValueError):
         self.field = field
 
 
-def notify(user, title: str, body: str = "", *, link: str = "", kind: str = GENERAL.key, sms: str = "") -> None:
+def preference_set(rows) -> set[str]:
+    """(kind, email_enabled, sms_enabled) rows → the channels' choice set (see channels.py)."""
+    prefs = set()
+    for kind, email_enabled, sms_enabled in rows:
+        if email_enabled is False:
+            prefs.add(kind)
+        if sms_enabled is not None:
+            prefs.add(f"sms{'+' if sms_enabled else '-'}{kind}")
+    return prefs
+
+
+def notify(user, title: str, body: str = "", *, link: str = "", kind: str = GENERAL.key, sms: str = "",
+           sms_params: dict | None = None) -> None:
     """Tell one user about something that just happened (inbox, plus e-mail unless muted).
 
     For events inside a request: the caller's commit sends it along with the change it reports.
     """
-    muted = set(db.session.scalars(sa.select(NotificationPreference.kind).where(
-        NotificationPreference.user_id == user.id, NotificationPreference.email_enabled.is_(False))))
-    message = Message(kind=kind, title=title[:200], body=body, link=link[:300], sms=sms)
+    prefs = preference_set(db.session.execute(sa.select(
+        NotificationPreference.kind, NotificationPreference.email_enabled, NotificationPreference.sms_enabled)
+        .where(NotificationPreference.user_id == user.id)))
+    message = Message(kind=kind, title=title[:200], body=body, link=link[:300], sms=sms, sms_params=sms_params)
     for channel in active_channels():
-        if channel.accepts(user, message, muted):
+        if channel.accepts(user, message, prefs):
             channel.send(user, message)
 
 
