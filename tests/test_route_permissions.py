@@ -88,6 +88,9 @@ ALLOWED: dict[str, set[str]] = {
     "reminders.outbox": {"admin"},
     "reminders.outbox_mail": {"admin"},
     "reminders.outbox_resend": {"admin"},
+    "reminders.sms_outbox": {"admin"},
+    "reminders.sms_outbox_item": {"admin"},
+    "reminders.sms_outbox_resend": {"admin"},
     "reminders.scheduler_status": {"admin"},
     "reminders.call_list": {"officer"},  # lists the calls of the officer's own unit
     "reminders.call_settings": set(),  # the world's call belongs to another unit
@@ -219,15 +222,19 @@ def world(app, db):
     db.session.add(world_doc)
     note = Notification(user_id=other_admin.id, kind="general", title="别人的通知", link="/")
     mail = OutboxMail(to_address="other@example.org", subject="别人的邮件", body="")
+    from grants.reminders.models import OutboxSms
+
+    sms = OutboxSms(to_mobile="13900000000", kind="general", text="别人的短信", params={})
     from tests.finance.factories import world_objects as finance_world
 
     finance = finance_world(app, other)
-    db.session.add_all([note, mail])
+    db.session.add_all([note, mail, sms])
     db.session.commit()
     objects = {
         "org_id": other.id, "member_id": other_member.membership.id, "user_id": other_admin.id,
         "file_id": stored.id, "token": inv.token, "day": "2027-01-01", "code": "en",
         "call_id": world_call.id, "doc_id": world_doc.id, "notification_id": note.id, "mail_id": mail.id,
+        "sms_id": sms.id,
         **finance,
         **review_world(other, world_call.host_unit_id),
         **contract_world(app, other),

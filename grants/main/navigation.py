@@ -63,6 +63,7 @@ def nav_items(user) -> list[NavItem]:
     if user.has_role(Role.ADMIN):
         items.append(NavItem(_l("定时提醒"), "reminders.scheduler_status", "alarm"))
         items.append(NavItem(_l("发件箱"), "reminders.outbox", "envelope"))
+        items.append(NavItem(_l("短信发件箱"), "reminders.sms_outbox", "chat-square-text"))
     return items
 
 

@@ -103,6 +103,30 @@ def set_email_preference(user, kind: str, enabled: bool) -> None:
     pref.email_enabled = enabled
 
 
+def sms_preferences(user) -> dict[str, bool]:
+    """kind → SMS on, for every kind (the person's choice, else the kind's default; critical kinds on)."""
+    from grants.reminders.kinds import sms_default
+
+    stored = dict(db.session.execute(sa.select(NotificationPreference.kind, NotificationPreference.sms_enabled)
+                                     .where(NotificationPreference.user_id == user.id)).all())
+    return {k: True if kind.critical else (stored[k] if stored.get(k) is not None else sms_default(k))
+            for k, kind in KINDS.items()}
+
+
+def set_sms_preference(user, kind: str, enabled: bool) -> None:
+    """Switch SMS for one kind on or off (critical kinds stay on)."""
+    if kind not in KINDS:
+        raise ReminderError(_("未知的通知类型。"))
+    if is_critical(kind):
+        return
+    pref = db.session.scalar(sa.select(NotificationPreference).where(
+        NotificationPreference.user_id == user.id, NotificationPreference.kind == kind))
+    if pref is None:
+        pref = NotificationPreference(user_id=user.id, kind=kind, email_enabled=True)
+        db.session.add(pref)
+    pref.sms_enabled = enabled
+
+
 def parse_offsets(text: str, *, allow_overdue: bool, after: bool = False) -> list[int]:
     """'7, 3, 1' → [7, 3, 1] (days before the deadline; negative = after it, only for overdue rules)."""
     values: list[int] = []
