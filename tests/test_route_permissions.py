@@ -91,6 +91,8 @@ ALLOWED: dict[str, set[str]] = {
     "reminders.sms_outbox": {"admin"},
     "reminders.sms_outbox_item": {"admin"},
     "reminders.sms_outbox_resend": {"admin"},
+    "reminders.notice_templates": {"admin"},
+    "reminders.notice_template": {"admin"},
     "reminders.scheduler_status": {"admin"},
     "reminders.call_list": {"officer"},  # lists the calls of the officer's own unit
     "reminders.call_settings": set(),  # the world's call belongs to another unit

@@ -203,3 +203,20 @@ class SchedulerInstance(db.Model):
     last_pass_delivered: Mapped[int] = mapped_column(sa.Integer, default=0)
     next_pass_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(sa.String(500), default="")
+
+
+class NoticeTemplate(db.Model):
+    """An admin's wording of one notice kind (platform-wide), replacing the default title, body and SMS text;
+    an empty part keeps the default. A template that fails when a notice is sent falls back to the default
+    and the failure is kept here for the admin to see."""
+
+    __tablename__ = "notice_template"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(500), default="")
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    sms: Mapped[str] = mapped_column(sa.String(500), default="")
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    last_error: Mapped[str] = mapped_column(sa.String(500), default="")
+    last_error_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

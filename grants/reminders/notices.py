@@ -4,8 +4,8 @@ user's preferences apply to it (in-app always; e-mail and SMS per kind).
 
 A notice kind carries its default wording as small templates (title, body, and a short SMS text, since
 Chinese SMS must match a pre-registered template with parameters) and documents the variables they may
-use. Templates are rendered in a sandboxed Jinja environment, and a template that fails falls back to the
-default wording, never blocking delivery.
+use. Templates are rendered in a sandboxed Jinja environment: admins may edit them (templates.py), and a
+template that fails falls back to the default wording, never blocking delivery.
 
 Services send notices with `send_notice(kind, users, link=..., **variables)` right after the state
 change they report; the caller's commit delivers them together with the change.
@@ -392,7 +392,10 @@ def render_notice(key: str, variables: dict, *, overrides: dict | None = None) -
     """The notice's title, body and SMS text. An override that fails to render falls back to the default
     wording, and the failure is returned in `problems` (the caller reports it)."""
     kind = NOTICES[key]
-    overrides = overrides or {}
+    if overrides is None:
+        from grants.reminders.templates import template_overrides
+
+        overrides = template_overrides(key)
     parts, problems = {}, []
     for part in ("title", "body", "sms"):
         source = overrides.get(part)
@@ -420,6 +423,10 @@ def send_notice(key: str, users: Iterable, *, link: str = "", **variables) -> in
     if not people:
         return 0
     text = render_notice(key, variables)
+    if text.problems:
+        from grants.reminders.templates import report_broken_template
+
+        report_broken_template(key, text.problems)
     params = {name: variables.get(name, "") for name in NOTICES[key].variables}
     for user in people:
         notify(user, text.title, text.body, link=link, kind=key, sms=text.sms, sms_params=params)

@@ -326,3 +326,61 @@ def sms_outbox_resend(sms_id: int):
         db.session.commit()
         flash(_("短信已重新排队发送。"), "success")
     return redirect(url_for("reminders.sms_outbox_item", sms_id=sms.id))
+
+
+# --- admin: notice templates ----------------------------------------------------------
+
+@bp.route("/admin/notice-templates")
+@login_required
+def notice_templates():
+    from grants.reminders.models import NoticeTemplate
+    from grants.reminders.notices import NOTICES
+
+    ensure(can_manage_scheduler(current_user))
+    rows = {t.kind: t for t in db.session.scalars(sa.select(NoticeTemplate))}
+    return render_template("reminders/notice_templates.html", notices=list(NOTICES.values()), rows=rows)
+
+
+@bp.route("/admin/notice-templates/<kind>", methods=["GET", "POST"])
+@login_required
+def notice_template(kind: str):
+    """Edit one kind's wording: preview with sample data, save, or reset to the default."""
+    from grants.reminders.models import NoticeTemplate
+    from grants.reminders.notices import NOTICES
+    from grants.reminders.templates import (
+        PARTS, TemplateError, preview_template, reset_template, sample_variables, save_template,
+    )
+
+    ensure(can_manage_scheduler(current_user))
+    notice = NOTICES.get(kind)
+    if notice is None:
+        abort(404)
+    row = db.session.scalar(sa.select(NoticeTemplate).where(NoticeTemplate.kind == kind))
+    form = ActionForm()
+    parts = {p: (getattr(row, p) if row and getattr(row, p) else str(getattr(notice, p))) for p in PARTS}
+    preview, error = None, None
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        action = request.form.get("action")
+        if action == "reset":
+            reset_template(kind, current_user)
+            db.session.commit()
+            flash(_("已恢复默认内容。"), "success")
+            return redirect(url_for("reminders.notice_template", kind=kind))
+        parts = {p: request.form.get(p, "") for p in PARTS}
+        try:
+            if action == "save":
+                save_template(kind, parts, current_user)
+                db.session.commit()
+                flash(_("通知模板已保存。"), "success")
+                return redirect(url_for("reminders.notice_template", kind=kind))
+            preview = preview_template(kind, parts)
+        except TemplateError as exc:
+            db.session.rollback()
+            error = exc
+    elif request.args.get("preview"):
+        preview = preview_template(kind, parts)
+    return render_template("reminders/notice_template.html", notice=notice, row=row, parts=parts, form=form,
+                           preview=preview, error=error, samples=sample_variables(kind),
+                           defaults={p: str(getattr(notice, p)) for p in PARTS})

@@ -71,6 +71,20 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_outbox_sms_next_attempt_at'), ['next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_sms_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_sms_to_mobile'), ['to_mobile'], unique=False)
+    op.create_table('notice_template',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('title', sa.String(length=500), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('sms', sa.String(length=500), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', grants.core.timeutil.UTCDateTime(), nullable=False),
+    sa.Column('last_error', sa.String(length=500), nullable=False),
+    sa.Column('last_error_at', grants.core.timeutil.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['user.id'], name=op.f('fk_notice_template_updated_by_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notice_template')),
+    sa.UniqueConstraint('kind', name=op.f('uq_notice_template_kind'))
+    )
     op.create_table('message',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('subject_type', sa.String(length=20), nullable=False),
@@ -101,6 +115,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_message_organization_id'))
         batch_op.drop_index(batch_op.f('ix_message_author_id'))
     op.drop_table('message')
+    op.drop_table('notice_template')
     op.drop_table('outbox_sms')
     op.drop_table('verification_code')
     with op.batch_alter_table('notification_preference', schema=None) as batch_op:
