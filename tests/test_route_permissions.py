@@ -17,6 +17,7 @@ ROLES = [str(r) for r in Role]
 PUBLIC = {
     "static", "main.index", "main.healthz", "main.set_language",
     "accounts.login", "organizations.register", "organizations.join",
+    "accounts.forgot_password", "accounts.reset_password",  # 忘记密码: never tells whether an account exists
     "awards.public_notices", "awards.public_notice", "awards.public_objection",  # 公示 and objections are public
     "calls.public_list", "calls.public_detail", "calls.public_document",  # drafts answer 404
     # 信息公开 and its open data; calls whose award list is not final answer 404

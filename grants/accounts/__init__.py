@@ -15,11 +15,15 @@ login_manager.session_protection = "strong"
 def load_user(user_id: str):
     from grants.accounts.models import User
 
+    # "<id>:<session token>": a session made before the user's token changed (password reset) is over.
+    ident, _sep, token = (user_id or "").partition(":")
     try:
-        user = db.session.get(User, int(user_id))
+        user = db.session.get(User, int(ident))
     except ValueError:
         return None
-    return user if user is not None and user.is_active_account else None
+    if user is None or not user.is_active_account or token != (user.session_token or "0"):
+        return None
+    return user
 
 
 from grants.accounts import views  # noqa: E402,F401

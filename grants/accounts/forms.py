@@ -55,3 +55,14 @@ class CodeForm(FlaskForm):
 
 class SendCodeForm(FlaskForm):
     which = HiddenField()
+
+
+class ForgotPasswordForm(FlaskForm):
+    contact = StringField(_l("手机号或电子邮箱"), validators=[DataRequired(_l("请填写手机号或电子邮箱")), Length(max=120)])
+
+
+class ResetWithCodeForm(FlaskForm):
+    contact = StringField(_l("手机号或电子邮箱"), validators=[DataRequired(_l("请填写手机号或电子邮箱")), Length(max=120)])
+    code = StringField(_l("短信验证码"), validators=[DataRequired(_l("请输入验证码")), Length(max=64)])
+    new_password = PasswordField(_l("新密码"), validators=[DataRequired(_l("请输入新密码")), Length(min=8, max=128)])
+    confirm = PasswordField(_l("确认新密码"), validators=[EqualTo("new_password", _l("两次输入的新密码不一致"))])

@@ -46,6 +46,9 @@ class User(UserMixin, db.Model):
     # Set when the person proved the contact is theirs with a one-time code; cleared when it changes.
     mobile_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     email_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Part of every log-in session's id (get_id): a new value ends all the user's other sessions and
+    # "remember me" cookies at once (a password reset does it).
+    session_token: Mapped[str | None] = mapped_column(sa.String(32))
     display_name: Mapped[str] = mapped_column(sa.String(50))
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     is_active_account: Mapped[bool] = mapped_column(sa.Boolean, default=True)
@@ -68,6 +71,9 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.is_active_account
+
+    def get_id(self) -> str:  # Flask-Login: what the session and the remember cookie hold
+        return f"{self.id}:{self.session_token or '0'}"
 
     @property
     def role_names(self) -> set[str]:

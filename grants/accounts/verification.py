@@ -63,15 +63,15 @@ def check_send_limits(contact: str, ip: str) -> None:
         raise VerificationError(_("当前网络获取验证码次数过多，请一小时后再试。"))
 
 
-def issue_code(*, purpose: str, channel: str, contact: str, user: User | None, ip: str) -> str:
+def issue_code(*, purpose: str, channel: str, contact: str, user: User | None, ip: str, long: bool = False) -> str:
     """Store a new code (and invalidate the earlier unused ones for the same purpose and contact); returns the
-    code for the caller to deliver. Limits are checked first."""
+    code for the caller to deliver (`long`: a token for a link instead of six digits). Limits are checked first."""
     check_send_limits(contact, ip)
     at = now()
     db.session.execute(sa.update(VerificationCode).where(
         VerificationCode.contact == contact, VerificationCode.purpose == purpose, VerificationCode.used_at.is_(None),
         VerificationCode.expires_at > at).values(expires_at=at))
-    code = f"{secrets.randbelow(1_000_000):06d}"
+    code = secrets.token_urlsafe(24) if long else f"{secrets.randbelow(1_000_000):06d}"
     db.session.add(VerificationCode(user_id=getattr(user, "id", None), purpose=purpose, channel=channel,
                                     contact=contact, code_hash=_hash(purpose, contact, code), ip=(ip or "")[:45],
                                     created_at=at, expires_at=at + dt.timedelta(minutes=CODE_MINUTES[purpose])))
@@ -124,8 +124,8 @@ def consume_code(*, purpose: str, contact: str, code: str) -> VerificationCode |
         VerificationCode.expires_at > at).order_by(VerificationCode.id.desc()).limit(1).with_for_update())
     if row is None:
         return None
-    code = (code or "").strip()
-    if not (len(code) == 6 and code.isdigit() and hmac.compare_digest(row.code_hash, _hash(purpose, contact, code))):
+    code = (code or "").strip()[:64]
+    if not (code and hmac.compare_digest(row.code_hash, _hash(purpose, contact, code))):
         row.failed_attempts += 1
         if row.failed_attempts >= _limit("CODE_MAX_WRONG", MAX_WRONG):
             row.expires_at = at  # burnt: a new code must be requested
@@ -151,3 +151,66 @@ def _mask(contact: str) -> str:
         name, _at, domain = contact.partition("@")
         return f"{name[:1]}***@{domain}"
     return contact[:3] + "****" + contact[-4:] if len(contact) >= 7 else "***"
+
+
+# --- password reset (忘记密码) -------------------------------------------------------------
+
+def reset_user_for(contact: str) -> User | None:
+    """The one account a reset contact names: a mobile number, or an e-mail address held by exactly one person."""
+    contact = (contact or "").strip()
+    if "@" in contact:
+        users = db.session.scalars(sa.select(User).where(sa.func.lower(User.email) == contact.lower())
+                                   .limit(2)).all()
+        return users[0] if len(users) == 1 and users[0].is_active_account else None
+    user = db.session.scalar(sa.select(User).where(User.mobile == contact))
+    return user if user is not None and user.is_active_account else None
+
+
+def request_password_reset(contact: str, *, ip: str, link_for) -> None:
+    """Send a reset code (mobile) or link (e-mail) if the contact belongs to an account. Whether it does is
+    never told: an unknown contact gets the same answer, and is counted against the same limits."""
+    contact = (contact or "").strip()
+    email = "@" in contact
+    if email:
+        contact = contact.lower()
+    user = reset_user_for(contact)
+    code = issue_code(purpose="reset", channel="email" if email else "sms", contact=contact, user=user, ip=ip,
+                      long=email)
+    if user is None:
+        return
+    if email:
+        from grants.reminders.models import OutboxMail
+
+        platform = current_app.config.get("PLATFORM_NAME", "")
+        db.session.add(OutboxMail(to_address=contact, subject=f"[{platform}] " + _("重置密码"),
+                                  body=_("您正在重置 %(u)s 的密码。请在 %(m)s 分钟内打开以下链接设置新密码（只能使用一次）：",
+                                         u=user.username, m=CODE_MINUTES["reset"]) + "\n\n" + link_for(contact, code)
+                                  + "\n\n" + _("如非本人操作，请忽略本邮件，您的密码不会改变。") + f"\n\n—— {platform}"))
+    else:
+        deliver_code("sms", contact, code, "reset")
+    record(None, "user.reset_requested", user, after={"contact": _mask(contact)})
+
+
+def reset_password_with_code(contact: str, code: str, new_password: str) -> User:
+    """Set a new password with a valid reset code or link token: single use; every other session of the user
+    ends (a new session token) and the contact counts as verified (the code reached it)."""
+    from grants.accounts.services import AccountError, hash_password, validate_new_password
+
+    contact = (contact or "").strip()
+    if "@" in contact:
+        contact = contact.lower()
+    user = reset_user_for(contact)
+    try:
+        validate_new_password(new_password or "")
+    except AccountError as exc:
+        raise VerificationError(exc.message, "new_password") from exc
+    if consume_code(purpose="reset", contact=contact, code=code) is None or user is None:
+        raise VerificationError(_("验证码或链接不正确、已使用或已过期，请重新获取。"), "code")
+    user.password_hash = hash_password(new_password)
+    user.must_change_password = False
+    user.failed_logins = 0
+    user.locked_until = None
+    user.session_token = secrets.token_hex(16)
+    setattr(user, "email_verified_at" if "@" in contact else "mobile_verified_at", now())
+    record(user, "user.reset_password_self", user, after={"contact": _mask(contact)})
+    return user

@@ -6,9 +6,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from grants.accounts import bp
-from grants.accounts.forms import ChangePasswordForm, CodeForm, ContactsForm, LoginForm, SendCodeForm
+from grants.accounts.forms import (
+    ChangePasswordForm, CodeForm, ContactsForm, ForgotPasswordForm, LoginForm, ResetWithCodeForm, SendCodeForm,
+)
 from grants.accounts.services import AccountError, authenticate, change_password, change_contacts
-from grants.accounts.verification import VerificationError, confirm_contact, send_contact_code
+from grants.accounts.verification import (
+    VerificationError, confirm_contact, request_password_reset, reset_password_with_code, send_contact_code,
+)
 from grants.core.audit import record
 from grants.extensions import db
 
@@ -132,3 +136,50 @@ def confirm_code():
     else:
         flash(_("请输入验证码"), "danger")
     return redirect(url_for("accounts.contacts"))
+
+
+# --- 忘记密码: reset by SMS code or e-mail link ------------------------------------------------------------
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    """Ask for a reset code (mobile) or link (e-mail). The answer is the same whether an account exists."""
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.password"))
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        contact = form.contact.data.strip()
+        try:
+            request_password_reset(contact, ip=client_ip(), link_for=lambda c, t: url_for(
+                "accounts.reset_password", c=c, t=t, _external=True))
+        except VerificationError as exc:
+            db.session.rollback()
+            form.contact.errors.append(exc.message)
+        else:
+            db.session.commit()
+            if "@" in contact:
+                flash(_("如果该邮箱已登记，重置密码的链接已发送，15 分钟内有效。"), "info")
+                return redirect(url_for("accounts.login"))
+            flash(_("如果该手机号已登记，验证码已通过短信发送，15 分钟内有效。"), "info")
+            return redirect(url_for("accounts.reset_password", c=contact))
+    return render_template("accounts/forgot.html", form=form)
+
+
+@bp.route("/password/reset", methods=["GET", "POST"])
+def reset_password():
+    """Set a new password with the SMS code, or from the e-mail link (?c=address&t=token)."""
+    link_token = request.args.get("t", "")[:64]
+    form = ResetWithCodeForm(contact=request.args.get("c", "")[:120], code=link_token) \
+        if request.method == "GET" else ResetWithCodeForm()
+    if form.validate_on_submit():
+        try:
+            reset_password_with_code(form.contact.data, form.code.data, form.new_password.data)
+        except VerificationError as exc:
+            db.session.commit()  # a wrong code is counted
+            getattr(form, exc.field if exc.field in ("new_password",) else "code").errors.append(exc.message)
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash(_("密码已重置，其他设备上的登录已全部退出。请用新密码登录。"), "success")
+            return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset.html", form=form, by_link=bool(link_token))

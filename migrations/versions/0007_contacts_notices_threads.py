@@ -22,6 +22,7 @@ def upgrade():
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.add_column(sa.Column('mobile_verified_at', grants.core.timeutil.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('email_verified_at', grants.core.timeutil.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('session_token', sa.String(length=32), nullable=True))
     with op.batch_alter_table('notification_preference', schema=None) as batch_op:
         batch_op.add_column(sa.Column('sms_enabled', sa.Boolean(), nullable=True))
     op.create_table('verification_code',
@@ -121,5 +122,6 @@ def downgrade():
     with op.batch_alter_table('notification_preference', schema=None) as batch_op:
         batch_op.drop_column('sms_enabled')
     with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.drop_column('session_token')
         batch_op.drop_column('email_verified_at')
         batch_op.drop_column('mobile_verified_at')

@@ -644,7 +644,7 @@ def play(r: Round, staff, clock, db, tmp_path):
     number = db.session.scalar(sa.select(Application.number).where(Application.project_name == A))
     for title, body in ((f"申报已受理：{A}", f"申报编号：{number}"), (f"形式审查通过：{A}", number),
                         (f"拟资助：{A} 拟获资助 ¥50,000.00", "公示页面"), (f"资助协议待签署：{A}", "¥50,000.00"),
-                        (f"资助协议已生效：{A}", "首期款"), (f"拨款已支付：{A} ¥20,000.00", "首期款")):
+                        (f"资助协议已生效：{A}", "首期款"), (f"拨款已支付：{A} ¥20,000.00", "已于")):
         item = inbox.locator(".list-group-item", has_text=title).first
         expect(item).to_be_visible()
         expect(item).to_contain_text(body)
