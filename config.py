@@ -62,6 +62,12 @@ class Config:
     ALIYUN_SMS_ENDPOINT = os.environ.get("ALIYUN_SMS_ENDPOINT", "dysmsapi.aliyuncs.com")
     ALIYUN_SMS_PROTOCOL = os.environ.get("ALIYUN_SMS_PROTOCOL", "https")
 
+    # One-time codes (contact verification, password reset): limits counted in the database.
+    CODE_PER_CONTACT_PER_HOUR = int(os.environ.get("CODE_PER_CONTACT_PER_HOUR", "5"))
+    CODE_PER_IP_PER_HOUR = int(os.environ.get("CODE_PER_IP_PER_HOUR", "20"))
+    CODE_RESEND_SECONDS = int(os.environ.get("CODE_RESEND_SECONDS", "60"))
+    CODE_MAX_WRONG = int(os.environ.get("CODE_MAX_WRONG", "5"))
+
     ITEMS_PER_PAGE = 50
 
     # 信息公开: identifiers in the open data are "<prefix>-<award id>"; register a prefix with 360Giving
