@@ -91,6 +91,22 @@ class Config:
     MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "noreply@example.org")
 
+    # SMS (grants/reminders/sms.py): without a provider, text messages stay in the outbox like mail.
+    SMS_PROVIDER = os.environ.get("SMS_PROVIDER", "")  # "aliyun"
+    ALIYUN_SMS_ACCESS_KEY_ID = os.environ.get("ALIYUN_SMS_ACCESS_KEY_ID", "")
+    ALIYUN_SMS_ACCESS_KEY_SECRET = os.environ.get("ALIYUN_SMS_ACCESS_KEY_SECRET", "")
+    ALIYUN_SMS_SIGN_NAME = os.environ.get("ALIYUN_SMS_SIGN_NAME", "")
+    # The registered template code per notice kind: "application_received=SMS_123,verification_code=SMS_456".
+    ALIYUN_SMS_TEMPLATES = os.environ.get("ALIYUN_SMS_TEMPLATES", "")
+    ALIYUN_SMS_ENDPOINT = os.environ.get("ALIYUN_SMS_ENDPOINT", "dysmsapi.aliyuncs.com")
+    ALIYUN_SMS_PROTOCOL = os.environ.get("ALIYUN_SMS_PROTOCOL", "https")
+
+    # One-time codes (contact verification, password reset): limits counted in the database.
+    CODE_PER_CONTACT_PER_HOUR = int(os.environ.get("CODE_PER_CONTACT_PER_HOUR", "5"))
+    CODE_PER_IP_PER_HOUR = int(os.environ.get("CODE_PER_IP_PER_HOUR", "20"))
+    CODE_RESEND_SECONDS = int(os.environ.get("CODE_RESEND_SECONDS", "60"))
+    CODE_MAX_WRONG = int(os.environ.get("CODE_MAX_WRONG", "5"))
+
     ITEMS_PER_PAGE = 50
 
     # JSON API (grants/api): calls per minute per token, and how long a webhook receiver may take to answer.

@@ -80,6 +80,7 @@ def create_app(config_class: type = Config) -> Flask:
     from grants.finance import bp as finance_bp
     from grants.history import bp as history_bp
     from grants.main import bp as main_bp
+    from grants.messages import bp as messages_bp
     from grants.organizations import bp as organizations_bp
     from grants.reminders import bp as reminders_bp
     from grants.reviews import bp as reviews_bp
@@ -105,6 +106,7 @@ def create_app(config_class: type = Config) -> Flask:
     from grants.api import init_api
 
     init_api(app)
+    app.register_blueprint(messages_bp)
 
     from grants.cli import register_cli
 

@@ -10,6 +10,7 @@ from grants.contracts.models import *  # noqa: F401,F403
 from grants.core.models import *  # noqa: F401,F403
 from grants.dashboard.models import *  # noqa: F401,F403
 from grants.finance.models import *  # noqa: F401,F403
+from grants.messages.models import *  # noqa: F401,F403
 from grants.organizations.models import *  # noqa: F401,F403
 from grants.reminders.models import *  # noqa: F401,F403
 from grants.reviews.models import *  # noqa: F401,F403

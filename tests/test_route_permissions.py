@@ -17,6 +17,7 @@ ROLES = [str(r) for r in Role]
 PUBLIC = {
     "static", "main.index", "main.healthz", "main.set_language", "main.favicon",
     "accounts.login", "accounts.two_factor_login", "organizations.register", "organizations.join",
+    "accounts.forgot_password", "accounts.reset_password",  # 忘记密码: never tells whether an account exists
     "awards.public_notices", "awards.public_notice", "awards.public_objection",  # 公示 and objections are public
     "calls.public_list", "calls.public_detail", "calls.public_document",  # drafts answer 404
     # 信息公开 and its open data; calls whose award list is not final answer 404
@@ -38,6 +39,9 @@ ALLOWED: dict[str, set[str]] = {
     "accounts.two_factor_enable": set(ROLES),
     "accounts.two_factor_recovery_codes": set(ROLES),
     "accounts.two_factor_disable": set(ROLES),
+    "accounts.contacts": set(ROLES),  # the caller's own contacts
+    "accounts.send_code": set(ROLES),
+    "accounts.confirm_code": set(ROLES),
     "main.workbench": set(ROLES),
     "organizations.mine": {"applicant"},  # redirects a member to their own organisation
     "organizations.detail": {"officer", "auditor", "finance"},
@@ -102,6 +106,11 @@ ALLOWED: dict[str, set[str]] = {
     "reminders.outbox": {"admin"},
     "reminders.outbox_mail": {"admin"},
     "reminders.outbox_resend": {"admin"},
+    "reminders.sms_outbox": {"admin"},
+    "reminders.sms_outbox_item": {"admin"},
+    "reminders.sms_outbox_resend": {"admin"},
+    "reminders.notice_templates": {"admin"},
+    "reminders.notice_template": {"admin"},
     "reminders.scheduler_status": {"admin"},
     "reminders.call_list": {"officer"},  # lists the calls of the officer's own unit
     "reminders.call_settings": set(),  # the world's call belongs to another unit
@@ -171,6 +180,10 @@ ALLOWED: dict[str, set[str]] = {
     "applications.mine": {"applicant"},  # the caller's own organisation's applications
     "applications.edit": set(),  # the world's application belongs to another organisation and unit
     "applications.detail": set(),
+    "applications.status": set(),
+    "messages.application_thread": set(),  # another organisation's application, in another unit
+    "messages.contract_thread": set(),
+    "messages.attachment": set(),
     "applications.withdraw": set(),
     "applications.delete_draft": set(),
     "applications.pdf": set(),
@@ -254,15 +267,19 @@ def world(app, db):
     db.session.add(world_doc)
     note = Notification(user_id=other_admin.id, kind="general", title="别人的通知", link="/")
     mail = OutboxMail(to_address="other@example.org", subject="别人的邮件", body="")
+    from grants.reminders.models import OutboxSms
+
+    sms = OutboxSms(to_mobile="13900000000", kind="general", text="别人的短信", params={})
     from tests.finance.factories import world_objects as finance_world
 
     finance = finance_world(app, other)
-    db.session.add_all([note, mail])
+    db.session.add_all([note, mail, sms])
     db.session.commit()
     objects = {
         "org_id": other.id, "member_id": other_member.membership.id, "user_id": other_admin.id,
         "file_id": stored.id, "token": inv.token, "day": "2027-01-01", "code": "en",
         "call_id": world_call.id, "doc_id": world_doc.id, "notification_id": note.id, "mail_id": mail.id,
+        "sms_id": sms.id,
         **finance,
         **review_world(other, world_call.host_unit_id),
         **contract_world(app, other),
@@ -274,7 +291,15 @@ def world(app, db):
     objects.update(brand_world(app, other))
 
     objects.update(application_world(app, objects["application_id"]))
+    from grants.applications.models import Application
+    from grants.messages.models import Message
+
+    message = Message(subject_type="application", subject_id=objects["application_id"], author_id=other_admin.id,
+                      organization_id=db.session.get(Application, objects["application_id"]).organization_id,
+                      body="别人的消息", attachment_id=stored.id)
+    db.session.add(message)
     db.session.commit()
+    objects["message_id"] = message.id
     return objects
 
 

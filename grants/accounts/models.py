@@ -43,6 +43,9 @@ class User(UserMixin, db.Model):
     username: Mapped[str] = mapped_column(sa.String(50), unique=True)
     mobile: Mapped[str | None] = mapped_column(sa.String(20), unique=True)
     email: Mapped[str | None] = mapped_column(sa.String(120))
+    # Set when the person proved the contact is theirs with a one-time code; cleared when it changes.
+    mobile_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    email_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     display_name: Mapped[str] = mapped_column(sa.String(50))
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     is_active_account: Mapped[bool] = mapped_column(sa.Boolean, default=True)
@@ -168,3 +171,28 @@ class TwoFactorPolicy(db.Model):
     role: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
     required: Mapped[bool] = mapped_column(sa.Boolean)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+class VerificationCode(db.Model):
+    """A one-time code sent to a mobile (SMS) or an e-mail address: to prove the contact is the person's, or to
+    reset a password. Only its keyed hash is stored; it is single-use and expires. The rows are also the
+    counters of the rate limits (per contact and per IP), so no limit is lost on a restart."""
+
+    __tablename__ = "verification_code"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(sa.String(20))  # verify_mobile | verify_email | reset
+    channel: Mapped[str] = mapped_column(sa.String(10))  # sms | email
+    contact: Mapped[str] = mapped_column(sa.String(120))
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    ip: Mapped[str] = mapped_column(sa.String(45), default="")
+    failed_attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        sa.CheckConstraint("purpose IN ('verify_mobile','verify_email','reset')", name="purpose_known"),
+        sa.CheckConstraint("channel IN ('sms','email')", name="channel_known"),
+        sa.CheckConstraint("failed_attempts >= 0", name="attempts_nonneg"),
+        sa.Index("ix_verification_code_contact", "contact", "created_at"),
+        sa.Index("ix_verification_code_ip", "ip", "created_at"),
+    )

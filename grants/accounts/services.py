@@ -502,8 +502,7 @@ def update_user(user: User, *, display_name: str, mobile: str | None, email: str
     before = {"roles": sorted(user.role_names), "host_unit_id": user.host_unit_id, "active": user.is_active_account,
               "display_name": user.display_name, "mobile": user.mobile}
     user.display_name = display_name.strip()
-    user.mobile = mobile
-    user.email = (email or "").strip() or None
+    set_contacts(user, mobile=mobile, email=email)
     user.host_unit_id = host_unit_id
     user.affiliation = affiliation
     user.is_active_account = is_active
@@ -514,6 +513,34 @@ def update_user(user: User, *, display_name: str, mobile: str | None, email: str
     record(actor, "user.update", user, before=before,
            after={"roles": sorted(str(r) for r in roles), "host_unit_id": host_unit_id, "active": is_active,
                   "display_name": user.display_name, "mobile": mobile})
+
+
+def set_contacts(user: User, *, mobile: str | None, email: str | None) -> set[str]:
+    """Change a person's mobile and e-mail; a changed contact is unverified until a new code proves it.
+    Returns which contacts changed ({"mobile", "email"}). The caller has checked the format and uniqueness."""
+    mobile = (mobile or "").strip() or None
+    email = (email or "").strip() or None
+    changed = set()
+    if mobile != user.mobile:
+        user.mobile, user.mobile_verified_at = mobile, None
+        changed.add("mobile")
+    if email != user.email:
+        user.email, user.email_verified_at = email, None
+        changed.add("email")
+    return changed
+
+
+def change_contacts(user: User, *, mobile: str | None, email: str | None, actor) -> set[str]:
+    """A person changes their own contacts: mobile required, e-mail optional; a change needs a new code."""
+    mobile = (mobile or "").strip()
+    if not MOBILE_RE.match(mobile):
+        raise AccountError(_("手机号格式不正确"), "mobile")
+    _check_unique(user.username, mobile, exclude_id=user.id)
+    before = {"mobile": user.mobile, "email": user.email}
+    changed = set_contacts(user, mobile=mobile, email=email)
+    if changed:
+        record(actor, "user.change_contacts", user, before=before, after={"mobile": user.mobile, "email": user.email})
+    return changed
 
 
 def reset_password(user: User, new_password: str, actor) -> None:

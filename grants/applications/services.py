@@ -407,8 +407,31 @@ def submit_application(application: Application, actor) -> dict[str, list[str]]:
     if application.number is None:
         application.number = _next_number(application.call)
     application.submitted_at = now()
+    resubmitted = application.status == ApplicationStatus.RETURNED
     APPLICATION_WORKFLOW.transition(application, "submit", actor, detail={"number": application.number})
+    _tell_submitted(application, resubmitted)
     return {}
+
+
+def application_link(application: Application) -> str:
+    return f"/applications/{application.id}"
+
+
+def _notice_vars(application: Application) -> dict:
+    return dict(project=application.display_name, organization=application.organization.name,
+                call=application.call.title, number=application.number or "")
+
+
+def _tell_submitted(application: Application, resubmitted: bool) -> None:
+    """The receipt to the organisation; after a return, the officers are told it waits for them again."""
+    from grants.reminders.notices import organization_people, send_notice, unit_staff
+
+    send_notice("application_received", organization_people(application.organization_id),
+                link=application_link(application) + "/status", submitted_at=format_local(application.submitted_at),
+                **_notice_vars(application))
+    if resubmitted:
+        send_notice("application_resubmitted", unit_staff(application.call.host_unit_id, "officer"),
+                    link=application_link(application), **_notice_vars(application))
 
 
 def withdraw_application(application: Application, actor) -> None:
@@ -456,6 +479,13 @@ def screen_application(application: Application, action: str, actor, *, reason: 
     application.screened_by_id = actor.id
     application.screened_at = now()
     APPLICATION_WORKFLOW.transition(application, action, actor, detail=detail)
+    from grants.reminders.notices import organization_people, send_notice
+
+    kind = {"mark_eligible": "screening_passed", "mark_ineligible": "screening_ineligible",
+            "return": "screening_returned"}[action]
+    send_notice(kind, organization_people(application.organization_id), link=application_link(application) + "/status",
+                reason=reason, deadline=format_local(application.return_deadline_at) if action == "return" else "",
+                **_notice_vars(application))
 
 
 # --- lists --------------------------------------------------------------------------
@@ -534,3 +564,121 @@ def status_counts(call) -> dict[str, int]:
     return dict(db.session.execute(
         sa.select(Application.status, sa.func.count()).where(Application.call_id == call.id)
         .group_by(Application.status)).all())
+
+
+# --- the applicant's status page ----------------------------------------------------------------
+
+@dataclass
+class StatusStep:
+    label: str
+    state: str  # "done" | "current" | "todo" | "stopped"
+
+
+@dataclass
+class StatusSummary:
+    """Where an application stands, for its organisation: the stage, what happens next and by when, the
+    award (amount, any cut and its reason, the 公示), the contract and the review feedback once released."""
+
+    application: Application
+    steps: list[StatusStep]
+    next_step: str
+    due: str = ""
+    note: str = ""
+    award: object = None
+    notice: object = None
+    contract: object = None
+    feedback_released: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def adjusted(self) -> bool:
+        return self.award is not None and (self.award.amount_fen != self.application.requested_fen
+                                           or bool(self.award.adjustment_reason))
+
+
+_STAGES = ("submit", "screening", "review", "notice", "award", "contract", "project")
+
+
+def status_summary(application: Application) -> StatusSummary:
+    """Compute the status page of one application (a handful of queries)."""
+    from grants.awards.models import Award, PublicNotice
+    from grants.calls.models import CallStatus
+    from grants.contracts.models import Contract
+
+    S = ApplicationStatus
+    call = application.call
+    award = db.session.scalar(sa.select(Award).where(Award.application_id == application.id))
+    notice = db.session.scalar(sa.select(PublicNotice).where(PublicNotice.call_id == call.id))
+    contract = db.session.scalar(sa.select(Contract).where(Contract.application_id == application.id))
+    status = application.status
+    reached = {
+        S.DRAFT: 0, S.SUBMITTED: 1, S.RETURNED: 1, S.INELIGIBLE: 1, S.WITHDRAWN: 0, S.ELIGIBLE: 2,
+        S.UNDER_REVIEW: 2, S.SCORED: 2, S.SHORTLISTED: 2, S.PITCHED: 2, S.NOT_AWARDED: 3, S.AWARDED: 3,
+        S.CANCELLED: 3, S.CONFIRMED: 5,
+    }[S(status)]
+    if contract is not None and contract.status in ("active", "completed"):
+        reached = 6
+    stopped = status in (S.INELIGIBLE, S.WITHDRAWN, S.NOT_AWARDED, S.CANCELLED)
+    labels = (_("提交申报"), _("形式审查"), _("专家评审"), _("公示"), _("立项"), _("签订协议"), _("项目执行"))
+    steps = []
+    for i, label in enumerate(labels):
+        if i < reached:
+            state = "done"
+        elif i == reached:
+            state = "stopped" if stopped else ("done" if status == "completed" else "current")
+        else:
+            state = "todo"
+        steps.append(StatusStep(label, state))
+
+    summary = StatusSummary(application, steps, next_step="", award=award, notice=notice, contract=contract)
+    if status == S.DRAFT:
+        summary.next_step, summary.due = _("完善并提交申报书"), format_local(application.deadline_at)
+    elif status == S.SUBMITTED:
+        summary.next_step = _("等待项目主管进行形式审查，结果将通知您")
+        summary.due = format_local(call.review_start_at) if call.review_start_at else ""
+    elif status == S.RETURNED:
+        summary.next_step, summary.due = _("按审查意见修改后重新提交"), format_local(application.deadline_at)
+        summary.note = application.screening_reason
+    elif status == S.INELIGIBLE:
+        summary.next_step, summary.note = _("申报书未通过形式审查，本次申报结束"), application.screening_reason
+    elif status == S.WITHDRAWN:
+        summary.next_step = _("申报书已撤回，本次申报结束")
+    elif status in (S.ELIGIBLE, S.UNDER_REVIEW):
+        summary.next_step = _("专家评审，评审结束后公布拟资助名单")
+        summary.due = format_local(call.review_end_at) if call.review_end_at else ""
+    elif status == S.SHORTLISTED:
+        summary.next_step = _("参加路演答辩，具体安排由项目主管通知")
+    elif status in (S.SCORED, S.PITCHED):
+        summary.next_step = _("评审已完成，等待资助方案审批和公示")
+    elif status == S.AWARDED:
+        summary.next_step = _("拟资助名单公示中，公示期满无异议后确认立项")
+        summary.due = notice.ends_on.isoformat() if notice else ""
+    elif status == S.CANCELLED:
+        summary.next_step = _("公示期间的异议经核实成立，拟资助已取消")
+        summary.note = award.cancelled_reason if award else ""
+    elif status == S.NOT_AWARDED:
+        summary.next_step = _("本次未获资助")
+        summary.feedback_released = call.status in (CallStatus.FINALIZED, CallStatus.ARCHIVED)
+    elif status == S.CONFIRMED:
+        if contract is None or contract.status == "draft":
+            summary.next_step = _("已立项，等待项目主管下发资助协议")
+        elif contract.status == "issued":
+            summary.next_step = _("阅读并签署资助协议")
+        elif contract.status == "signed_by_org":
+            summary.next_step = _("协议已签署，等待甲方会签")
+        elif contract.status == "active":
+            due = next((t for t in contract.tranches if t.status in ("due", "rectifying")), None)
+            if due is not None:
+                rectifying = due.status == "rectifying"
+                summary.next_step = (_("提交“%(t)s”的整改报告", t=due.name) if rectifying
+                                     else _("提交“%(t)s”的进度报告", t=due.name))
+                when = due.rectify_due_on if rectifying else due.due_on
+                summary.due = when.isoformat() if when else ""
+            else:
+                summary.next_step = _("执行项目，按协议提交报告")
+        elif contract.status == "completed":
+            summary.next_step = _("项目已结项")
+        else:
+            summary.next_step = _("协议已终止")
+            summary.note = contract.terminated_reason or ""
+    return summary

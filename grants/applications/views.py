@@ -19,7 +19,7 @@ from grants.applications import services
 from grants.applications.services import (
     ApplicationError, call_application_districts, call_applications_count, call_applications_query,
     eligibility_problems, limit_problems, save_draft, screen_application,
-    start_application, status_counts, submit_application, withdraw_application,
+    start_application, status_counts, status_summary, submit_application, withdraw_application,
 )
 from grants.applications.states import APPLICATION_WORKFLOW, SCREENING_ACTIONS
 from grants.calls.models import Call, CallStatus
@@ -222,6 +222,14 @@ def duplicate_decision(application_id: int):
         db.session.commit()
         flash(_("已保存重复申报认定"), "success")
     return redirect(url_for("applications.detail", application_id=application.id) + "#duplicates")
+@bp.route("/applications/<int:application_id>/status")
+@login_required
+def status(application_id: int):
+    """The organisation's status page: stage, next step and deadline, award and 公示, feedback."""
+    application = get_or_404(Application, application_id)
+    ensure(perm.can_view_application(current_user, application))
+    return render_template("applications/status.html", application=application, call=application.call,
+                           s=status_summary(application))
 
 
 @bp.route("/applications/<int:application_id>/withdraw", methods=["POST"])

@@ -19,10 +19,11 @@ from grants.assessments.models import (
 from grants.contracts.models import Contract, ContractStatus, Tranche, TrancheStatus
 from grants.contracts.services import (
     SYSTEM_ROLES, close_if_settled, contract_link, flag_reclaim, keep_final_grade, mark_tranche_payable,
-    open_next_report, org_admins, tell, withhold_tranche,
+    open_next_report, tell_organization, tell_staff, unit_users, withhold_tranche,
 )
 from grants.contracts.states import TRANCHE_WORKFLOW
 from grants.core.audit import lock_chain, record
+from grants.core.money import yuan
 from grants.core.timeutil import SHANGHAI, UTC, now, today_local
 from grants.core.workdays import add_working_days
 from grants.extensions import db
@@ -222,6 +223,8 @@ def submit_report(report: ProgressReport, actor) -> None:
     if report.first_submitted_at is None:
         report.first_submitted_at = report.submitted_at
     record(actor, "report.submit", report, after={"status": "submitted", "days_late": report.days_late})
+    tell_staff("report_submitted", report.contract, unit_users(report.contract.call.host_unit_id, Role.OFFICER),
+               link=f"/reports/{report.id}", report=report.kind_label)
 
 
 def return_report(report: ProgressReport, actor, comment: str) -> None:
@@ -237,9 +240,8 @@ def return_report(report: ProgressReport, actor, comment: str) -> None:
     report.officer_comment = comment
     report.returned_at, report.returned_by_id = now(), actor.id
     record(actor, "report.return", report, after={"status": "returned", "comment": comment})
-    submitter = db.session.get(User, report.submitted_by_id) if report.submitted_by_id else None
-    tell([submitter, *org_admins(report.contract)], _("报告被退回：%(k)s", k=report.kind_label),
-         comment, f"/reports/{report.id}")
+    tell_organization("report_returned", report.contract, link=f"/reports/{report.id}", report=report.kind_label,
+                      reason=comment)
 
 
 def eligible_evaluators(contract: Contract) -> list[User]:
@@ -278,9 +280,9 @@ def accept_report(report: ProgressReport, actor, evaluator: User | None, comment
     db.session.flush()
     record(actor, "report.accept", report, after={"status": "accepted", "evaluator_id": evaluator.id,
                                                   "assessment_id": assessment.id})
-    tell([evaluator], _("新的评估任务：%(p)s", p=contract.project_name),
-         _("%(org)s 的%(k)s已受理，请评估。", org=contract.party_b_name, k=report.kind_label),
-         f"/assessments/{assessment.id}")
+    tell_organization("report_accepted", contract, link=f"/reports/{report.id}", report=report.kind_label)
+    tell_staff("assessment_assigned", contract, [evaluator], link=f"/assessments/{assessment.id}",
+               report=report.kind_label)
     return assessment
 
 
@@ -348,12 +350,12 @@ def submit_assessment(assessment: Assessment, actor, *, points: dict[int, int | 
         open_next_report(contract, actor)
     if tranche.status == TrancheStatus.WITHHELD:
         close_if_settled(contract, actor)  # a withheld last tranche settles the project too
+    tell_organization("assessment_result", contract, tranche=tranche.name, score=total, grade=assessment.grade_label,
+                      ratio=assessment.payment_pct, amount=yuan(tranche.payable_fen or 0),
+                      withheld=yuan(tranche.withheld_fen) if tranche.withheld_fen else "")
     if tranche.status == TrancheStatus.RECTIFYING:
-        body = _("评估 %(s)s 分，不合格。请于 %(d)s 前完成整改并重新提交报告。", s=total, d=tranche.rectify_due_on.isoformat())
-    else:
-        body = _("评估 %(s)s 分，等级%(g)s，%(t)s：%(st)s。", s=total, g=assessment.grade_label, t=tranche.name,
-                 st=tranche.status_label)
-    tell(org_admins(contract), _("评估结果：%(p)s", p=contract.project_name), body, contract_link(contract))
+        tell_organization("rectification", contract, tranche=tranche.name, deadline=tranche.rectify_due_on.isoformat(),
+                          reason=assessment.comment)
     record(actor, "assessment.submit", assessment, after={
         "total_score": total, "grade": band.grade, "payment_pct": assessment.payment_pct, "round": assessment.round,
         "satisfaction_pct": satisfaction_pct, "tranche_status": str(tranche.status)})
@@ -392,6 +394,8 @@ def set_rectify_deadline(tranche: Tranche, actor, due_on: dt.date) -> None:
     tranche.rectify_due_on = due_on
     record(actor, "tranche.rectify_deadline", tranche, before={"rectify_due_on": str(before)},
            after={"rectify_due_on": due_on.isoformat()})
+    tell_organization("rectification", tranche.contract, tranche=tranche.name, deadline=due_on.isoformat(),
+                      reason=_("整改期限已调整"))
 
 
 def withhold_after_deadline(tranche: Tranche, actor, at: dt.datetime | None = None) -> None:

@@ -280,7 +280,20 @@ def propose_awards(call: Call, actor) -> list[Award]:
     db.session.flush()
     reallocate(call)
     record(actor, "award.propose", call, after={"awards": [[a.application_id, a.amount_fen] for a in proposed]})
+    _tell_approvers(call, proposed, actor)
     return proposed
+
+
+def _tell_approvers(call: Call, proposed: list[Award], actor) -> None:
+    """The plan waits for a second officer (four eyes): the unit's other officers are told."""
+    from grants.reminders.notices import send_notice, unit_staff
+
+    if not proposed:
+        return
+    others = [u for u in unit_staff(call.host_unit_id, Role.OFFICER) if u.id != actor.id]
+    send_notice("award_plan_approval", others, link=f"/awards/calls/{call.id}", call=call.title,
+                proposer=actor.display_name or actor.username, count=len(proposed),
+                total=yuan(sum(a.amount_fen for a in proposed)))
 
 
 def _check_or_raise(call: Call, awards: list[Award]) -> None:
@@ -567,7 +580,23 @@ def publish_notice(call: Call, actor, *, show_panel_names: bool = False) -> Publ
         raise AwardError(exc.message)
     db.session.flush()
     record(actor, "notice.publish", notice, after={"starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat()})
+    for award in awards:
+        _tell_proposed(award, notice)
     return notice
+
+
+def _tell_proposed(award: Award, notice: PublicNotice) -> None:
+    """拟资助: the organisation hears the amount, any cut and its reason, and where the 公示 is."""
+    from grants.reminders.notices import absolute_url, organization_people, send_notice
+
+    app = award.application
+    adjusted = award.amount_fen != app.requested_fen or bool(award.adjustment_reason)
+    send_notice("award_proposed", organization_people(award.organization_id),
+                link=f"/applications/{app.id}/status", project=app.display_name,
+                organization=app.organization.name, call=award.call.title, number=app.number or "",
+                amount=yuan(award.amount_fen), requested=yuan(app.requested_fen),
+                reason=award.adjustment_reason if adjusted else "", notice_from=notice.starts_on.isoformat(),
+                notice_to=notice.ends_on.isoformat(), notice_url=absolute_url(f"/public/notices/{award.call_id}"))
 
 
 def _roles(actor) -> set[str]:
@@ -646,21 +675,14 @@ def _send_receipt(notice: PublicNotice, objection: Objection) -> None:
 
 
 def _notify_officers(notice: PublicNotice, objection: Objection) -> None:
-    """Tell the officers of the call's unit that an objection waits for them (when reminders are installed)."""
-    try:
-        from grants.reminders.services import notify
-    except ImportError:
-        return
-    from flask import url_for
-
-    from grants.accounts.services import unit_officers
+    """Tell the officers of the call's unit that an objection waits for them."""
+    from grants.reminders.notices import send_notice, unit_staff
 
     call = notice.call
-    officers = unit_officers(call.host_unit_id)
-    link = url_for("awards.notice", call_id=call.id) + f"#objection-{objection.id}"
-    for officer in officers:
-        notify(officer, _("收到公示异议：“%(name)s”", name=objection.application.display_name),
-               _("“%(call)s”公示期间收到一条异议，请在公示期内核实处理。", call=call.title), link=link)
+    app = objection.application
+    send_notice("objection_received", unit_staff(call.host_unit_id, Role.OFFICER),
+                link=f"/awards/calls/{call.id}/notice#objection-{objection.id}", project=app.display_name,
+                organization=app.organization.name, call=call.title)
 
 
 def handle_objection(objection: Objection, decision: str, reason: str, actor, *, promote: bool = False) -> Award | None:
@@ -707,6 +729,11 @@ def cancel_award(award: Award, reason: str, actor) -> None:
             raise AwardError(exc.message)
     db.session.flush()
     record(actor, "award.cancel", award, before={"status": before}, after={"status": "cancelled", "reason": reason})
+    from grants.reminders.notices import organization_people, send_notice
+
+    app = award.application
+    send_notice("award_cancelled", organization_people(award.organization_id), link=f"/applications/{app.id}/status",
+                project=app.display_name, organization=app.organization.name, call=award.call.title, reason=reason)
 
 
 def promotion_candidate(call: Call, *, freeing: Award | None = None, ranking: list | None = None,
@@ -757,6 +784,9 @@ def promote_next(call: Call, actor, *, reason: str = "") -> Award | None:
         raise AwardError(exc.message)
     db.session.flush()
     record(actor, "award.promote", award, after={"application_id": app.id, "amount_fen": award.amount_fen})
+    notice = notice_of(call)
+    if notice is not None:
+        _tell_proposed(award, notice)
     return award
 
 
@@ -808,28 +838,15 @@ def finalize_notice(call: Call, actor) -> list[Award]:
 
 
 def _notify_applicants(call: Call, confirmed: list[Award], unfunded: list[Application]) -> None:
-    """Tell each organisation's members the outcome (through the reminders inbox when it is installed)."""
-    try:
-        from grants.reminders.services import notify
-    except ImportError:  # the notification domain is optional; the audit row records the outcome anyway
-        return
-    from flask import url_for
+    """Tell each organisation's members the outcome: 立项 with the amount, or not funded with the feedback."""
+    from grants.reminders.notices import organization_people, send_notice
 
-    from grants.organizations.models import OrganizationMember
-
-    org_ids = {a.organization_id for a in confirmed} | {a.organization_id for a in unfunded}
-    members: dict[int, list] = defaultdict(list)
-    if org_ids:
-        for m in db.session.scalars(sa.select(OrganizationMember).where(
-                OrganizationMember.organization_id.in_(org_ids))):
-            members[m.organization_id].append(m.user)
     for award in confirmed:
-        for user in members[award.organization_id]:
-            notify(user, _("立项通知：“%(name)s”获得资助 %(amount)s", name=award.application.display_name,
-                           amount=yuan(award.amount_fen)),
-                   _("“%(call)s”公示期满，项目已确认立项，请留意资助协议的签订。", call=call.title))
+        app = award.application
+        send_notice("award_confirmed", organization_people(award.organization_id),
+                    link=f"/applications/{app.id}/status", project=app.display_name,
+                    organization=app.organization.name, call=call.title, amount=yuan(award.amount_fen))
     for app in unfunded:
-        for user in members[app.organization_id]:
-            notify(user, _("评审结果：“%(name)s”未获资助", name=app.display_name),
-                   _("感谢参与“%(call)s”。您可以查看评审得分和专家意见。", call=call.title),
-                   link=url_for("awards.feedback", application_id=app.id))
+        send_notice("not_funded", organization_people(app.organization_id),
+                    link=f"/awards/applications/{app.id}/feedback", project=app.display_name,
+                    organization=app.organization.name, call=call.title, number=app.number or "")

@@ -258,15 +258,11 @@ def _notify_officers_of_self_nomination(s: BrandSelection, contract: Contract) -
     """A self-nomination waits for an officer's decision (and blocks the start of scoring): tell the
     selection's unit officers at once."""
     from grants.accounts.services import unit_officers
-    from grants.reminders.services import notify
+    from grants.reminders.notices import send_notice
 
     org_name = db.session.scalar(sa.select(Organization.name).where(Organization.id == contract.organization_id))
-    officers = unit_officers(s.host_unit_id)
-    for officer in officers:
-        notify(officer, _("品牌项目自荐待确认：%(p)s", p=contract.project_name),
-               _("%(o)s 自荐项目“%(p)s”参加“%(t)s”，请在评选页面采纳或不予采纳。", o=org_name or "",
-                 p=contract.project_name, t=s.title),
-               link=f"/brand/{s.id}#nomination-list")
+    send_notice("brand_self_nominated", unit_officers(s.host_unit_id), link=f"/brand/{s.id}#nomination-list",
+                organization=org_name or "", project=contract.project_name, selection=s.title)
 
 
 def accept_nomination(n: BrandNomination, actor) -> None:
@@ -423,12 +419,10 @@ def declare_conflict(n: BrandNomination, expert: User, *, has_conflict: bool, re
 # --- scoring ------------------------------------------------------------------------------------------
 
 def _notify_experts(s: BrandSelection, experts) -> None:
-    from grants.reminders.services import notify
+    from grants.reminders.notices import send_notice
 
-    for u in experts:
-        notify(u, _("品牌项目评审任务：%(t)s", t=s.title),
-               _("请在 %(d)s 前完成评分。", d=format_local(s.scoring_deadline_at)),
-               link="/brand/tasks")
+    send_notice("brand_review_assigned", experts, link="/brand/tasks", selection=s.title,
+                deadline=format_local(s.scoring_deadline_at))
 
 
 def start_scoring(s: BrandSelection, actor) -> None:
@@ -599,16 +593,12 @@ def publish_selection(s: BrandSelection, actor) -> None:
     """decided → published: the winners are marked on the disclosure pages and the organisation record."""
     s.published_at = now()
     _transition(s, "publish", actor)
-    from grants.reminders.services import notify
-    from grants.organizations.models import OrganizationMember
+    from grants.reminders.notices import organization_people, send_notice
 
-    winners = [n for n in nominations(s) if n.is_winner]
-    admins = db.session.scalars(sa.select(OrganizationMember).where(
-        OrganizationMember.organization_id.in_([n.organization_id for n in winners]),
-        OrganizationMember.is_admin.is_(True))).all()
-    names = {n.organization_id: n.contract.project_name for n in winners}
-    for m in admins:
-        notify(m.user, _("您的项目获评%(t)s", t=s.title), names.get(m.organization_id, ""), link="/brand/mine")
+    for n in nominations(s):
+        if n.is_winner:
+            send_notice("brand_winner", organization_people(n.organization_id), link="/brand/mine",
+                        selection=s.title, project=n.contract.project_name)
 
 
 # --- the marks on other pages -------------------------------------------------------------------------

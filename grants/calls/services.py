@@ -379,7 +379,25 @@ def close_call_for_review(call: Call, actor) -> Call:
     if call.status == CallStatus.PUBLISHED and (call.close_at is None or now() < call.close_at):
         raise CallError(_("申报尚未截止（截止时间 %(t)s），不能进入评审", t=_local(call.close_at)))
     _transition(call, "close", actor)
+    _tell_applicants_closed(call)
     return call
+
+
+def _tell_applicants_closed(call: Call) -> None:
+    """Each organisation with a submitted application hears that the call closed and review begins."""
+    from grants.applications.models import Application, ApplicationStatus
+    from grants.reminders.notices import organization_people, send_notice
+
+    rows = db.session.execute(sa.select(Application.organization_id, Application.number).where(
+        Application.call_id == call.id, Application.number.is_not(None),
+        Application.status.not_in((ApplicationStatus.DRAFT, ApplicationStatus.WITHDRAWN)))
+        .order_by(Application.number)).all()
+    numbers: dict[int, list[str]] = {}
+    for org_id, number in rows:
+        numbers.setdefault(org_id, []).append(number)
+    for org_id, nums in numbers.items():
+        send_notice("call_closed", organization_people(org_id), link="/applications/mine", call=call.title,
+                    numbers="、".join(nums))
 
 
 def archive_call(call: Call, actor) -> Call:

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from grants.contracts.models import SETTLED_TRANCHE_STATES, Contract, ContractStatus, Tranche, TrancheStatus
 from grants.contracts.states import CONTRACT_WORKFLOW, TRANCHE_WORKFLOW
 from grants.core.audit import lock_chain, record
-from grants.core.money import Money
+from grants.core.money import Money, yuan
 from grants.core.timeutil import now, today_local
 from grants.extensions import db
 
@@ -170,8 +170,7 @@ def issue_contract(contract: Contract, actor) -> None:
     if sum(t.planned_fen for t in contract.tranches) != contract.amount_fen:
         raise ContractError(_("拨付计划各期金额之和与协议金额不一致"))
     _transition(contract, "issue", actor, issued_at=now(), issued_by_id=actor.id)
-    tell(org_admins(contract), _("资助协议待签署：%(p)s", p=contract.project_name),
-         _("协议 %(n)s 已下发，请组织管理员阅读后签署。", n=contract.number), contract_link(contract))
+    tell_organization("contract_issued", contract, amount=yuan(contract.amount_fen))
 
 
 def recall_contract(contract: Contract, actor) -> None:
@@ -191,9 +190,9 @@ def sign_contract(contract: Contract, actor, *, signer_name: str, signer_title: 
                 signed_at=now())
     from grants.accounts.models import User
 
-    tell([db.session.get(User, contract.issued_by_id) if contract.issued_by_id else None],
-         _("乙方已签署协议：%(p)s", p=contract.project_name),
-         _("%(org)s 已签署协议 %(n)s，请会签。", org=contract.party_b_name, n=contract.number), contract_link(contract))
+    # Whoever issued it countersigns as a rule; the unit's other officers may too.
+    issuer = db.session.get(User, contract.issued_by_id) if contract.issued_by_id else None
+    tell_staff("contract_signed", contract, [issuer, *unit_users(contract.call.host_unit_id, "officer")])
     if scan is not None:
         contract.signed_scan = scan
 
@@ -204,6 +203,7 @@ def reject_signature(contract: Contract, actor, reason: str) -> None:
     if not reason:
         raise ContractError(_("请填写退回原因"), "reason")
     _transition(contract, "reject_signature", actor, detail={"reason": reason})
+    tell_organization("signature_rejected", contract, reason=reason)
     contract.signed_at = None
     contract.signed_by_id = None
     contract.signed_scan_file_id = None
@@ -212,8 +212,7 @@ def reject_signature(contract: Contract, actor, reason: str) -> None:
 def countersign_contract(contract: Contract, actor) -> None:
     """甲方会签: the contract is in force; the signing tranche becomes payable and the first report is due."""
     _transition(contract, "countersign", actor, countersigned_by_id=actor.id, countersigned_at=now())
-    tell(org_admins(contract), _("资助协议已生效：%(p)s", p=contract.project_name),
-         _("甲方已会签，首期款进入拨付流程。"), contract_link(contract))
+    tell_organization("contract_active", contract)
     for tranche in contract.tranches:
         if tranche.trigger == "signing" and tranche.status == TrancheStatus.SCHEDULED:
             mark_tranche_payable(tranche, actor, payment_pct=100)
@@ -292,6 +291,8 @@ def mark_tranche_payable(tranche: Tranche, actor, payment_pct: int | None = None
         TRANCHE_WORKFLOW.transition(tranche, "withhold", actor, roles=SYSTEM_ROLES,
                                     detail={"payment_pct": pct, "withheld_fen": tranche.withheld_fen})
         tranche.settled_at = now()
+        tell_organization("tranche_withheld", tranche.contract, tranche=tranche.name,
+                          amount=yuan(tranche.withheld_fen), reason=_("按评估结果不予拨付"))
         return
     TRANCHE_WORKFLOW.transition(tranche, "make_payable", actor, roles=SYSTEM_ROLES,
                                 detail={"payment_pct": pct, "payable_fen": payable,
@@ -312,6 +313,8 @@ def withhold_tranche(tranche: Tranche, actor, *, reason: str, roles=None) -> Non
     TRANCHE_WORKFLOW.transition(tranche, "withhold", actor, roles=roles or SYSTEM_ROLES,
                                 detail={"reason": str(reason), "withheld_fen": tranche.planned_fen})
     tranche.settled_at = now()
+    tell_organization("tranche_withheld", tranche.contract, tranche=tranche.name, amount=yuan(tranche.planned_fen),
+                      reason=str(reason))
 
 
 def open_next_report(contract: Contract, actor) -> Tranche | None:
@@ -357,9 +360,8 @@ def flag_reclaim(contract: Contract, actor, reason: str, link: str | None = None
         contract.reclaim_flagged_at = now()
         contract.reclaim_reason = reason[:1000]
         record(actor, "contract.flag_reclaim", contract, after={"reason": reason})
-        tell(unit_users(contract.call.host_unit_id, "finance"), _("建议追回已拨资金：%(p)s", p=contract.project_name),
-             _("协议 %(n)s（%(org)s）：%(r)s。请核对已支付的拨款并登记追回。", n=contract.number,
-               org=contract.party_b_name, r=reason), link or contract_link(contract))
+        tell_staff("reclaim_flagged", contract, unit_users(contract.call.host_unit_id, "finance"),
+                   link=link or contract_link(contract), reason=reason)
 
 
 def payments_by_tranche(contract: Contract) -> dict:
@@ -390,20 +392,25 @@ def unit_users(unit_id: int, role: str) -> list:
         .order_by(User.id)).unique())
 
 
-def org_admins(contract: Contract) -> list:
-    return [m.user for m in contract.organization.members if m.is_admin]
-
-
-def tell(users, title: str, body: str, link: str) -> None:
-    """Notify each user once (inbox, and e-mail unless muted); sent with the caller's commit."""
-    from grants.reminders.services import notify
-
-    seen = set()
-    for user in users:
-        if user is not None and user.id not in seen:
-            seen.add(user.id)
-            notify(user, title, body, link=link)
-
-
 def contract_link(contract: Contract) -> str:
     return f"/contracts/{contract.id}"
+
+
+def contract_vars(contract: Contract) -> dict:
+    """The variables every contract notice offers (notices.V_CONTRACT)."""
+    return dict(project=contract.project_name, organization=contract.party_b_name, contract_number=contract.number)
+
+
+def tell_organization(kind: str, contract: Contract, *, link: str | None = None, **variables) -> None:
+    """A notice of `kind` to every member of the contract's organisation."""
+    from grants.reminders.notices import organization_people, send_notice
+
+    send_notice(kind, organization_people(contract.organization_id), link=link or contract_link(contract),
+                **{**contract_vars(contract), **variables})
+
+
+def tell_staff(kind: str, contract: Contract, users, *, link: str | None = None, **variables) -> None:
+    """A notice of `kind` about this contract to the staff who must act on it."""
+    from grants.reminders.notices import send_notice
+
+    send_notice(kind, users, link=link or contract_link(contract), **{**contract_vars(contract), **variables})

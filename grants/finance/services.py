@@ -151,7 +151,32 @@ def request_payment(tranche, actor) -> Payment | None:
     project_hold = project_hold_in_force(contract.id)
     if project_hold is not None:
         _hold_under_project(payment, project_hold)
+    else:
+        _tell_finance("payment_requested", payment)
     return payment
+
+
+# --- notices ----------------------------------------------------------------------------------
+
+def _payment_vars(p: Payment) -> dict:
+    from grants.contracts.services import contract_vars
+
+    return dict(contract_vars(p.contract), tranche=p.tranche.name, amount=Money(p.amount_fen).format())
+
+
+def _tell_finance(kind: str, p: Payment, *, exclude=()) -> None:
+    """The call's finance staff (but not who already acted on this payment) are told it waits for them."""
+    from grants.reminders.notices import send_notice, unit_staff
+
+    users = [u for u in unit_staff(p.contract.call.host_unit_id, "finance") if u.id not in set(exclude)]
+    send_notice(kind, users, link=f"/finance/payments/{p.id}", **_payment_vars(p))
+
+
+def _tell_organization(kind: str, p: Payment, **variables) -> None:
+    from grants.reminders.notices import organization_people, send_notice
+
+    send_notice(kind, organization_people(p.organization_id), link=f"/contracts/{p.contract_id}",
+                **{**_payment_vars(p), **variables})
 
 
 def _hold_under_project(payment: Payment, project_hold: ProjectHold) -> None:
@@ -162,6 +187,7 @@ def _hold_under_project(payment: Payment, project_hold: ProjectHold) -> None:
     db.session.add(PaymentHold(payment_id=payment.id, reason=project_hold.reason, from_status=PaymentStatus.REQUESTED,
                                placed_by_id=None, placed_at=now(), project_hold_id=project_hold.id))
     _flush()
+    _tell_organization("payment_held", payment, reason=project_hold.reason)
 
 
 # --- finance decisions -------------------------------------------------------------------
@@ -181,6 +207,7 @@ def approve_payment(payment: Payment, actor, *, expected_version: int | None = N
     PAYMENT_WORKFLOW.transition(p, "approve", actor, detail={
         "amount_fen": p.amount_fen, "needs_second_approval": needs_second_approval(p)})
     _flush()
+    _tell_finance("payment_approved", p, exclude=(actor.id,))
     return p
 
 
@@ -200,6 +227,7 @@ def second_approve_payment(payment: Payment, actor, *, expected_version: int | N
     p.second_approved_at = now()
     PAYMENT_WORKFLOW.transition(p, "second_approve", actor, detail={"amount_fen": p.amount_fen})
     _flush()
+    _tell_finance("payment_approved", p, exclude=(actor.id, p.approved_by_id))
     return p
 
 
@@ -214,6 +242,10 @@ def return_payment(payment: Payment, actor, reason: str, *, expected_version: in
     PAYMENT_WORKFLOW.transition(p, "return", actor, detail={"reason": reason})
     _clear_approvals(p)
     _flush()
+    from grants.reminders.notices import send_notice, unit_staff
+
+    send_notice("payment_returned", unit_staff(p.contract.call.host_unit_id, "officer"),
+                link=f"/finance/payments/{p.id}", reason=reason, **_payment_vars(p))
     return p
 
 
@@ -225,6 +257,7 @@ def resubmit_payment(payment: Payment, actor, *, expected_version: int | None = 
     _check_version(p, expected_version)
     PAYMENT_WORKFLOW.transition(p, "resubmit", actor, detail={"returned_reason": p.returned_reason})
     _flush()
+    _tell_finance("payment_requested", p, exclude=(actor.id,))
     return p
 
 
@@ -268,6 +301,7 @@ def release_payment(payment: Payment, actor, bank_reference: str, released_on: d
     PAYMENT_WORKFLOW.transition(p, "release", actor, detail={
         "amount_fen": p.amount_fen, "bank_reference": bank_reference, "released_on": released_on.isoformat()})
     _flush()
+    _tell_organization("payment_released", p, date=released_on.isoformat())
     _settle_tranche(p.tranche, actor)
     return p
 
@@ -302,6 +336,7 @@ def hold_payment(payment: Payment, actor, reason: str, *, expected_version: int 
     db.session.add(PaymentHold(payment_id=p.id, reason=reason, from_status=from_status, placed_by_id=actor.id,
                                placed_at=now(), project_hold_id=project_hold.id if project_hold else None))
     _flush()
+    _tell_organization("payment_held", p, reason=reason)
     return p
 
 
@@ -370,6 +405,7 @@ def lift_hold(payment: Payment, actor, reason: str, *, expected_version: int | N
     p.hold_reason = ""
     _clear_approvals(p)
     _flush()
+    _tell_finance("payment_requested", p)
     return p
 
 
@@ -397,6 +433,7 @@ def record_reclaim(payment: Payment, actor, amount_fen: int, reason: str, refere
     record(actor, "payment.reclaim", p, before={"reclaimed_fen": p.reclaimed_fen - amount_fen},
            after={"reclaimed_fen": p.reclaimed_fen, "amount_fen": amount_fen, "reason": reason,
                   "reclaim_id": reclaim.id})
+    _tell_organization("payment_reclaimed", p, amount=Money(amount_fen).format(), reason=reason)
     return reclaim
 
 

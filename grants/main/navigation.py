@@ -66,6 +66,8 @@ def nav_items(user) -> list[NavItem]:
         items.append(NavItem(_l("定时提醒"), "reminders.scheduler_status", "alarm"))
         items.append(NavItem(_l("发件箱"), "reminders.outbox", "envelope"))
         items.append(NavItem(_l("Webhook 推送"), "api_ui.webhooks", "broadcast"))
+        items.append(NavItem(_l("短信发件箱"), "reminders.sms_outbox", "chat-square-text"))
+        items.append(NavItem(_l("通知模板"), "reminders.notice_templates", "file-earmark-text"))
     return items
 
 

@@ -50,6 +50,8 @@ class RegistrationForm(ProfileForm):
         DataRequired(_l("请填写登录用户名")), Length(min=3, max=50),
         Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("用户名只能包含字母、数字、下划线、点和短横线"))])
     admin_mobile = StringField(_l("管理员手机号"), validators=[DataRequired(_l("请填写手机号")), _mobile])
+    admin_email = StringField(_l("管理员电子邮箱（可选）"), validators=[Optional(), Email(_l("邮箱格式不正确")),
+                                                                Length(max=120)])
     password = PasswordField(_l("密码"), validators=[DataRequired(_l("请设置密码"))])  # policy: accounts.services
     confirm = PasswordField(_l("确认密码"), validators=[EqualTo("password", _l("两次输入的密码不一致"))])
     agree = BooleanField(_l("我承诺所填信息真实有效"), validators=[DataRequired(_l("请勾选信息真实性承诺"))])
@@ -69,6 +71,7 @@ class JoinForm(BaseForm):
         DataRequired(_l("请填写登录用户名")), Length(min=3, max=50),
         Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("用户名只能包含字母、数字、下划线、点和短横线"))])
     mobile = StringField(_l("手机号"), validators=[DataRequired(_l("请填写手机号")), _mobile])
+    email = StringField(_l("电子邮箱（可选）"), validators=[Optional(), Email(_l("邮箱格式不正确")), Length(max=120)])
     password = PasswordField(_l("密码"), validators=[DataRequired(_l("请设置密码"))])  # policy: accounts.services
     confirm = PasswordField(_l("确认密码"), validators=[EqualTo("password", _l("两次输入的密码不一致"))])
 

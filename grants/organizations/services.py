@@ -16,8 +16,8 @@ from grants.core.states import Workflow
 from grants.core.timeutil import now
 from grants.extensions import db
 from grants.organizations.models import (
-    CHILD_LEVEL, ORG_STATUS_LABELS, HostUnit, Invitation, LegalForm, Organization, OrganizationMember,
-    OrgStatus, UnitLevel,
+    CHILD_LEVEL, LEGAL_FORM_LABELS, ORG_STATUS_LABELS, HostUnit, Invitation, LegalForm, Organization,
+    OrganizationMember, OrgStatus, UnitLevel,
 )
 
 INVITATION_DAYS = 7
@@ -132,7 +132,8 @@ PROFILE_FIELDS = (
 
 
 def register_organization(*, profile: dict, name: str, admin_username: str, admin_name: str,
-                          admin_password: str, admin_mobile: str | None) -> Organization:
+                          admin_password: str, admin_mobile: str | None, admin_email: str | None = None
+                          ) -> Organization:
     """Self-registration: the organisation (pending verification) and its first user, its administrator."""
     name = name.strip()
     if db.session.scalar(sa.select(Organization.id).where(Organization.name == name)):
@@ -143,7 +144,7 @@ def register_organization(*, profile: dict, name: str, admin_username: str, admi
                       profile.get("filing_office"))
     try:
         user = create_user(username=admin_username, display_name=admin_name, password=admin_password,
-                           mobile=admin_mobile, roles={Role.APPLICANT})
+                           mobile=admin_mobile, email=admin_email, roles={Role.APPLICANT})
     except AccountError as exc:
         raise OrganizationError(exc.message, exc.field or "admin_username") from exc
     org = Organization(name=name, status=OrgStatus.PENDING, **{k: profile.get(k) for k in PROFILE_FIELDS
@@ -153,7 +154,15 @@ def register_organization(*, profile: dict, name: str, admin_username: str, admi
     db.session.add(OrganizationMember(organization=org, user=user, is_admin=True))
     record(user, "organization.register", org, after={"name": name, "legal_form": profile["legal_form"],
                                                       "uscc": profile["uscc"]})
+    _tell_verifiers(org)
     return org
+
+
+def _tell_verifiers(org: Organization) -> None:
+    from grants.reminders.notices import send_notice, verifying_officers
+
+    send_notice("org_to_verify", verifying_officers(), link=f"/organizations/{org.id}", organization=org.name,
+                legal_form=str(LEGAL_FORM_LABELS.get(org.legal_form, org.legal_form)))
 
 
 def update_profile(org: Organization, profile: dict, actor) -> None:
@@ -177,6 +186,7 @@ def update_profile(org: Organization, profile: dict, actor) -> None:
     if org.status == OrgStatus.VERIFIED and changed & {"legal_form", "uscc", "filing_number"}:
         org.status = OrgStatus.PENDING
         record(actor, "organization.reverify", org, before={"status": "verified"}, after={"status": "pending"})
+        _tell_verifiers(org)
 
 
 # The columns status_reason and blacklist_reason are String(500): longer text is refused with a message
@@ -194,6 +204,10 @@ def change_status(org: Organization, action: str, actor, reason: str = "") -> No
     org.status_reason = reason.strip()
     if action in ("verify", "reinstate"):
         org.verified_at = now()
+    from grants.reminders.notices import organization_people, send_notice
+
+    send_notice("organization_status", organization_people(org.id), link="/org", organization=org.name,
+                status=str(ORG_WORKFLOW.state_label(org.status)), reason=reason.strip())
 
 
 def set_blacklist(org: Organization, blacklisted: bool, reason: str, actor) -> None:
@@ -226,7 +240,7 @@ def find_open_invitation(token: str) -> Invitation | None:
 
 
 def accept_invitation(inv: Invitation, *, username: str, display_name: str, password: str,
-                      mobile: str | None):
+                      mobile: str | None, email: str | None = None):
     """The invited colleague creates an account and becomes a member (applicant role).
 
     The link is single-use: it is claimed first with one conditional UPDATE, so of two submits at the same
@@ -240,7 +254,7 @@ def accept_invitation(inv: Invitation, *, username: str, display_name: str, pass
         raise OrganizationError(_("邀请链接已被使用，请联系本组织管理员重新邀请。"), "username")
     try:
         user = create_user(username=username, display_name=display_name, password=password, mobile=mobile,
-                           roles={Role.APPLICANT})
+                           email=email, roles={Role.APPLICANT})
     except AccountError as exc:
         raise OrganizationError(exc.message, exc.field or "username") from exc
     db.session.add(OrganizationMember(organization=inv.organization, user=user, is_admin=False))

@@ -45,17 +45,31 @@ def register():
             org = register_organization(
                 profile=form.profile(), name=form.name.data, admin_username=form.admin_username.data,
                 admin_name=form.admin_name.data, admin_password=form.password.data,
-                admin_mobile=form.admin_mobile.data)
+                admin_mobile=form.admin_mobile.data, admin_email=form.admin_email.data)
         except OrganizationError as exc:
             db.session.rollback()
             _attach(form, exc)
         else:
             complete_login(org.members[0].user, remember=False)
+            _send_first_code(org.members[0].user)
             db.session.commit()
             flash(_("注册成功。组织信息已提交民政部门审核，认证通过后即可申报项目。"), "success")
             return redirect(url_for("organizations.mine"))
     return render_template("organizations/register.html", form=form, captcha_error=captcha_error,
                            captcha_image=captcha.new_challenge() if captcha.enabled() else None)
+
+
+def _send_first_code(user) -> None:
+    """A new account's mobile gets its code at once; when the limits refuse (many sign-ups from one network),
+    the person asks again from the contacts page."""
+    from grants.accounts.verification import VerificationError, send_contact_code
+
+    try:
+        with db.session.begin_nested():
+            send_contact_code(user, "mobile", ip=(request.remote_addr or "")[:45])
+    except VerificationError:
+        return
+    flash(_("验证码已通过短信发送至 %(m)s，请在“联系方式”中输入验证码完成验证。", m=user.mobile), "info")
 
 
 @bp.route("/org")
@@ -95,7 +109,22 @@ def record(org_id: int):
 
     org = get_or_404(Organization, org_id)
     ensure(perm.can_view_record(current_user, org))
-    return render_template("organizations/record.html", org=org, record=organization_record(org, current_user))
+    return render_template("organizations/record.html", org=org, record=organization_record(org, current_user),
+                           threads=_record_threads(org))
+
+
+def _record_threads(org) -> list[dict]:
+    """The organisation's message threads: all of them for its members (without internal notes); for
+    officers and auditors those of their unit subtree, internal notes counted."""
+    from grants.accounts.models import Role
+    from grants.messages.services import organization_threads
+    from grants.organizations.services import unit_subtree_ids
+
+    if perm.is_member(current_user, org):
+        return organization_threads(org.id, with_internal=False, unit_ids=None)
+    if current_user.has_role(Role.OFFICER, Role.AUDITOR) and current_user.host_unit_id is not None:
+        return organization_threads(org.id, with_internal=True, unit_ids=unit_subtree_ids(current_user.host_unit_id))
+    return []
 
 
 def org_invitations(org):
@@ -172,12 +201,13 @@ def join(token: str):
     if form.validate_on_submit():
         try:
             user = accept_invitation(inv, username=form.username.data, display_name=form.display_name.data,
-                                     password=form.password.data, mobile=form.mobile.data)
+                                     password=form.password.data, mobile=form.mobile.data, email=form.email.data)
         except OrganizationError as exc:
             db.session.rollback()
             _attach(form, exc)
         else:
             complete_login(user, remember=False)
+            _send_first_code(user)
             db.session.commit()
             flash(_("已加入 %(org)s", org=inv.organization.name), "success")
             return redirect(url_for("main.index"))

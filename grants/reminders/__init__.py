@@ -27,4 +27,4 @@ def inject_unread_count():
     return {"unread_notifications": unread_notifications}
 
 
-from grants.reminders import cli, views  # noqa: E402,F401
+from grants.reminders import cli, notices, views  # noqa: E402,F401

@@ -1,8 +1,11 @@
-"""Delivery channels behind one small interface: in-app inbox, e-mail (through the outbox) and SMS.
+"""Delivery channels behind one small interface: in-app inbox, e-mail and SMS (each through its outbox).
 
 A channel adds rows to the session and never commits: the caller records the delivery and commits the
-unit of work, so a message and its record stand or fall together. SMS has an interface only; a vendor
-gateway is plugged in by setting SMS_GATEWAY to an object with `send(mobile, text)`.
+unit of work, so a message and its record stand or fall together. The outboxes are sent afterwards by the
+scheduler's pass (reminders.mail, reminders.sms), each message at most once.
+
+`prefs` is the person's choices: the kinds muted for e-mail (the kind's key), and for SMS "sms+<kind>" (on)
+or "sms-<kind>" (off); a kind without an SMS choice follows its default.
 """
 from __future__ import annotations
 
@@ -25,6 +28,10 @@ class Message:
     body: str
     link: str = ""
     late: bool = False
+    # The short text for SMS (a notice kind's SMS template); empty: title and body, cut short.
+    sms: str = ""
+    # The SMS template's parameters (the provider's registered template is filled with them).
+    sms_params: dict | None = None
 
 
 class Channel(Protocol):
@@ -73,28 +80,31 @@ class EmailChannel:
         db.session.add(OutboxMail(to_address=user.email, subject=f"[{platform}] {title}"[:200], body=body))
 
 
-class SmsGateway(Protocol):
-    def send(self, mobile: str, text: str) -> None:
-        """Hand one text message to the vendor; raise on failure (the unit of work then rolls back)."""
+def wants_sms(message: Message, prefs: set[str]) -> bool:
+    from grants.reminders.kinds import sms_default
+
+    if is_critical(message.kind):
+        return True
+    if f"sms-{message.kind}" in prefs:
+        return False
+    return f"sms+{message.kind}" in prefs or sms_default(message.kind)
 
 
 class SmsChannel:
     name = "sms"
 
-    def __init__(self, gateway: SmsGateway):
-        self.gateway = gateway
-
-    def accepts(self, user, message: Message, email_off: set[str]) -> bool:
-        # Text messages cost money: only what cannot be muted, to people with a mobile number.
-        return bool(user.mobile) and is_critical(message.kind)
+    def accepts(self, user, message: Message, prefs: set[str]) -> bool:
+        return bool(user.mobile) and wants_sms(message, prefs)
 
     def send(self, user, message: Message) -> None:
-        self.gateway.send(user.mobile, f"{message.title}。{message.body}"[:300])
+        from grants.reminders.sms import queue_sms
+
+        text = message.sms or f"{message.title}。{message.body}"
+        if message.late:
+            text = _("【补发】%(t)s", t=text)
+        queue_sms(user.mobile, message.kind, text, message.sms_params or {})
 
 
 def active_channels() -> list[Channel]:
-    channels: list[Channel] = [InAppChannel(), EmailChannel()]
-    gateway = current_app.config.get("SMS_GATEWAY")
-    if gateway is not None:
-        channels.append(SmsChannel(gateway))
-    return channels
+    # SMS always goes to its outbox; without a provider configured it stays there, like mail.
+    return [InAppChannel(), EmailChannel(), SmsChannel()]

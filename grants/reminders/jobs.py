@@ -29,6 +29,8 @@ from grants.extensions import db
 from grants.reminders import rules as _rules  # noqa: F401  (registers the rules)
 from grants.reminders.channels import Message, active_channels
 from grants.reminders.mail import MailResult, send_outbox
+from grants.reminders.services import preference_set
+from grants.reminders.sms import send_sms_outbox
 from grants.reminders.models import Delivery, NotificationPreference, ReminderRule
 from grants.reminders.registry import RULES, STEPS, Due, RuleContext, Settings
 
@@ -46,6 +48,7 @@ class PassResult:
     duplicates: int = 0
     errors: list[str] = field(default_factory=list)
     mail: MailResult = field(default_factory=MailResult)
+    sms: MailResult = field(default_factory=MailResult)
     duration_ms: int = 0
 
     def summary(self) -> str:
@@ -133,10 +136,13 @@ def _recipients(user_ids) -> tuple[dict[int, sa.Row], dict[int, set[str]]]:
                                       .where(User.id.in_(chunk))):
             if row.is_active_account:
                 users[row.id] = row
-        for user_id, kind in db.session.execute(
-                sa.select(NotificationPreference.user_id, NotificationPreference.kind)
-                .where(NotificationPreference.user_id.in_(chunk), NotificationPreference.email_enabled.is_(False))):
-            muted[user_id].add(kind)
+        for user_id, kind, email_enabled, sms_enabled in db.session.execute(
+                sa.select(NotificationPreference.user_id, NotificationPreference.kind,
+                          NotificationPreference.email_enabled, NotificationPreference.sms_enabled)
+                .where(NotificationPreference.user_id.in_(chunk),
+                       sa.or_(NotificationPreference.email_enabled.is_(False),
+                              NotificationPreference.sms_enabled.is_not(None)))):
+            muted[user_id] |= preference_set([(kind, email_enabled, sms_enabled)])
     return users, muted
 
 
@@ -226,5 +232,11 @@ def run_pass(at: dt.datetime | None = None) -> PassResult:
         db.session.rollback()
         log.exception("sending the outbox failed")
         result.errors.append(f"mail: {type(exc).__name__}: {exc}"[:300])
+    try:
+        result.sms = send_sms_outbox(at)
+    except Exception as exc:  # the SMS provider or its settings: reported, retried next pass
+        db.session.rollback()
+        log.exception("sending the SMS outbox failed")
+        result.errors.append(f"sms: {type(exc).__name__}: {exc}"[:300])
     result.duration_ms = int((time.perf_counter() - started) * 1000)
     return result

@@ -1,5 +1,5 @@
-"""Kinds of notification. A user may switch e-mail off per kind, except for critical kinds: a deadline
-reminder sent to the person responsible for meeting it always goes out by e-mail too."""
+"""Kinds of notification. A user may switch e-mail and SMS per kind, except for critical kinds: a deadline
+reminder sent to the person responsible for meeting it always goes out by e-mail and SMS too."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,13 +13,15 @@ class Kind:
     label: object
     description: object
     critical: bool = False
+    # Whether SMS is on for this kind until the person chooses (SMS costs money: on for what they must act on).
+    sms_default: bool = False
 
 
 KINDS: dict[str, Kind] = {}
 
 
-def register_kind(key: str, label, description, *, critical: bool = False) -> Kind:
-    kind = Kind(key, label, description, critical)
+def register_kind(key: str, label, description, *, critical: bool = False, sms_default: bool = False) -> Kind:
+    kind = Kind(key, label, description, critical, critical or sms_default)
     KINDS[key] = kind
     return kind
 
@@ -39,6 +41,11 @@ GENERAL = register_kind(
 def is_critical(kind: str) -> bool:
     k = KINDS.get(kind)
     return bool(k and k.critical)
+
+
+def sms_default(kind: str) -> bool:
+    k = KINDS.get(kind)
+    return bool(k and k.sms_default)
 
 
 def kind_label(kind: str):

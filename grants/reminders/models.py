@@ -80,6 +80,40 @@ class OutboxMail(db.Model):
         return MAIL_STATUS_LABELS.get(self.status, self.status)
 
 
+class OutboxSms(db.Model):
+    """A text message waiting to be sent, like OutboxMail: the same claim → send → mark ledger, retries and
+    "结果不明". Chinese SMS must match a template registered with the provider, so the row keeps the notice
+    kind (which template) and its parameters besides the text itself. Without an SMS provider configured it
+    stays here, readable by admins."""
+
+    __tablename__ = "outbox_sms"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_mobile: Mapped[str] = mapped_column(sa.String(20), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    text: Mapped[str] = mapped_column(sa.String(300), default="")
+    params: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    status: Mapped[str] = mapped_column(sa.String(10), default=MailStatus.QUEUED, index=True)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, index=True)
+    last_error: Mapped[str] = mapped_column(sa.String(500), default="")
+    # The provider's id of the accepted message (Alibaba Cloud BizId), to look it up in its console.
+    provider_ref: Mapped[str] = mapped_column(sa.String(64), default="")
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, index=True)
+
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('queued','sending','sent','failed','uncertain')", name="status_known"),
+        sa.CheckConstraint("attempts >= 0", name="attempts_nonneg"),
+        sa.CheckConstraint("status <> 'sent' OR sent_at IS NOT NULL", name="sent_has_time"),
+        sa.CheckConstraint("status <> 'sending' OR claimed_at IS NOT NULL", name="sending_has_claim"),
+    )
+
+    @property
+    def status_label(self):
+        return MAIL_STATUS_LABELS.get(self.status, self.status)
+
+
 class Delivery(db.Model):
     """The ledger of scheduled reminders: one row per (rule, subject, recipient, occurrence, channel).
 
@@ -146,6 +180,8 @@ class NotificationPreference(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(sa.String(40))
     email_enabled: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    # None: the kind's default (SMS on for what organisations must act on, off for staff notices).
+    sms_enabled: Mapped[bool | None] = mapped_column(sa.Boolean)
 
     __table_args__ = (sa.UniqueConstraint("user_id", "kind", name="uq_notification_preference"),)
 
@@ -167,3 +203,20 @@ class SchedulerInstance(db.Model):
     last_pass_delivered: Mapped[int] = mapped_column(sa.Integer, default=0)
     next_pass_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(sa.String(500), default="")
+
+
+class NoticeTemplate(db.Model):
+    """An admin's wording of one notice kind (platform-wide), replacing the default title, body and SMS text;
+    an empty part keeps the default. A template that fails when a notice is sent falls back to the default
+    and the failure is kept here for the admin to see."""
+
+    __tablename__ = "notice_template"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(500), default="")
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    sms: Mapped[str] = mapped_column(sa.String(500), default="")
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    last_error: Mapped[str] = mapped_column(sa.String(500), default="")
+    last_error_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

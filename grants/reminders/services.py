@@ -27,16 +27,29 @@ class ReminderError(ValueError):
         self.field = field
 
 
-def notify(user, title: str, body: str = "", *, link: str = "", kind: str = GENERAL.key) -> None:
+def preference_set(rows) -> set[str]:
+    """(kind, email_enabled, sms_enabled) rows → the channels' choice set (see channels.py)."""
+    prefs = set()
+    for kind, email_enabled, sms_enabled in rows:
+        if email_enabled is False:
+            prefs.add(kind)
+        if sms_enabled is not None:
+            prefs.add(f"sms{'+' if sms_enabled else '-'}{kind}")
+    return prefs
+
+
+def notify(user, title: str, body: str = "", *, link: str = "", kind: str = GENERAL.key, sms: str = "",
+           sms_params: dict | None = None) -> None:
     """Tell one user about something that just happened (inbox, plus e-mail unless muted).
 
     For events inside a request: the caller's commit sends it along with the change it reports.
     """
-    muted = set(db.session.scalars(sa.select(NotificationPreference.kind).where(
-        NotificationPreference.user_id == user.id, NotificationPreference.email_enabled.is_(False))))
-    message = Message(kind=kind, title=title[:200], body=body, link=link[:300])
+    prefs = preference_set(db.session.execute(sa.select(
+        NotificationPreference.kind, NotificationPreference.email_enabled, NotificationPreference.sms_enabled)
+        .where(NotificationPreference.user_id == user.id)))
+    message = Message(kind=kind, title=title[:200], body=body, link=link[:300], sms=sms, sms_params=sms_params)
     for channel in active_channels():
-        if channel.accepts(user, message, muted):
+        if channel.accepts(user, message, prefs):
             channel.send(user, message)
 
 
@@ -86,6 +99,22 @@ def mark_all_read(actor) -> int:
         Notification.user_id == actor.id, Notification.read_at.is_(None)).values(read_at=now())).rowcount
 
 
+def kinds_for(user) -> list:
+    """The kinds a user can receive, for the preferences page: the general kinds, the notices to
+    organisations for their members, the notices to staff for staff."""
+    from grants.reminders.notices import APPLICANT, NOTICES
+
+    roles = set(getattr(user, "role_names", ()) or ())
+    is_applicant = "applicant" in roles or getattr(user, "membership", None) is not None
+    is_staff = bool(roles - {"applicant"})
+    wanted = []
+    for key, kind in KINDS.items():
+        notice = NOTICES.get(key)
+        if notice is None or (is_applicant if notice.audience == APPLICANT else is_staff):
+            wanted.append(kind)
+    return wanted
+
+
 def email_preferences(user) -> dict[str, bool]:
     """kind → e-mail on, for every kind (critical kinds always on)."""
     stored = dict(db.session.execute(sa.select(NotificationPreference.kind, NotificationPreference.email_enabled)
@@ -105,6 +134,30 @@ def set_email_preference(user, kind: str, enabled: bool) -> None:
         pref = NotificationPreference(user_id=user.id, kind=kind)
         db.session.add(pref)
     pref.email_enabled = enabled
+
+
+def sms_preferences(user) -> dict[str, bool]:
+    """kind → SMS on, for every kind (the person's choice, else the kind's default; critical kinds on)."""
+    from grants.reminders.kinds import sms_default
+
+    stored = dict(db.session.execute(sa.select(NotificationPreference.kind, NotificationPreference.sms_enabled)
+                                     .where(NotificationPreference.user_id == user.id)).all())
+    return {k: True if kind.critical else (stored[k] if stored.get(k) is not None else sms_default(k))
+            for k, kind in KINDS.items()}
+
+
+def set_sms_preference(user, kind: str, enabled: bool) -> None:
+    """Switch SMS for one kind on or off (critical kinds stay on)."""
+    if kind not in KINDS:
+        raise ReminderError(_("未知的通知类型。"))
+    if is_critical(kind):
+        return
+    pref = db.session.scalar(sa.select(NotificationPreference).where(
+        NotificationPreference.user_id == user.id, NotificationPreference.kind == kind))
+    if pref is None:
+        pref = NotificationPreference(user_id=user.id, kind=kind, email_enabled=True)
+        db.session.add(pref)
+    pref.sms_enabled = enabled
 
 
 def parse_offsets(text: str, *, allow_overdue: bool, after: bool = False) -> list[int]:

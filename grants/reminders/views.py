@@ -17,7 +17,7 @@ from grants.reminders.forms import ActionForm, RuleSettingForm
 from grants.reminders.jobs import ensure_rule_rows
 from grants.reminders.kinds import KINDS
 from grants.reminders.models import (
-    MAIL_STATUS_LABELS, Delivery, MailStatus, Notification, OutboxMail, ReminderRule, SchedulerInstance,
+    MAIL_STATUS_LABELS, Delivery, MailStatus, Notification, OutboxMail, OutboxSms, ReminderRule, SchedulerInstance,
 )
 from grants.reminders.permissions import (
     can_list_call_reminders, can_manage_call_reminders, can_manage_scheduler, can_read_notification,
@@ -25,8 +25,9 @@ from grants.reminders.permissions import (
 )
 from grants.reminders.registry import RULES
 from grants.reminders.services import (
-    ReminderError, call_reminder_settings, email_preferences, mark_all_read, mark_read, resend_mail,
-    reset_call_reminder, set_call_reminder, set_email_preference, set_platform_rule,
+    ReminderError, call_reminder_settings, email_preferences, kinds_for, mark_all_read, mark_read, resend_mail,
+    reset_call_reminder, set_call_reminder, set_email_preference, set_platform_rule, set_sms_preference,
+    sms_preferences,
 )
 
 
@@ -91,11 +92,14 @@ def preferences():
     errors: dict[str, str] = {}
     if form.validate_on_submit():
         wanted = set(request.form.getlist("email"))
-        for key, kind in KINDS.items():
+        wanted_sms = set(request.form.getlist("sms"))
+        for kind in kinds_for(current_user):
+            key = kind.key
             if kind.critical:
                 continue  # always on: not a choice the form offers
             try:
                 set_email_preference(current_user, key, key in wanted)
+                set_sms_preference(current_user, key, key in wanted_sms)
             except ReminderError as exc:
                 errors[key] = exc.message
         if not errors:
@@ -104,8 +108,9 @@ def preferences():
             return redirect(url_for("reminders.preferences"))
         db.session.rollback()
     prefs = email_preferences(current_user)
-    return render_template("reminders/preferences.html", form=form, kinds=list(KINDS.values()), prefs=prefs,
-                           errors=errors, has_email=bool(current_user.email))
+    return render_template("reminders/preferences.html", form=form, kinds=kinds_for(current_user), prefs=prefs,
+                           sms=sms_preferences(current_user), errors=errors, has_email=bool(current_user.email),
+                           has_mobile=bool(current_user.mobile))
 
 
 # --- admin: outbox and scheduler -----------------------------------------------
@@ -289,3 +294,110 @@ def call_settings(call_id: int):
                 return redirect(url_for("reminders.call_settings", call_id=call.id))
     return render_template("reminders/call_settings.html", call=call, rows=rows, forms=forms,
                            reset_form=ActionForm())
+
+
+# --- admin: the SMS outbox -------------------------------------------------------
+
+@bp.route("/admin/sms-outbox")
+@login_required
+def sms_outbox():
+    ensure(can_view_outbox(current_user))
+    status = request.args.get("status", "")
+    q = request.args.get("q", "").strip()
+    stmt = sa.select(OutboxSms)
+    if status in {str(s) for s in MailStatus}:
+        stmt = stmt.where(OutboxSms.status == status)
+    if q:
+        stmt = stmt.where(sa.or_(OutboxSms.to_mobile.like(f"%{q}%"), OutboxSms.text.like(f"%{q}%")))
+    page = paginate(stmt.order_by(OutboxSms.created_at.desc(), OutboxSms.id.desc()))
+    counts = dict(db.session.execute(sa.select(OutboxSms.status, sa.func.count()).group_by(OutboxSms.status)).all())
+    from grants.reminders.sms import sms_provider
+
+    return render_template("reminders/sms_outbox.html", page=page, status=status, q=q, counts=counts,
+                           labels=MAIL_STATUS_LABELS, provider=sms_provider())
+
+
+@bp.route("/admin/sms-outbox/<int:sms_id>")
+@login_required
+def sms_outbox_item(sms_id: int):
+    ensure(can_view_outbox(current_user))
+    sms = get_or_404(OutboxSms, sms_id)
+    return render_template("reminders/sms_outbox_item.html", sms=sms, form=ActionForm(),
+                           can_resend=can_resend_mail(current_user, sms), kind_labels={k: v.label for k, v in KINDS.items()})
+
+
+@bp.route("/admin/sms-outbox/<int:sms_id>/resend", methods=["POST"])
+@login_required
+def sms_outbox_resend(sms_id: int):
+    """重发 a failed or uncertain SMS by hand: it is never resent automatically."""
+    from grants.reminders.sms import resend_sms
+
+    ensure(can_view_outbox(current_user))
+    sms = get_or_404(OutboxSms, sms_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if not can_resend_mail(current_user, sms):
+        flash(_("只有发送失败或结果不明的短信可以重发。"), "info")
+    else:
+        resend_sms(sms, current_user)
+        db.session.commit()
+        flash(_("短信已重新排队发送。"), "success")
+    return redirect(url_for("reminders.sms_outbox_item", sms_id=sms.id))
+
+
+# --- admin: notice templates ----------------------------------------------------------
+
+@bp.route("/admin/notice-templates")
+@login_required
+def notice_templates():
+    from grants.reminders.models import NoticeTemplate
+    from grants.reminders.notices import NOTICES
+
+    ensure(can_manage_scheduler(current_user))
+    rows = {t.kind: t for t in db.session.scalars(sa.select(NoticeTemplate))}
+    return render_template("reminders/notice_templates.html", notices=list(NOTICES.values()), rows=rows)
+
+
+@bp.route("/admin/notice-templates/<kind>", methods=["GET", "POST"])
+@login_required
+def notice_template(kind: str):
+    """Edit one kind's wording: preview with sample data, save, or reset to the default."""
+    from grants.reminders.models import NoticeTemplate
+    from grants.reminders.notices import NOTICES
+    from grants.reminders.templates import (
+        PARTS, TemplateError, preview_template, reset_template, sample_variables, save_template,
+    )
+
+    ensure(can_manage_scheduler(current_user))
+    notice = NOTICES.get(kind)
+    if notice is None:
+        abort(404)
+    row = db.session.scalar(sa.select(NoticeTemplate).where(NoticeTemplate.kind == kind))
+    form = ActionForm()
+    parts = {p: (getattr(row, p) if row and getattr(row, p) else str(getattr(notice, p))) for p in PARTS}
+    preview, error = None, None
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        action = request.form.get("action")
+        if action == "reset":
+            reset_template(kind, current_user)
+            db.session.commit()
+            flash(_("已恢复默认内容。"), "success")
+            return redirect(url_for("reminders.notice_template", kind=kind))
+        parts = {p: request.form.get(p, "") for p in PARTS}
+        try:
+            if action == "save":
+                save_template(kind, parts, current_user)
+                db.session.commit()
+                flash(_("通知模板已保存。"), "success")
+                return redirect(url_for("reminders.notice_template", kind=kind))
+            preview = preview_template(kind, parts)
+        except TemplateError as exc:
+            db.session.rollback()
+            error = exc
+    elif request.args.get("preview"):
+        preview = preview_template(kind, parts)
+    return render_template("reminders/notice_template.html", notice=notice, row=row, parts=parts, form=form,
+                           preview=preview, error=error, samples=sample_variables(kind),
+                           defaults={p: str(getattr(notice, p)) for p in PARTS})

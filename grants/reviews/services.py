@@ -18,7 +18,7 @@ from grants.applications.states import APPLICATION_WORKFLOW
 from grants.calls.models import Call, CallStatus, RubricCriterion
 from grants.core.audit import record
 from grants.core.states import IllegalTransition
-from grants.core.timeutil import now
+from grants.core.timeutil import format_local, now
 from grants.extensions import db
 from grants.organizations.models import Organization, OrganizationMember
 from grants.reviews import scoring
@@ -51,13 +51,6 @@ def _transition_app(application: Application, action: str, actor, *, system: boo
                                         detail=detail or None)
     except IllegalTransition as exc:
         raise ReviewError(exc.message) from exc
-
-
-def _notify(user, title: str, body: str, link: str) -> None:
-    """Tell an expert (inbox and e-mail) through the reminders domain."""
-    from grants.reminders.services import notify
-
-    notify(user, title, body, link=link)
 
 
 def _ensure_call_reviewing(call: Call, actor) -> None:
@@ -328,6 +321,14 @@ def declare_conflict(assignment: ReviewAssignment, expert: User, *, has_conflict
         ConflictSource.DECLARED, has_conflict, reason, expert.id, now())
     record(expert, "conflict.declare", row, before=before,
            after={"application_id": application.id, "has_conflict": has_conflict, "reason": reason})
+    if has_conflict:
+        # The expert is told "项目主管将另行安排专家": the officers must hear of it to do so.
+        from grants.reminders.notices import send_notice, unit_staff
+
+        send_notice("conflict_declared", unit_staff(application.call.host_unit_id, "officer"),
+                    link=f"/reviews/calls/{application.call_id}/assignments", project=application.display_name,
+                    organization=application.organization.name, call=application.call.title,
+                    number=application.number or "", expert=expert.display_name or expert.username, reason=reason)
     return row
 
 
@@ -487,10 +488,13 @@ def auto_assign(call: Call, stage: str, actor, n: int | None = None) -> tuple[in
     per_expert: dict[int, int] = defaultdict(int)
     for _app_id, expert_id in plan:
         per_expert[expert_id] += 1
+    from grants.reminders.notices import send_notice
+
+    deadline = format_local(call.review_end_at) if call.review_end_at else "—"
     for m in members:
         if per_expert.get(m.user_id):
-            _notify(m.user, _("您有 %(k)s 个新的评审任务：%(c)s", k=per_expert[m.user_id], c=call.title),
-                    _("请在“我的评审任务”中先声明有无利益冲突，再评分。"), "/reviews/tasks")
+            send_notice("review_assigned", [m.user], link="/reviews/tasks", call=call.title,
+                        count=per_expert[m.user_id], deadline=deadline)
     return len(plan), warnings
 
 
@@ -702,6 +706,12 @@ def _maybe_complete(application: Application, stage: str, actor) -> None:
         return
     if stage == ReviewStage.WRITTEN and application.status == ApplicationStatus.UNDER_REVIEW:
         _transition_app(application, "score", actor, system=True)
+        from grants.reminders.notices import organization_people, send_notice
+
+        send_notice("review_finished", organization_people(application.organization_id),
+                    link=f"/applications/{application.id}/status", project=application.display_name,
+                    organization=application.organization.name, call=application.call.title,
+                    number=application.number or "")
     elif stage == ReviewStage.PITCH and application.status == ApplicationStatus.SHORTLISTED:
         _transition_app(application, "pitch", actor, system=True)
 
@@ -723,8 +733,10 @@ def reopen_review(review: Review, reason: str, actor) -> Review:
     review.submitted_at = None
     review.reopened_reason = reason[:500]
     record(actor, "review.reopen", review, before=before, after={"status": "draft", "reason": reason})
-    _notify(review.expert, _("评分被退回，请修改后重新提交：%(n)s", n=application.number or application.id), reason,
-            f"/reviews/assignments/{review.assignment_id}")
+    from grants.reminders.notices import send_notice
+
+    send_notice("review_returned", [review.expert], link=f"/reviews/assignments/{review.assignment_id}",
+                number=application.number or application.id, reason=reason)
     if review.stage == ReviewStage.WRITTEN and application.status == ApplicationStatus.SCORED:
         _transition_app(application, "reopen_review", actor, reason=reason)
     elif review.stage == ReviewStage.PITCH and application.status == ApplicationStatus.PITCHED:
@@ -940,8 +952,12 @@ def shortlist(call: Call, size: int, actor, *, per_category: bool = False) -> li
         if taken[key] < size:
             taken[key] += 1
             chosen.append(r.application)
+    from grants.reminders.notices import organization_people, send_notice
+
     for a in chosen:
         _transition_app(a, "shortlist", actor)
+        send_notice("shortlisted", organization_people(a.organization_id), link=f"/applications/{a.id}/status",
+                    project=a.display_name, organization=a.organization.name, call=call.title, number=a.number or "")
     record(actor, "review.shortlist", call, after={"size": size, "per_category": per_category,
                                                    "applications": [a.id for a in chosen]})
     return chosen

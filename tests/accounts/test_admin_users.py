@@ -20,7 +20,8 @@ def test_admin_creates_staff_with_several_roles(client, login_as, db):
 def test_unit_roles_require_a_host_unit(client, login_as, db):
     login_as("admin")
     resp = client.post("/admin/users/new", data={
-        "username": "li", "display_name": "李四", "host_unit_id": 0, "roles": ["finance"],
+        "username": "li", "display_name": "李四", "mobile": "13800000001", "host_unit_id": 0,
+        "roles": ["finance"],
         "password": "Temp-2026-haimen", "is_active": "y"})
     assert "必须隶属于一个主办单位" in resp.get_data(as_text=True)
     assert db.session.scalar(sa.select(User).where(User.username == "li")) is None
@@ -31,7 +32,8 @@ def test_duplicate_username_refused_in_chinese(client, login_as, db):
     existing = factories.user(roles=("expert",))
     db.session.commit()
     resp = client.post("/admin/users/new", data={
-        "username": existing.username, "display_name": "重复", "host_unit_id": 0, "roles": ["expert"],
+        "username": existing.username, "display_name": "重复", "mobile": "13800000002", "host_unit_id": 0,
+        "roles": ["expert"],
         "password": "Temp-2026-haimen", "is_active": "y"})
     assert "已被使用" in resp.get_data(as_text=True)
 
@@ -41,12 +43,13 @@ def test_admin_edits_roles_and_cannot_drop_own_admin(client, login_as, db):
     expert = factories.user(roles=("expert",))
     db.session.commit()
     resp = client.post(f"/admin/users/{expert.id}", data={
-        "display_name": "专家", "host_unit_id": 0, "roles": ["expert", "evaluator"], "is_active": "y"})
+        "display_name": "专家", "mobile": "13800000003", "host_unit_id": 0, "roles": ["expert", "evaluator"],
+        "is_active": "y"})
     assert resp.status_code == 302
     db.session.expire_all()
     assert db.session.get(User, expert.id).role_names == {"expert", "evaluator"}
     resp = client.post(f"/admin/users/{admin.id}", data={
-        "display_name": "管理员", "host_unit_id": 0, "roles": ["expert"], "is_active": "y"})
+        "display_name": "管理员", "mobile": "13800000004", "host_unit_id": 0, "roles": ["expert"], "is_active": "y"})
     assert "不能撤销自己的管理员角色" in resp.get_data(as_text=True)
 
 
@@ -55,7 +58,8 @@ def test_applicant_role_kept_for_members(client, login_as, db):
     org = factories.organization()
     member = factories.member(org)
     db.session.commit()
-    client.post(f"/admin/users/{member.id}", data={"display_name": "成员", "host_unit_id": 0,
+    client.post(f"/admin/users/{member.id}", data={"display_name": "成员", "mobile": "13800000005",
+                                                   "host_unit_id": 0,
                                                    "roles": ["expert"], "is_active": "y"})
     db.session.expire_all()
     assert db.session.get(User, member.id).role_names == {"applicant", "expert"}

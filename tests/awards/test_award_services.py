@@ -327,7 +327,7 @@ def test_officers_are_told_about_a_new_objection(ctx, db, monkeypatch, clock):
     call, apps, a, b = _setup(monkeypatch)
     notice = _publish(call, a, b, clock)
     services.file_objection(notice, apps[0], name="张三", contact="1", content="我觉得这个项目不好。")
-    got = db.session.scalars(db.select(Notification)).all()
+    got = db.session.scalars(db.select(Notification).where(Notification.kind == "objection_received")).all()
     assert {n.user_id for n in got} == {a.id, b.id} and all("公示异议" in n.title for n in got)
 
 

@@ -640,6 +640,31 @@ def play(r: Round, staff, clock, db, tmp_path):
         r.shot(page, f"org-inbox-{ORGS[project]['username']}")
     assert unread_count(orgs[C]) == unread[C]  # the refused organisation is not reminded of anything
 
+    # 15b. Every hand-off reached the new organisation: its inbox holds the receipt with the application number,
+    # the screening result, the 拟资助 notice with the amount, the contract notices and the payment notice, and
+    # its SMS outbox the short SMS versions of each (no SMS provider is configured: they wait in the outbox).
+    from grants.reminders.models import OutboxSms
+
+    page = orgs[A]
+    page.goto(f"{r.base}/notifications")
+    inbox = page.locator("main")
+    number = db.session.scalar(sa.select(Application.number).where(Application.project_name == A))
+    for title, body in ((f"申报已受理：{A}", f"申报编号：{number}"), (f"形式审查通过：{A}", number),
+                        (f"拟资助：{A} 拟获资助 ¥50,000.00", "公示页面"), (f"资助协议待签署：{A}", "¥50,000.00"),
+                        (f"资助协议已生效：{A}", "首期款"), (f"拨款已支付：{A} ¥20,000.00", "已于")):
+        item = inbox.locator(".list-group-item", has_text=title).first
+        expect(item).to_be_visible()
+        expect(item).to_contain_text(body)
+    r.shot(page, "org-inbox-every-hand-off")
+    texts = dict(db.session.execute(sa.select(OutboxSms.kind, OutboxSms.text)
+                                    .where(OutboxSms.to_mobile == ORGS[A]["mobile"])).all())
+    assert f"您的申报“{A}”已提交，编号{number}。" == texts["application_received"]
+    assert texts["screening_passed"] == f"您的申报{number}已通过形式审查。"
+    assert texts["award_proposed"].startswith(f"您的项目“{A}”拟获资助¥50,000.00")
+    assert texts["contract_issued"].startswith("资助协议") and texts["contract_active"].endswith("首期款进入拨付流程。")
+    assert "payment_released" in texts and "¥" in texts["payment_released"]
+    assert "verification_code" in texts  # the code sent at registration
+
     # 16. The programme dashboard (统计): two applications received (C's late draft never was), both eligible and
     # funded; awarded ¥95,678.90, paid ¥64,234.50, withheld by the assessment ¥2,740.73.
     nav(officer, "统计")

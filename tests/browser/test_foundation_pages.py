@@ -60,6 +60,7 @@ def test_admin_creates_staff_account(page, live_server, demo, screenshot):
     page.goto(f"{live_server}/admin/users/new")
     page.fill("#username", "zhaoliu")
     page.fill("#display_name", "赵六")
+    page.fill("#mobile", "13912340066")
     page.select_option("#host_unit_id", label="崇川区民政局（区县级）")
     page.check("input[name=roles][value=officer]")
     page.check("input[name=roles][value=auditor]")

@@ -62,7 +62,10 @@ def test_preferences_page_saves_non_critical_and_keeps_critical_on(client, login
     assert resp.status_code == 302
     prefs = dict(db.session.execute(sa.select(NotificationPreference.kind, NotificationPreference.email_enabled)
                                     .where(NotificationPreference.user_id == user.id)).all())
-    assert prefs == {"deadline_cc": False, "escalation": False, "general": False}
+    from grants.reminders.notices import APPLICANT, NOTICES
+
+    applicant_notices = {k: False for k, n in NOTICES.items() if n.audience == APPLICANT}
+    assert prefs == {"deadline_cc": False, "escalation": False, "general": False, **applicant_notices}
     page = client.get("/notifications/preferences").get_data(as_text=True)
     assert not re.search(r'value="general"[^>]*checked', page)
     client.post("/notifications/preferences", data={"email": ["general"]})
