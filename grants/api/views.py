@@ -6,7 +6,6 @@ from flask import flash, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -19,33 +18,33 @@ from grants.api.models import ApiToken, ServiceAccount, TokenKind, WebhookDelive
 from grants.api.scopes import ALL_SCOPES, scope_label
 from grants.api.services import SERVICE_ROLES, TokenError, create_service_account, create_token, revoke_token
 from grants.api.services import service_accounts, service_tokens, tokens_of
-from grants.core.forms import choices
+from grants.core.forms import BaseForm, choices
 from grants.core.web import ensure, get_or_404
 from grants.extensions import db
 from grants.organizations.models import HostUnit
 
 
-class TokenForm(FlaskForm):
+class TokenForm(BaseForm):
     name = StringField(_l("名称（用途）"), validators=[DataRequired(), Length(max=100)])
     scopes = MultiCheckboxField(_l("权限范围"))
     expires_in_days = IntegerField(_l("有效期（天）"), default=90, validators=[DataRequired(), NumberRange(1, 366)])
     host_unit_id = SelectField(_l("单位范围"), coerce=int, default=0)
 
 
-class ServiceAccountForm(FlaskForm):
+class ServiceAccountForm(BaseForm):
     name = StringField(_l("服务账号名称"), validators=[DataRequired(), Length(max=50)])
     description = StringField(_l("说明（对接的系统）"), validators=[Optional(), Length(max=200)])
     roles = MultiCheckboxField(_l("角色"))
     host_unit_id = SelectField(_l("所属单位"), coerce=int)
 
 
-class WebhookForm(FlaskForm):
+class WebhookForm(BaseForm):
     url = StringField(_l("接收地址（URL）"), validators=[DataRequired(), Length(max=500)])
     description = StringField(_l("说明"), validators=[Optional(), Length(max=200)])
     events = MultiCheckboxField(_l("事件"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(BaseForm):
     pass
 
 

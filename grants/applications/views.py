@@ -23,7 +23,7 @@ from grants.applications.services import (
 )
 from grants.applications.states import APPLICATION_WORKFLOW, SCREENING_ACTIONS
 from grants.calls.models import Call, CallStatus
-from grants.core.forms import form_errors
+from grants.core.forms import BaseForm, form_errors
 from grants.core.inputs import int_or_none
 from grants.core.money import Money
 from grants.core.pdf import pdf_response, render_pdf
@@ -204,13 +204,11 @@ def _duplicates(application) -> dict:
 @login_required
 def duplicate_decision(application_id: int):
     """The officer's decision on a flagged application (重复申报认定), with a reason."""
-    from flask_wtf import FlaskForm
-
     from grants.applications.duplicates import DuplicateError, decide_duplicate
 
     application = get_or_404(Application, application_id)
     ensure(perm.can_decide_duplicate(current_user, application))
-    if not FlaskForm().validate_on_submit():
+    if not BaseForm().validate_on_submit():
         flash(_("表单已过期，请刷新页面后重试"), "danger")
         return redirect(url_for("applications.detail", application_id=application.id) + "#duplicates")
     try:

@@ -2,10 +2,9 @@
 headers, and an instructions sheet. The reader (services.py) takes the columns by these headers."""
 from __future__ import annotations
 
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
-from grants.core.excel import workbook_bytes
+from grants.core.excel import new_workbook, workbook_bytes
 
 # Funding-source columns: (kind, header part). Amounts per source are in yuan with at most two decimals.
 SOURCE_COLUMNS = (
@@ -84,7 +83,7 @@ INSTRUCTION_LINES = (
 
 
 def template_workbook_bytes() -> bytes:
-    wb = Workbook()
+    wb = new_workbook()
     ws = wb.active
     ws.title = INSTRUCTIONS
     ws.column_dimensions["A"].width = 120

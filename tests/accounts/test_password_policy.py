@@ -73,6 +73,6 @@ def test_admin_sets_strong_initial_passwords_only(client, login_as, db):
     unit = factories.host_unit()
     db.session.commit()
     resp = client.post("/admin/users/new", data={
-        "username": "weakling", "display_name": "弱密码", "host_unit_id": unit.id, "roles": ["officer"],
+        "username": "weakling", "display_name": "弱密码", "mobile": "13800000077", "host_unit_id": unit.id, "roles": ["officer"],
         "password": "Temp1234x", "is_active": "y"})
     assert "密码至少 10 位" in resp.get_data(as_text=True)

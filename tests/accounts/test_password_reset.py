@@ -54,7 +54,7 @@ def test_reset_by_sms_code_ends_other_sessions(app, client, db, clock):
     assert db.session.get(User, user.id).mobile_verified_at is not None
     # Single use.
     client.post("/logout")
-    page = client.post("/password/reset", data={**data, "new_password": "Other2026x", "confirm": "Other2026x"})
+    page = client.post("/password/reset", data={**data, "new_password": "Another-Pass-2026", "confirm": "Another-Pass-2026"})
     assert "不正确、已使用或已过期" in page.get_data(as_text=True)
 
 

@@ -115,7 +115,7 @@ def test_deactivation_and_role_change_end_sessions(app, client, db, login_as):
     _login(victim_browser, target, remember=True)
     stolen = _cookies(victim_browser)
     admin = login_as("admin")
-    form = {"display_name": target.display_name, "host_unit_id": target.host_unit_id, "roles": ["officer", "auditor"],
+    form = {"display_name": target.display_name, "mobile": "13800000088", "host_unit_id": target.host_unit_id, "roles": ["officer", "auditor"],
             "is_active": "y"}
     assert client.post(f"/admin/users/{target.id}", data=form).status_code == 302
     assert not _signed_in(victim_browser)  # role change
