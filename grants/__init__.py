@@ -1,6 +1,7 @@
 """公益创投管理平台 — the application factory."""
 from __future__ import annotations
 
+import json
 import os
 
 from flask import Flask, has_request_context, session
@@ -21,6 +22,10 @@ def _select_locale() -> str:
     return "zh_CN"
 
 
+def json_dumps_unescaped(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def create_app(config_class: type = Config) -> Flask:
     app = Flask(
         __name__,
@@ -33,6 +38,9 @@ def create_app(config_class: type = Config) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(os.path.dirname(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]) or ".", exist_ok=True)
 
+    # JSON columns (the audit log's before/after) keep Chinese as it is instead of \\uXXXX escapes.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+                                               "json_serializer": json_dumps_unescaped}
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     login_manager.init_app(app)

@@ -74,6 +74,7 @@ class ExpertProfile(db.Model):
 
     user = relationship("User", lazy="joined", innerjoin=True)
     affiliated_organization = relationship("Organization", lazy="joined")
+    host_unit = relationship("HostUnit", lazy="joined")
 
     @property
     def specialties_text(self) -> str:
