@@ -101,7 +101,7 @@ def world_objects(org, unit_id: int) -> dict:
     unit = db.session.get(HostUnit, unit_id)
     call = review_call(unit)
     application = eligible_application(call, org, status=ApplicationStatus.UNDER_REVIEW)
-    other_expert = expert(specialties=["为老服务"], employer="别处大学")
+    other_expert = expert(specialties=["为老服务"], employer="别处大学", recruited_by=unit)
     seat = panel_member(call, other_expert)
     a = assignment(application, other_expert)
     r = submitted_review(a, [15, 25, 15, 10, 10])
