@@ -91,26 +91,34 @@ FIELD_LABELS = {
 }
 
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+_RESOLVED: dict[str, dict[str, dict[str, str]]] = {}
+
+
+def _labels() -> dict[str, dict[str, str]]:
+    """Every label translated once per language (a lazy string costs a translation look-up each time it is
+    shown, and a page of 50 rows shows hundreds)."""
+    from flask_babel import get_locale
+
+    key = str(get_locale() or "zh_CN")
+    if key not in _RESOLVED:
+        actions = {a: str(label) for a, label in ACTION_LABELS.items()}
+        objects = {o: str(label) for o, label in OBJECT_LABELS.items()}
+        for name, workflow in _workflows().items():
+            for verb in workflow.action_labels:
+                actions.setdefault(f"{name}.{verb}", f"{objects.get(name, name)}：{workflow.action_label(verb)}")
+        _RESOLVED[key] = {"actions": actions, "objects": objects,
+                          "fields": {f: str(label) for f, label in FIELD_LABELS.items()}}
+    return _RESOLVED[key]
 
 
 def action_label(action: str) -> str:
     """The Chinese name of an audited action: its own entry, else its workflow's label for the transition."""
-    if action in ACTION_LABELS:
-        return str(ACTION_LABELS[action])
-    name, _, verb = action.partition(".")
-    workflow = _workflows().get(name)
-    if workflow is not None and verb in workflow.action_labels:
-        return f"{OBJECT_LABELS.get(name, name)}：{workflow.action_label(verb)}"
-    return action
+    return _labels()["actions"].get(action, action)
 
 
 def all_action_choices() -> list[tuple[str, str]]:
     """Every known action with its Chinese name, for the audit page's picker."""
-    out = {a: str(label) for a, label in ACTION_LABELS.items()}
-    for name, workflow in _workflows().items():
-        for verb in workflow.action_labels:
-            out[f"{name}.{verb}"] = action_label(f"{name}.{verb}")
-    return sorted(out.items(), key=lambda kv: kv[0])
+    return sorted(_labels()["actions"].items(), key=lambda kv: kv[0])
 
 
 def _workflows() -> dict:
@@ -126,7 +134,7 @@ def _workflows() -> dict:
 
 
 def object_label(object_type: str) -> str:
-    return str(OBJECT_LABELS.get(object_type, object_type))
+    return _labels()["objects"].get(object_type, object_type)
 
 
 _OBJECT_LINKS = {
@@ -161,7 +169,7 @@ def unescape(value: str) -> str:
 
 
 def field_label(key: str) -> str:
-    return str(FIELD_LABELS.get(key, key))
+    return _labels()["fields"].get(key, key)
 
 
 def format_value(key: str, value: Any) -> str:

@@ -91,6 +91,9 @@ def duty_conflict(payment: Payment, user, action: str) -> str | None:
         return _("您是该拨付节点的评估人员，不能审核、复核或支付这笔拨款。")
     if payment.requested_by_id is not None and user.id == payment.requested_by_id:
         return _("这笔拨款申请由您发起，须由其他财务人员审核和支付。")
+    if payment.tranche.trigger == "signing" and user.id == payment.contract.countersigned_by_id:
+        # The system requests a first tranche when the contract is countersigned: the countersigner's act.
+        return _("这笔拨款申请因您会签协议而生成，须由其他财务人员审核和支付。")
     if action == "second_approve" and user.id == payment.approved_by_id:
         return _("复核须由审核人以外的另一位财务人员进行。")
     if action == "release" and user.id in (payment.approved_by_id, payment.second_approved_by_id):
