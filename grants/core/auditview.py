@@ -88,6 +88,10 @@ FIELD_LABELS = {
     "previous_call_id": _l("往年活动"), "document_id": _l("文件"), "awards": _l("立项名单"), "size": _l("名额"),
     "n": _l("每份评审人数"), "created": _l("新建数量"), "enabled": _l("启用"), "rule": _l("规则"),
     "demo": _l("演示数据"), "parent_id": _l("上级单位"), "level": _l("层级"), "experts": _l("专家"),
+    "needs_second_approval": _l("需要复核"), "bank_reference": _l("银行流水号"), "released_on": _l("支付日期"),
+    "payable_fen": _l("应拨金额"), "basis": _l("依据"), "triggered_by": _l("触发人"), "grade": _l("等级"),
+    "total_score": _l("总分"), "passed": _l("通过"), "hold_reason": _l("暂停原因"), "lift_reason": _l("解除原因"),
+    "version": _l("版本"), "signer_name": _l("签署人"), "value": _l("内容"),
 }
 
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
@@ -106,7 +110,11 @@ def _labels() -> dict[str, dict[str, str]]:
         for name, workflow in _workflows().items():
             for verb in workflow.action_labels:
                 actions.setdefault(f"{name}.{verb}", f"{objects.get(name, name)}：{workflow.action_label(verb)}")
-        _RESOLVED[key] = {"actions": actions, "objects": objects,
+        states: dict[str, str] = {}
+        for workflow in _workflows().values():
+            for state, label in workflow.state_labels.items():
+                states.setdefault(str(state), str(label))
+        _RESOLVED[key] = {"actions": actions, "objects": objects, "states": states,
                           "fields": {f: str(label) for f, label in FIELD_LABELS.items()}}
     return _RESOLVED[key]
 
@@ -180,6 +188,8 @@ def format_value(key: str, value: Any) -> str:
         return "是" if value else "否"
     if key.endswith("_fen") and isinstance(value, int):
         return Money(value).format()
+    if key == "status" and isinstance(value, str):
+        return _labels()["states"].get(value, value)
     if key == "payment_pct" and isinstance(value, (int, float)):
         return f"{value}%"
     if key == "rating" and isinstance(value, int):

@@ -236,7 +236,29 @@ def request_change(org: Organization, after: dict, actor, certificate=None) -> O
     db.session.add(cr)
     db.session.flush()
     record(actor, "organization.change_request", cr, before=cr.before, after=cr.after)
+    _tell_change_request(cr, [u for u in _unit_officer_users(org.host_unit_id)],
+                         _("变更申请待审核：%(org)s", org=org.name),
+                         _("该组织申请变更已认证的登记信息，请核对变更前后内容及证明材料后审核。"))
     return cr
+
+
+def _unit_officer_users(unit_id):
+    from grants.accounts.services import unit_officers
+
+    return unit_officers(unit_id) if unit_id else []
+
+
+def _tell_change_request(cr: OrganizationChangeRequest, users, title: str, body: str) -> None:
+    """Officers hear of a new request, the organisation's administrators of the decision (inbox and mail)."""
+    try:
+        from grants.reminders.services import notify
+    except ImportError:
+        return
+    from flask import has_request_context, url_for
+
+    link = url_for("organizations.change_request", request_id=cr.id) if has_request_context() else ""
+    for user in users:
+        notify(user, title, body, link=link)
 
 
 def _parse_fact(key: str, value):
@@ -268,6 +290,9 @@ def decide_change_request(cr: OrganizationChangeRequest, approve: bool, note: st
     cr.decision_note = note[:500]
     record(actor, "organization.change_approve" if approve else "organization.change_reject", cr,
            before=cr.before, after={**cr.after, "note": cr.decision_note} if approve else {"note": cr.decision_note})
+    admins = [m.user for m in org.members if m.is_admin]
+    _tell_change_request(cr, admins, _("变更申请已批准：%(org)s", org=org.name) if approve
+                         else _("变更申请被驳回：%(org)s", org=org.name), cr.decision_note)
 
 
 def change_status(org: Organization, action: str, actor, reason: str = "") -> None:

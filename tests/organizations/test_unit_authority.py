@@ -127,6 +127,7 @@ def test_verified_facts_change_only_through_an_approved_change_request(client, l
     _city, cc, hm, _street = _tree()
     org = factories.organization(unit=cc, rating=3, registered_on=dt.date(2018, 1, 1))
     admin = factories.member(org)
+    cc_officer = factories.user(roles=("officer",), unit=cc)
     login_as(admin)
     # The reported edit: 5A and registered in 2000, without a certificate → refused, nothing changes.
     resp = client.post(f"/organizations/{org.id}/edit", data=_profile_form(org, rating="5", registered_on="2000-01-01"))
@@ -145,10 +146,14 @@ def test_verified_facts_change_only_through_an_approved_change_request(client, l
     assert cr.status == ChangeRequestStatus.PENDING and cr.certificate_id is not None
     assert cr.before == {"rating": 3, "registered_on": "2018-01-01"}
     assert cr.after == {"rating": 5, "registered_on": "2000-01-01"}
-    # Officers of another district may not decide it; the organisation's own unit does, seeing before/after.
+    # The unit's officers are told; officers of another district may not decide it.
+    from grants.reminders.models import Notification
+
+    told = db.session.scalars(sa.select(Notification.title).where(Notification.user_id == cc_officer.id)).all()
+    assert any("变更申请待审核" in t for t in told)
     login_as(factories.user(roles=("officer",), unit=hm))
     assert client.post(f"/organizations/change-requests/{cr.id}", data={"decision": "approve"}).status_code == 403
-    login_as(factories.user(roles=("officer",), unit=cc))
+    login_as(cc_officer)
     page = client.get(f"/organizations/change-requests/{cr.id}").get_data(as_text=True)
     assert "评估等级" in page and "3A" in page and "5A" in page and "2000-01-01" in page
     cert = client.get(f"/organizations/change-requests/{cr.id}/certificate")
@@ -161,6 +166,8 @@ def test_verified_facts_change_only_through_an_approved_change_request(client, l
     db.session.expire_all()
     assert org.rating == 5 and org.registered_on == dt.date(2000, 1, 1)
     assert cr.status == ChangeRequestStatus.APPROVED
+    told = db.session.scalars(sa.select(Notification.title).where(Notification.user_id == admin.id)).all()
+    assert any("变更申请已批准" in t for t in told)
 
 
 def test_rejecting_needs_a_reason_and_keeps_the_facts(client, login_as, db):
