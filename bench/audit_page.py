@@ -69,15 +69,36 @@ def build(db, n_rows: int) -> dict:
     by_unit: dict[int, list[int]] = {}
     for uid, unit in staff:
         by_unit.setdefault(unit, []).append(uid)
-    rows = []
     t0 = time.perf_counter()
+    if db.engine.dialect.name == "postgresql":
+        _insert_pg(db, n_rows, span, units, streets, [uid for uid, _u in staff])
+    else:
+        _insert_python(db, n_rows, span, units, streets, by_unit, staff)
+    print(f"inserted {n_rows:,} audit rows in {time.perf_counter() - t0:.0f} s")
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM ANALYZE audit_log"))
+    else:
+        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
+    last_id = db.session.scalar(sa.select(sa.func.max(AuditLog.id)))
+    month = (START + dt.timedelta(days=400)).date()
+    return {"city": city, "district": districts[0], "street": streets[0], "deep_before": last_id // 2,
+            "actor": staff[0][0], "month_from": month.isoformat(),
+            "month_to": (month + dt.timedelta(days=30)).isoformat()}
+
+
+def _insert_python(db, n_rows, span, units, streets, by_unit, staff) -> None:
+    from grants.core.models import AuditLog
+
+    rows = []
     for i in range(n_rows):
         unit = None if i % 20 == 7 else units[(i * 7) % len(units)]
         actors = by_unit.get(unit) or [staff[0][0]]
         actor = None if i % 11 == 5 else actors[i % len(actors)]
         action = ACTIONS[i % len(ACTIONS)]
         rows.append(dict(
-            id=i + 1, at=START + dt.timedelta(seconds=int(i * span)), actor_id=actor,
+            at=START + dt.timedelta(seconds=int(i * span)), actor_id=actor,
             actor_name="系统" if actor is None else f"工作人员{actor}", action=action, object_type=action.split(".")[0],
             object_id=str(i % 50_000 + 1), host_unit_id=unit, unit_id=unit,
             unit2_id=streets[i % len(streets)] if i % 13 == 0 else None, hash_version=2,
@@ -90,18 +111,31 @@ def build(db, n_rows: int) -> dict:
             rows = []
     insert_rows(db, AuditLog, rows)
     db.session.commit()
-    print(f"inserted {n_rows:,} audit rows in {time.perf_counter() - t0:.0f} s")
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(sa.text("VACUUM ANALYZE audit_log"))
-    else:
-        db.session.execute(sa.text("ANALYZE"))
-        db.session.commit()
-    last_id = n_rows
-    month = (START + dt.timedelta(days=400)).date()
-    return {"city": city, "district": districts[0], "street": streets[0], "deep_before": last_id // 2,
-            "actor": by_unit[districts[0]][0], "month_from": month.isoformat(),
-            "month_to": (month + dt.timedelta(days=30)).isoformat()}
+
+
+def _insert_pg(db, n_rows, span, units, streets, actors) -> None:
+    """The same rows made by PostgreSQL itself (generate_series): a million rows in a minute, not an hour."""
+    arr = lambda xs: "ARRAY[" + ",".join(map(str, xs)) + "]"  # noqa: E731
+    actions = "ARRAY[" + ",".join(f"'{a}'" for a in ACTIONS) + "]"
+    sql = f"""
+        INSERT INTO audit_log (at, actor_id, actor_name, action, object_type, object_id, host_unit_id, unit_id,
+                               unit2_id, hash_version, before, after, prev_hash, hash)
+        SELECT TIMESTAMPTZ '{START.isoformat()}' + make_interval(secs => floor(i * {span})),
+               a.actor, COALESCE('工作人员' || a.actor, '系统'), a.action, split_part(a.action, '.', 1),
+               (i % 50000 + 1)::text, u.unit, u.unit,
+               CASE WHEN i % 13 = 0 THEN ({arr(streets)})[1 + i % {len(streets)}] END, 2,
+               json_build_object('status', 'requested', 'amount_fen', 1000000 + i % 9999),
+               json_build_object('status', 'approved', 'amount_fen', 1000000 + i % 9999,
+                                 'reason', '经核查材料齐全，同意拨付'),
+               lpad(to_hex(i), 64, '0'), lpad(to_hex(i + 1), 64, '0')
+        FROM generate_series(0, {n_rows - 1}) AS i,
+             LATERAL (SELECT CASE WHEN i % 20 = 7 THEN NULL ELSE ({arr(units)})[1 + (i * 7) % {len(units)}] END
+                      AS unit) u,
+             LATERAL (SELECT CASE WHEN i % 11 = 5 THEN NULL ELSE ({arr(actors)})[1 + i % {len(actors)}] END AS actor,
+                             ({actions})[1 + i % {len(ACTIONS)}] AS action) a
+    """
+    db.session.execute(sa.text(sql))
+    db.session.commit()
 
 
 def timed(client, path: str, runs: int) -> list[float]:
