@@ -93,6 +93,7 @@ def upgrade():
         batch_op.add_column(sa.Column("hash_version", sa.Integer(), nullable=False, server_default="1"))
         batch_op.create_foreign_key(batch_op.f("fk_audit_log_unit_id_host_unit"), "host_unit", ["unit_id"], ["id"])
         batch_op.create_foreign_key(batch_op.f("fk_audit_log_unit2_id_host_unit"), "host_unit", ["unit2_id"], ["id"])
+        batch_op.create_index("ix_audit_log_at_id", ["at", "id"], unique=False)
         batch_op.create_index("ix_audit_log_unit_id_id", ["unit_id", "id"], unique=False)
         batch_op.create_index("ix_audit_log_unit2_id_id", ["unit2_id", "id"], unique=False)
 
@@ -180,6 +181,7 @@ def downgrade():
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_log_unit2_id_id")
         batch_op.drop_index("ix_audit_log_unit_id_id")
+        batch_op.drop_index("ix_audit_log_at_id")
         batch_op.drop_constraint(batch_op.f("fk_audit_log_unit2_id_host_unit"), type_="foreignkey")
         batch_op.drop_constraint(batch_op.f("fk_audit_log_unit_id_host_unit"), type_="foreignkey")
         batch_op.drop_column("hash_version")
