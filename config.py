@@ -112,6 +112,11 @@ class Config:
     # JSON API (grants/api): calls per minute per token, and how long a webhook receiver may take to answer.
     API_RATE_LIMIT_PER_MINUTE = int(os.environ.get("API_RATE_LIMIT_PER_MINUTE", "600"))
     WEBHOOK_TIMEOUT_SECONDS = int(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
+    # Signs the audit log's checkpoints (HMAC). Keep it out of the database and its backups; without it no
+    # checkpoint is written and `audit verify` checks the hash chain only.
+    AUDIT_KEY = os.environ.get("AUDIT_KEY", "")
+    # The scheduler signs a checkpoint of the chain head when it has moved and the last one is this old.
+    AUDIT_CHECKPOINT_MINUTES = int(os.environ.get("AUDIT_CHECKPOINT_MINUTES", "60"))
 
     # 信息公开: identifiers in the open data are "<prefix>-<award id>"; register a prefix with 360Giving
     # (they start with "360G-") so the ids are unique among every publisher's.
@@ -140,6 +145,9 @@ class ProductionConfig(Config):
 class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret"
+    AUDIT_KEY = "test-audit-key"
+    # Every audit row of unit work must carry its unit: record() raises otherwise, in every test.
+    AUDIT_REQUIRE_UNIT = True
     WTF_CSRF_ENABLED = False
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}

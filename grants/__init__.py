@@ -1,6 +1,7 @@
 """公益创投管理平台 — the application factory."""
 from __future__ import annotations
 
+import json
 import os
 
 from flask import Flask, has_request_context, session
@@ -33,6 +34,8 @@ def _database_timeouts(app: Flask) -> None:
         connect_args.setdefault("options", f"-c statement_timeout={statement_ms}")
     options["connect_args"] = connect_args
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+def json_dumps_unescaped(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def create_app(config_class: type = Config) -> Flask:
@@ -51,6 +54,9 @@ def create_app(config_class: type = Config) -> Flask:
 
     init_security(app)
     _database_timeouts(app)
+    # JSON columns (the audit log's before/after) keep Chinese as it is instead of \\uXXXX escapes.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+                                               "json_serializer": json_dumps_unescaped}
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     login_manager.init_app(app)

@@ -28,17 +28,50 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(audit)
 
     @audit.command("verify")
-    def audit_verify() -> None:
-        """校验审计日志哈希链，报告第一条被篡改的记录。"""
-        from grants.core.audit import verify_chain
+    @click.option("--checkpoints", "checkpoint_file", type=click.Path(exists=True, dir_okay=False),
+                  help="另存的检查点文件（每行一个，由 audit checkpoint --out 写出），一并核对")
+    def audit_verify(checkpoint_file: str | None) -> None:
+        """校验审计日志：哈希链、编号缺口，以及签名检查点（发现末尾被删、整链重算、中间缺失）。"""
+        import json
 
-        intact, bad, checked = verify_chain()
-        if intact:
-            click.echo(f"审计日志完整：共 {checked} 条记录，哈希链校验通过。")
+        from grants.core.audit import verify_audit
+
+        external = []
+        if checkpoint_file:
+            with open(checkpoint_file, encoding="utf-8") as fh:
+                external = [json.loads(line) for line in fh if line.strip()]
+        report = verify_audit(external=external)
+        for start, end in report.gaps:
+            click.echo(f"编号缺口：第 {start}–{end} 条不存在。")
+        if report.intact:
+            click.echo(f"审计日志完整：共 {report.checked} 条记录，哈希链校验通过，"
+                       f"核对签名检查点 {report.checkpoints_checked} 个。")
             return
-        click.echo(f"审计日志被篡改：第一条异常记录 id={bad.id}（{bad.action}，{bad.at.isoformat()}），"
-                   f"此前 {checked} 条校验通过。", err=True)
+        if report.first_bad is not None:
+            bad = report.first_bad
+            click.echo(f"审计日志被篡改：第一条异常记录 id={bad.id}（{bad.action}，{bad.at.isoformat()}）。", err=True)
+        for problem in report.problems:
+            click.echo(f"审计日志被篡改：{problem}", err=True)
+        click.echo(f"共检查 {report.checked} 条记录。", err=True)
         raise SystemExit(1)
+
+    @audit.command("checkpoint")
+    @click.option("--out", "out_file", type=click.Path(dir_okay=False),
+                  help="把检查点追加写入这个文件（放在数据库服务器以外的地方）")
+    def audit_checkpoint(out_file: str | None) -> None:
+        """为审计日志当前末尾写一个签名检查点（密钥取自 AUDIT_KEY），并打印它。"""
+        from grants.core.audit import checkpoint_line, write_checkpoint
+
+        try:
+            cp = write_checkpoint(source="cli")
+        except RuntimeError as exc:
+            raise click.ClickException("未设置 AUDIT_KEY，无法签名检查点。") from exc
+        db.session.commit()
+        line = checkpoint_line(cp)
+        if out_file:
+            with open(out_file, "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+        click.echo(line)
 
     @app.cli.command("create-admin")
     @click.option("--username", prompt=True)

@@ -88,7 +88,7 @@ def load_demo() -> list[tuple[str, str, str]]:
         unit = units[unit_key].name if unit_key else (affiliation or "")
         logins.append((username, "、".join(str(r) for r in sorted(roles)), f"{name} {unit}".strip()))
     for i, (name, form, kind, district, street, community, rating, status, username, person) in enumerate(DEMO_ORGS):
-        org = _demo_org(i, name, form, kind, district, street, community, rating, status, person)
+        org = _demo_org(i, name, form, kind, district, street, community, rating, status, person, units)
         user = create_user(username=username, display_name=person, password=DEMO_PASSWORD, roles={Role.APPLICANT},
                            mobile=f"1390513{i:04d}", check_password_strength=False)
         db.session.add(OrganizationMember(organization=org, user=user, is_admin=True))
@@ -117,8 +117,11 @@ def _load_units() -> dict:
     return {"city": city, "chongchuan": cc, "haimen": hm, "hepingqiao": hpq}
 
 
-def _demo_org(i, name, form, kind, district, street, community, rating, status, person) -> Organization:
+def _demo_org(i, name, form, kind, district, street, community, rating, status, person, units) -> Organization:
     filed = form == LegalForm.FILED_COMMUNITY
+    # Registered with its district's bureau; a filed group with the street office it filed with.
+    unit = units["hepingqiao"] if filed and street == units["hepingqiao"].short_name else \
+        units["chongchuan"] if district == "崇川区" else units["haimen"]
     org = Organization(
         name=name, legal_form=form,
         uscc=None if filed else make_uscc(kind, "320602" if district == "崇川区" else "320684", 50000 + i * 7919),
@@ -131,7 +134,7 @@ def _demo_org(i, name, form, kind, district, street, community, rating, status, 
         business_scope="为社区老人、残障人士、青少年等群体提供社会服务",
         contact_name=person, contact_phone=f"0513-8551{i:04d}", contact_email=f"org{i + 1}@example.org",
         bank_account_name=name, bank_name="江苏银行南通分行", bank_account_number=f"6228480{i:05d}18273645",
-        status=status,
+        status=status, host_unit_id=unit.id, legal_representative=person,
     )
     db.session.add(org)
     db.session.flush()

@@ -76,8 +76,11 @@ def uscc(serial: int | None = None) -> str:
 
 
 def organization(*, status: str = OrgStatus.VERIFIED, legal_form: str = LegalForm.SERVICE_INSTITUTION,
-                 name: str | None = None, **kwargs) -> Organization:
+                 name: str | None = None, unit: HostUnit | None = None, **kwargs) -> Organization:
+    """An organisation registered with `unit` (a new district unit of its own when not given)."""
     n = next(_seq)
+    if "host_unit_id" not in kwargs:
+        kwargs["host_unit_id"] = (unit or host_unit(level="city")).id
     filed = legal_form == LegalForm.FILED_COMMUNITY
     defaults = dict(
         name=name or f"测试社会组织{n}", legal_form=legal_form, uscc=None if filed else uscc(n * 97),

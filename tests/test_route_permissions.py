@@ -50,9 +50,13 @@ ALLOWED: dict[str, set[str]] = {
     "organizations.invite": set(),
     "organizations.member_admin": set(),
     "organizations.index": {"officer", "auditor", "finance"},
-    "organizations.status": {"officer"},
-    "organizations.blacklist": {"officer"},
-    "core.audit_log": {"officer", "auditor"},
+    "organizations.status": set(),  # only officers of the unit it is registered with, or above
+    "organizations.blacklist": set(),
+    "organizations.change_requests": {"officer", "auditor"},  # the caller's own unit subtree only
+    "organizations.change_request": set(),  # another unit's organisation
+    "organizations.change_request_certificate": set(),
+    "core.audit_log": {"officer", "auditor", "admin"},  # rows of the caller's own units only
+    "core.audit_export": {"officer", "auditor", "admin"},
     "core.download": set(),  # staff use their domain routes, which check the unit
     "admin.users": {"admin"},
     "admin.user_new": {"admin"},
@@ -117,9 +121,9 @@ ALLOWED: dict[str, set[str]] = {
     "reviews.tasks": {"expert"},  # lists the caller's own assignments only
     "reviews.declare": set(),  # another expert's assignment
     "reviews.review": set(),
-    "reviews.experts": {"officer", "auditor"},  # the expert pool is shared by every unit
-    "reviews.expert_new": {"officer"},
-    "reviews.expert_edit": {"officer"},
+    "reviews.experts": {"officer", "auditor"},  # the pool is shared read-only; each unit edits its own experts
+    "reviews.expert_new": {"officer"},  # the new expert belongs to the officer's own unit
+    "reviews.expert_edit": set(),  # the world's expert was recruited by another unit
     "reviews.calls": {"officer", "auditor"},  # lists the calls of the caller's own unit subtree
     "reviews.panel": set(),  # the world's call belongs to another unit
     "reviews.panel_remove": set(),
@@ -242,7 +246,8 @@ def world(app, db):
     from grants.core.storage import save_upload
     from grants.organizations.services import invite_member
 
-    other = factories.organization(name="别家组织")
+    world_unit = factories.host_unit(name="别处民政局")
+    other = factories.organization(name="别家组织", unit=world_unit)
     other_admin = factories.member(other)
     other_member = factories.member(other, is_admin=False)
     inv = invite_member(other, "新同事", other_admin)
@@ -259,8 +264,13 @@ def world(app, db):
     from tests.contracts.factories import world_objects as contract_world
     from tests.reviews.factories import world_objects as review_world
 
-    world_call = make_call(close_at=dt.datetime(2027, 3, 1, tzinfo=dt.timezone.utc),
-                           unit=factories.host_unit(name="别处民政局"))
+    world_call = make_call(close_at=dt.datetime(2027, 3, 1, tzinfo=dt.timezone.utc), unit=world_unit)
+    from grants.organizations.models import OrganizationChangeRequest
+
+    change_request = OrganizationChangeRequest(
+        organization_id=other.id, host_unit_id=world_unit.id, before={"rating": 3}, after={"rating": 4},
+        certificate_id=stored.id, requested_by_id=other_admin.id)
+    db.session.add(change_request)
     from grants.calls.models import CallDocument
 
     world_doc = CallDocument(call_id=world_call.id, stored_file_id=stored.id, title="别处的征集公告")
@@ -278,8 +288,8 @@ def world(app, db):
     objects = {
         "org_id": other.id, "member_id": other_member.membership.id, "user_id": other_admin.id,
         "file_id": stored.id, "token": inv.token, "day": "2027-01-01", "code": "en",
-        "call_id": world_call.id, "doc_id": world_doc.id, "notification_id": note.id, "mail_id": mail.id,
-        "sms_id": sms.id,
+        "call_id": world_call.id, "doc_id": world_doc.id, "request_id": change_request.id,
+        "notification_id": note.id, "mail_id": mail.id, "sms_id": sms.id,
         **finance,
         **review_world(other, world_call.host_unit_id),
         **contract_world(app, other),
@@ -348,3 +358,76 @@ def test_roles_get_only_what_they_may(app, client, login_as, world, role):
             refused = (403, 404, 405) + ((401,) if endpoint.startswith("api_") else ())
             assert resp.status_code in refused, \
                 f"{method} {path} ({endpoint}) as {role} → {resp.status_code}, expected a refusal"
+
+
+# --- actors of other units: below the world's unit, and beside it ----------------------------------------
+
+CROSS_UNIT_ROLES = ["officer", "finance", "auditor"]
+
+
+@pytest.mark.parametrize("where", ["child", "sibling"])
+@pytest.mark.parametrize("role", CROSS_UNIT_ROLES)
+def test_cross_unit_actors_cannot_write(app, client, login_as, world, role, where):
+    """Every write (every non-GET request) refused to staff of a unit below the world's unit (a district under
+    the city cannot act on the city's organisations, experts, calls …) and of a sibling unit under one city."""
+    from grants.organizations.models import HostUnit
+
+    import sqlalchemy as sa
+
+    from grants.extensions import db
+
+    world_unit = db.session.scalar(sa.select(HostUnit).where(HostUnit.name == "别处民政局"))
+    if where == "child":
+        unit = factories.host_unit(level="district", parent=world_unit)
+    else:
+        # The world's unit and the actor's are two districts of one city.
+        top = factories.host_unit(level="city")
+        world_unit.parent_id = top.id
+        unit = factories.host_unit(level="district", parent=top)
+    login_as(factories.user(roles=(role,), unit=unit))
+    for endpoint, method, path in _requests(app, world):
+        if method == "GET" or endpoint == "accounts.logout":
+            continue
+        resp = client.open(path, method=method)
+        resp.close()
+        assert resp.status_code < 500, f"{method} {path} ({endpoint}) as {where}-unit {role} → {resp.status_code}"
+        if role not in ALLOWED[endpoint]:
+            assert resp.status_code in (403, 404, 405), \
+                f"{method} {path} ({endpoint}) as {where}-unit {role} → {resp.status_code}, expected a refusal"
+
+
+# --- GET never writes ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", ROLES)
+def test_get_handlers_write_nothing(app, client, login_as, world, role):
+    """Every GET of the walk runs while a listener watches the connection: any INSERT, UPDATE or DELETE (even one
+    rolled back afterwards) fails the test. Viewing the expert pool used to create profiles."""
+    import sqlalchemy as sa
+
+    from grants.extensions import db
+
+    from grants.reviews.models import ExpertProfile
+
+    user = login_as(role)
+    # Expert accounts made before profiles came with the role: viewing the pool must not create theirs now.
+    legacy = factories.user(roles=("expert",))
+    db.session.execute(sa.delete(ExpertProfile).where(ExpertProfile.user_id.in_([legacy.id, user.id])))
+    db.session.commit()
+    writes: list[str] = []
+
+    def watch(conn, cursor, statement, parameters, context, executemany):
+        verb = statement.lstrip().split(None, 1)[0].upper()
+        if verb in ("INSERT", "UPDATE", "DELETE"):
+            writes.append(statement.split("\n", 1)[0][:120])
+
+    engine = db.engine
+    for endpoint, method, path in _requests(app, world):
+        if method != "GET" or endpoint == "accounts.logout":
+            continue
+        sa.event.listen(engine, "before_cursor_execute", watch)
+        try:
+            resp = client.get(path)
+            resp.close()
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", watch)
+        assert not writes, f"GET {path} ({endpoint}) as {role} wrote: {writes}"

@@ -473,9 +473,20 @@ def create_user(*, username: str, display_name: str, password: str, roles: list[
                 affiliation=affiliation, must_change_password=must_change_password)
     user.roles = [UserRole(role=str(Role(r))) for r in sorted(set(roles))]
     db.session.add(user)
+    if Role.EXPERT in set(roles):
+        _expert_profile_for(user, actor)
     record(actor, "user.create", user, after={"username": username, "roles": sorted(set(roles)),
                                               "host_unit_id": host_unit_id})
     return user
+
+
+def _expert_profile_for(user: User, actor) -> None:
+    """An expert account gets its pool profile when it gets the role (never later, on a page view); the
+    expert belongs to the unit that recruited them: the account's unit, else the creating officer's."""
+    from grants.reviews.services import ensure_profile
+
+    db.session.flush()
+    ensure_profile(user, host_unit_id=user.host_unit_id or getattr(actor, "host_unit_id", None))
 
 
 def _check_unit_roles(roles, host_unit_id) -> None:
@@ -510,6 +521,8 @@ def update_user(user: User, *, display_name: str, mobile: str | None, email: str
     user.roles = [current.get(str(r)) or UserRole(role=str(Role(r))) for r in sorted(roles)]
     if not is_active or set(before["roles"]) != {str(r) for r in roles}:
         end_sessions(user)  # a deactivated user, or one whose powers changed, signs in afresh
+    if Role.EXPERT in roles:
+        _expert_profile_for(user, actor)
     record(actor, "user.update", user, before=before,
            after={"roles": sorted(str(r) for r in roles), "host_unit_id": host_unit_id, "active": is_active,
                   "display_name": user.display_name, "mobile": mobile})

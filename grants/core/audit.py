@@ -1,4 +1,5 @@
-"""The audit log: record() appends a hash-chained row; verify_chain() finds the first tampered row.
+"""The audit log: record() appends a hash-chained row; verify_chain() finds the first tampered row;
+checkpoints signed with a key outside the database (AUDIT_KEY) reveal rows cut off the end and rewritten chains.
 
 LOCK ORDER — one order for every service, so two transactions never wait for each other in a circle:
   1. the audit chain's lock (`lock_chain()`: a transaction-scoped advisory lock on PostgreSQL, held to commit);
@@ -12,7 +13,9 @@ payment row and then the chain's lock: a deadlock in 17 of 20 rounds. SQLite ser
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,11 +37,13 @@ def _canonical(value: Any) -> Any:
 
 
 def _row_hash(prev_hash: str, row: AuditLog) -> str:
-    payload = json.dumps(
-        [prev_hash, row.at.isoformat(), row.actor_id, row.actor_name, row.action,
-         row.object_type, row.object_id, row.host_unit_id, row.before, row.after],
-        sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-    )
+    fields = [prev_hash, row.at.isoformat(), row.actor_id, row.actor_name, row.action,
+              row.object_type, row.object_id, row.host_unit_id, row.before, row.after]
+    # Version 1 rows (before revision 0004) were hashed without the unit columns, which the migration filled
+    # afterwards; version 2 rows hash them too, so moving a row out of a unit's sight breaks the chain.
+    if (row.hash_version or 1) >= 2:
+        fields += [row.unit_id, row.unit2_id]
+    payload = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -62,16 +67,79 @@ def _last_hash(session) -> str:
     return last or GENESIS
 
 
-def unit_of(obj) -> int | None:
-    """The host unit an object's work belongs to: its own, or its call's."""
-    if obj is None:
+# Objects that belong to no unit: their rows are platform-wide, read only by admins and city-level auditors.
+PLATFORM_OBJECT_TYPES = frozenset({"holiday", "outbox_mail", "reminder_rule"})
+# The relations walked from an object towards the unit whose work it is (the first that leads to one wins).
+_UNIT_PATHS = ("call", "contract", "tranche", "application", "notice", "selection", "payment", "report",
+               "assignment", "nomination", "organization")
+
+
+def _path_unit(obj, depth: int = 0) -> int | None:
+    if obj is None or depth > 6:
         return None
-    for attr in ("audit_unit_id", "host_unit_id"):
-        value = getattr(obj, attr, None)
-        if value:
-            return value
-    call = getattr(obj, "call", None)
-    return getattr(call, "host_unit_id", None)
+    if obj.__tablename__ == "host_unit":
+        return obj.id
+    value = getattr(obj, "host_unit_id", None)
+    if value:
+        return value
+    for attr in _UNIT_PATHS:
+        nxt = getattr(obj, attr, None)
+        if nxt is not None and hasattr(nxt, "__tablename__"):
+            found = _path_unit(nxt, depth + 1)
+            if found:
+                return found
+    call_id = getattr(obj, "call_id", None)
+    if call_id:
+        from grants.calls.models import Call
+
+        call = db.session.get(Call, call_id)
+        return call.host_unit_id if call else None
+    return None
+
+
+def units_of(obj) -> tuple[int | None, int | None]:
+    """The host unit(s) whose work `obj` is — the one place every audit row's units come from.
+
+    Calls and everything of a call (applications, awards, notices, objections, panels, conflicts, reviews,
+    contracts, tranches, reports, assessments, payments, holds) belong to the call's host unit; brand
+    selections to theirs; an organisation to the unit it is registered with; an expert profile to the unit
+    that recruited the expert; a user to their unit (an applicant to their organisation's, an expert to their
+    profile's); a host unit to its parent and to itself. Holidays, mail and platform rules belong to none.
+    """
+    if obj is None:
+        return None, None
+    table = obj.__tablename__
+    if table in PLATFORM_OBJECT_TYPES:
+        return None, None
+    if table == "host_unit":
+        return (obj.parent_id, obj.id) if obj.parent_id else (obj.id, None)
+    if table == "user":
+        if obj.host_unit_id:
+            return obj.host_unit_id, None
+        if obj.membership is not None:
+            return obj.membership.organization.host_unit_id, None
+        from grants.reviews.models import ExpertProfile
+
+        unit = db.session.scalar(sa.select(ExpertProfile.host_unit_id).where(ExpertProfile.user_id == obj.id))
+        return unit, None
+    if table == "panel_member":
+        # The panel is the call's; the expert's recruiting unit also sees where its experts serve.
+        from grants.reviews.models import ExpertProfile
+
+        expert_unit = db.session.scalar(sa.select(ExpertProfile.host_unit_id)
+                                        .where(ExpertProfile.user_id == obj.user_id))
+        call_unit = _path_unit(obj)
+        return call_unit, (expert_unit if expert_unit != call_unit else None)
+    return _path_unit(obj), None
+
+
+def unit_of(obj) -> int | None:
+    """The (first) host unit an object's work belongs to."""
+    return units_of(obj)[0]
+
+
+class AuditUnitMissing(AssertionError):
+    """A row that should belong to a unit got none (raised only where AUDIT_REQUIRE_UNIT is set: the tests)."""
 
 
 def record(actor, action: str, obj=None, *, before: dict | None = None, after: dict | None = None,
@@ -84,6 +152,14 @@ def record(actor, action: str, obj=None, *, before: dict | None = None, after: d
             session.flush()  # a new object needs its id before we can name it
         object_type = object_type or obj.__tablename__
         object_id = object_id if object_id is not None else getattr(obj, "id", None)
+    unit, unit2 = units_of(obj)
+    if host_unit_id and host_unit_id != unit:
+        unit, unit2 = host_unit_id, unit2 or unit
+    if unit is None and unit2 is not None:
+        unit, unit2 = unit2, None
+    if unit is None and obj is not None and object_type not in PLATFORM_OBJECT_TYPES and _require_unit() \
+            and not _platform_user(obj):
+        raise AuditUnitMissing(f"audit row {action} on {object_type} #{object_id} has no host unit")
     row = AuditLog(
         at=now(),
         actor_id=getattr(actor, "id", None),
@@ -91,7 +167,10 @@ def record(actor, action: str, obj=None, *, before: dict | None = None, after: d
         action=action,
         object_type=object_type or "-",
         object_id=str(object_id if object_id is not None else "-"),
-        host_unit_id=host_unit_id or unit_of(obj),
+        host_unit_id=unit,
+        unit_id=unit,
+        unit2_id=unit2,
+        hash_version=2,
         before=_canonical(before),
         after=_canonical(after),
     )
@@ -102,30 +181,193 @@ def record(actor, action: str, obj=None, *, before: dict | None = None, after: d
     return row
 
 
+def _require_unit() -> bool:
+    from flask import current_app, has_app_context
+
+    return has_app_context() and bool(current_app.config.get("AUDIT_REQUIRE_UNIT"))
+
+
+def _platform_user(obj) -> bool:
+    """Accounts outside every unit: administrators, third-party evaluators, experts not yet in a pool."""
+    return obj is not None and obj.__tablename__ == "user"
+
+
 def verify_chain(batch: int = 5000) -> tuple[bool, AuditLog | None, int]:
     """Walk the chain in id order. Returns (intact, first bad row, rows checked)."""
+    report = verify_audit(batch=batch, with_checkpoints=False)
+    return report.intact, report.first_bad, report.checked_before_bad
+
+
+# --- checkpoints -------------------------------------------------------------------------------------
+
+def audit_key() -> bytes:
+    """The checkpoint signing key: AUDIT_KEY (never stored in the database), stretched to 32 bytes."""
+    from flask import current_app
+
+    secret = current_app.config.get("AUDIT_KEY") or ""
+    if not secret:
+        raise RuntimeError("AUDIT_KEY is not set: checkpoints cannot be signed or checked")
+    return hashlib.sha256(b"grants-audit-checkpoint:" + secret.encode("utf-8")).digest()
+
+
+def _checkpoint_message(last_id: int, last_hash: str, row_count: int, at) -> bytes:
+    return f"{last_id}|{last_hash}|{row_count}|{at.isoformat()}".encode()
+
+
+def sign_checkpoint(last_id: int, last_hash: str, row_count: int, at) -> str:
+    return hmac.new(audit_key(), _checkpoint_message(last_id, last_hash, row_count, at), hashlib.sha256).hexdigest()
+
+
+def write_checkpoint(source: str = "cli"):
+    """Sign the current chain head (last id, its hash, the number of rows) and store the checkpoint."""
+    from grants.core.models import AuditCheckpoint
+
+    lock_chain()  # no row may be appended between reading the head and counting the rows
+    head = db.session.execute(sa.select(AuditLog.id, AuditLog.hash).order_by(AuditLog.id.desc()).limit(1)).first()
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog)) or 0
+    last_id, last_hash = (head[0], head[1]) if head else (0, GENESIS)
+    at = now()
+    cp = AuditCheckpoint(at=at, last_id=last_id, last_hash=last_hash, row_count=count, source=source,
+                         signature=sign_checkpoint(last_id, last_hash, count, at))
+    db.session.add(cp)
+    db.session.flush()
+    return cp
+
+
+def checkpoint_if_due(at=None):
+    """The scheduler's checkpoint: when AUDIT_KEY is set, the chain head has moved since the last checkpoint
+    and that one is older than AUDIT_CHECKPOINT_MINUTES. Returns the new checkpoint or None."""
+    import datetime as _dt
+
+    from flask import current_app
+
+    from grants.core.models import AuditCheckpoint
+
+    if not current_app.config.get("AUDIT_KEY"):
+        return None
+    at = at or now()
+    last = db.session.scalar(sa.select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1))
+    head = db.session.scalar(sa.select(sa.func.max(AuditLog.id))) or 0
+    if last is not None and (last.last_id == head or
+                             at - last.at < _dt.timedelta(minutes=current_app.config.get("AUDIT_CHECKPOINT_MINUTES", 60))):
+        return None
+    return write_checkpoint(source="scheduler")
+
+
+def checkpoint_line(cp) -> str:
+    """One checkpoint as a line of text, to keep outside the database (a file, a mail to the auditors)."""
+    return json.dumps({"id": cp.id, "at": cp.at.isoformat(), "last_id": cp.last_id, "last_hash": cp.last_hash,
+                       "row_count": cp.row_count, "signature": cp.signature}, ensure_ascii=False)
+
+
+@dataclass
+class VerifyReport:
+    """What `audit verify` found: the first row whose hash breaks, ids missing, checkpoints that disagree."""
+    intact: bool = True
+    checked: int = 0
+    first_bad: AuditLog | None = None
+    gaps: list[tuple[int, int]] = field(default_factory=list)  # (missing from, missing to) id ranges
+    problems: list[str] = field(default_factory=list)
+    checkpoints_checked: int = 0
+    checked_before_bad: int = 0  # rows that verified before the first bad one
+
+
+def verify_audit(batch: int = 5000, with_checkpoints: bool = True, external: list[dict] | None = None) -> VerifyReport:
+    """Walk the chain in id order and hold it against the signed checkpoints (stored and `external` ones).
+
+    A checkpoint says "row <last_id> existed with hash <last_hash>, and there were <row_count> rows": a chain
+    cut short (deleted tail), a chain recomputed from some row on (rewritten: the hash at last_id differs), and
+    deleted rows in the middle (ids missing, fewer rows) all disagree with it. Its signature needs AUDIT_KEY,
+    which the database does not hold, so a forged checkpoint is caught too.
+    """
+    from grants.core.models import AuditCheckpoint
+
+    report = VerifyReport()
+    checkpoints: list[dict] = []
+    if with_checkpoints:
+        for cp in db.session.scalars(sa.select(AuditCheckpoint).order_by(AuditCheckpoint.id)):
+            checkpoints.append({"id": cp.id, "at": cp.at, "last_id": cp.last_id, "last_hash": cp.last_hash,
+                                "row_count": cp.row_count, "signature": cp.signature, "where": "db"})
+    for item in external or []:
+        import datetime as _dt
+
+        at = item["at"] if not isinstance(item["at"], str) else _dt.datetime.fromisoformat(item["at"])
+        checkpoints.append({**item, "at": at, "where": "file"})
+    by_last_id: dict[int, list[dict]] = {}
+    for cp in checkpoints:
+        expected = sign_checkpoint(cp["last_id"], cp["last_hash"], cp["row_count"], cp["at"])
+        if not hmac.compare_digest(expected, cp["signature"]):
+            report.intact = False
+            report.problems.append(f"检查点 #{cp.get('id')}（{cp['where']}）签名无效：检查点被伪造或改动")
+            continue
+        by_last_id.setdefault(cp["last_id"], []).append(cp)
+
     prev = GENESIS
-    checked = 0
     last_id = 0
     while True:
         rows = db.session.scalars(
             sa.select(AuditLog).where(AuditLog.id > last_id).order_by(AuditLog.id).limit(batch)
         ).all()
         if not rows:
-            return True, None, checked
+            break
         for row in rows:
-            if row.prev_hash != prev or _row_hash(prev, row) != row.hash:
-                return False, row, checked
+            gap = (last_id + 1, row.id - 1) if report.checked and row.id != last_id + 1 else None
+            broken = row.prev_hash != prev or _row_hash(prev, row) != row.hash
+            if gap:
+                # Ids the sequence handed to rolled-back transactions leave gaps with the chain still linked;
+                # a gap where the chain breaks is deleted rows.
+                report.gaps.append(gap)
+                if broken:
+                    report.problems.append(f"第 {gap[0]}–{gap[1]} 条缺失且哈希链在第 {row.id} 条断开：中间记录被删除")
+            if report.first_bad is None and broken:
+                report.first_bad = row
+            if report.first_bad is None:
+                report.checked_before_bad += 1
+            report.checked += 1
+            for cp in by_last_id.pop(row.id, []):
+                report.checkpoints_checked += 1
+                if cp["last_hash"] != row.hash:
+                    report.problems.append(
+                        f"检查点 #{cp.get('id')}（{cp['at'].isoformat()}）记录的第 {row.id} 条哈希与现存不同：哈希链被重算改写")
+                if cp["row_count"] != report.checked:
+                    report.problems.append(
+                        f"检查点 #{cp.get('id')} 时共 {cp['row_count']} 条，现存截至第 {row.id} 条只有 {report.checked} 条：中间记录被删除")
             prev = row.hash
-            checked += 1
             last_id = row.id
-        db.session.expunge_all()
+        for row in rows:  # keep memory flat over millions of rows, leaving the caller's objects alone
+            db.session.expunge(row)
+    # Checkpoints naming rows that no longer exist: the tail (or those rows) was deleted.
+    for cp_id, cps in sorted(by_last_id.items()):
+        if cp_id == 0:
+            continue
+        for cp in cps:
+            report.checkpoints_checked += 1
+            report.problems.append(
+                f"检查点 #{cp.get('id')}（{cp['at'].isoformat()}）记录的第 {cp['last_id']} 条已不存在"
+                f"（现存最后一条为第 {last_id} 条）：末尾记录被删除")
+    if report.first_bad is not None or report.problems:
+        report.intact = False
+    return report
 
 
 @event.listens_for(AuditLog, "before_update")
 @event.listens_for(AuditLog, "before_delete")
 def _append_only(mapper, connection, target):
     raise RuntimeError("audit_log is append-only")
+
+
+def _checkpoints_append_only(mapper, connection, target):
+    raise RuntimeError("audit_checkpoint is append-only")
+
+
+def _register_checkpoint_guard():
+    from grants.core.models import AuditCheckpoint
+
+    event.listen(AuditCheckpoint, "before_update", _checkpoints_append_only)
+    event.listen(AuditCheckpoint, "before_delete", _checkpoints_append_only)
+
+
+_register_checkpoint_guard()
 
 
 def _forget_last_hash(session, *args):

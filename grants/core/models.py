@@ -22,15 +22,44 @@ class AuditLog(db.Model):
     action: Mapped[str] = mapped_column(sa.String(80), index=True)
     object_type: Mapped[str] = mapped_column(sa.String(50))
     object_id: Mapped[str] = mapped_column(sa.String(50))
-    # The host unit whose work this is (None = platform-wide, e.g. organisations and accounts), so a
-    # district officer browsing the log never sees a sibling district's work.
+    # The host unit as rows before revision 0004 recorded it (hashed into those rows, so kept as it was).
     host_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("host_unit.id"), index=True)
     before: Mapped[Any | None] = mapped_column(sa.JSON)
     after: Mapped[Any | None] = mapped_column(sa.JSON)
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The host unit(s) whose work this is, from grants.core.audit.units_of (None = platform-wide: seen only by
+    # admins and city-level auditors). Rows of hash_version 2 hash them too; older rows got them from the
+    # 0004 data migration, outside their hash, which is why the version is kept per row.
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("host_unit.id"))
+    unit2_id: Mapped[int | None] = mapped_column(sa.ForeignKey("host_unit.id"))
+    hash_version: Mapped[int] = mapped_column(sa.Integer, default=2, server_default="1")
 
-    __table_args__ = (sa.Index("ix_audit_log_object", "object_type", "object_id"),)
+    __table_args__ = (
+        sa.Index("ix_audit_log_object", "object_type", "object_id"),
+        # The audit page lists newest first, (time, id) as its keyset, within the viewer's units.
+        sa.Index("ix_audit_log_at_id", "at", "id"),
+        sa.Index("ix_audit_log_unit_id_id", "unit_id", "id"),
+        sa.Index("ix_audit_log_unit2_id_id", "unit2_id", "id"),
+    )
+
+
+class AuditCheckpoint(db.Model):
+    """A signed note of the chain head (last id, its hash, row count) at a moment.
+
+    The signature is an HMAC with a key that is not in the database (AUDIT_KEY), so whoever can rewrite the
+    audit table cannot forge a checkpoint; copies kept elsewhere also prove rows were not cut off the end.
+    """
+
+    __tablename__ = "audit_checkpoint"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    last_id: Mapped[int] = mapped_column(sa.Integer)
+    last_hash: Mapped[str] = mapped_column(sa.String(64))
+    row_count: Mapped[int] = mapped_column(sa.Integer)
+    signature: Mapped[str] = mapped_column(sa.String(64))
+    # Which process wrote it: "scheduler", "cli" or "web".
+    source: Mapped[str] = mapped_column(sa.String(20), default="cli")
 
 
 class StoredFile(db.Model):

@@ -3,8 +3,12 @@ from grants.accounts.models import Role
 
 
 def can_browse_audit(user) -> bool:
-    """Officers and auditors read the audit log."""
-    return bool(user and user.is_authenticated and user.has_role(Role.OFFICER, Role.AUDITOR))
+    """Officers and auditors read their units' audit rows; admins read every row."""
+    if not (user and user.is_authenticated):
+        return False
+    if user.has_role(Role.ADMIN):
+        return True
+    return user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None
 
 
 def can_download_file(user, stored) -> bool:

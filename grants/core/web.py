@@ -207,6 +207,9 @@ def register_web_helpers(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = format_local
     app.jinja_env.filters["localdate"] = lambda v: format_local(v, "%Y-%m-%d")
     app.jinja_env.add_extension("jinja2.ext.do")
+    from grants.core.auditview import field_label
+
+    app.jinja_env.filters["audit_field"] = field_label
 
     @app.context_processor
     def inject_globals() -> dict[str, Any]:

@@ -93,6 +93,9 @@ def duty_conflict(payment: Payment, user, action: str) -> str | None:
         return _("您是该拨付节点的评估人员，不能审核、复核或支付这笔拨款。")
     if payment.requested_by_id is not None and user.id == payment.requested_by_id:
         return _("这笔拨款申请由您发起，须由其他财务人员审核和支付。")
+    if payment.tranche.trigger == "signing" and user.id == payment.contract.countersigned_by_id:
+        # The system requests a first tranche when the contract is countersigned: the countersigner's act.
+        return _("这笔拨款申请因您会签协议而生成，须由其他财务人员审核和支付。")
     if action == "second_approve" and user.id == payment.approved_by_id:
         return _("复核须由审核人以外的另一位财务人员进行。")
     if action == "release" and user.id in (payment.approved_by_id, payment.second_approved_by_id):
@@ -117,6 +120,20 @@ def _require_reason(reason: str | None, field: str = "reason") -> str:
 
 # --- request ---------------------------------------------------------------------------
 
+def payment_basis(tranche) -> dict:
+    """What the system requested a payment on: the evaluator's assessment of the tranche, or the contract
+    taking effect (a first tranche paid on signing). {"text": ..., "evaluator": User | None}."""
+    from grants.assessments.models import Assessment
+
+    assessment = db.session.scalar(sa.select(Assessment).where(Assessment.tranche_id == tranche.id,
+                                                               Assessment.evaluator_id.is_not(None))
+                                   .order_by(Assessment.id.desc()).limit(1))
+    if assessment is not None:
+        return {"text": _("依据评估人员 %(n)s 的评估结果", n=assessment.evaluator.display_name),
+                "evaluator": assessment.evaluator}
+    return {"text": _("依据资助协议生效（首期拨付）"), "evaluator": None}
+
+
 def request_payment(tranche, actor) -> Payment | None:
     """Create the payment request for a payable tranche (amount = tranche.payable_fen).
 
@@ -133,7 +150,9 @@ def request_payment(tranche, actor) -> Payment | None:
     payment = Payment(
         tranche_id=tranche.id, contract_id=contract.id, call_id=contract.call_id,
         organization_id=contract.organization_id, amount_fen=amount, status=PaymentStatus.REQUESTED,
-        requested_at=now(), requested_by_id=getattr(actor, "id", None),
+        # The system requests the payment (on the evaluator's result or the countersigned contract): no person
+        # is its requester, so the evaluator is never named as one, and approval and release stay separate.
+        requested_at=now(), requested_by_id=None,
     )
     if db.session.get_bind().dialect.name == "postgresql":
         # Two workers making the same tranche payable: the loser's insert hits unique(tranche_id);
@@ -145,9 +164,11 @@ def request_payment(tranche, actor) -> Payment | None:
             return db.session.scalars(sa.select(Payment).where(Payment.tranche_id == tranche.id)).one()
     else:
         db.session.add(payment)
-    record(actor, "payment.request", payment, after={
+    basis = payment_basis(tranche)
+    record(None, "payment.request", payment, after={
         "status": str(PaymentStatus.REQUESTED), "amount_fen": amount, "tranche_id": tranche.id,
-        "payment_pct": tranche.payment_pct, "withheld_fen": tranche.withheld_fen})
+        "payment_pct": tranche.payment_pct, "withheld_fen": tranche.withheld_fen, "basis": basis["text"],
+        "triggered_by": getattr(actor, "display_name", None)})
     project_hold = project_hold_in_force(contract.id)
     if project_hold is not None:
         _hold_under_project(payment, project_hold)

@@ -112,6 +112,7 @@ def _render_payment(payment: Payment, status: int = 200, **override):
         holds=holds, reclaims=reclaims, needs_second=needs_second,
         project_hold=services.project_hold_in_force(payment.contract_id),
         threshold_fen=services.second_approval_threshold_fen(), conflicts=conflicts, workflow=PAYMENT_WORKFLOW,
+        basis=services.payment_basis(payment.tranche),
         can_approve=handle and s == PaymentStatus.REQUESTED,
         can_second=handle and s == PaymentStatus.APPROVED and needs_second,
         can_release=handle and (s == PaymentStatus.SECOND_APPROVED or (s == PaymentStatus.APPROVED and not needs_second)),

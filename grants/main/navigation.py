@@ -38,6 +38,8 @@ def nav_items(user) -> list[NavItem]:
         items.append(NavItem(_l("立项公示"), "awards.index", "patch-check"))
     if user.has_role(Role.OFFICER, Role.AUDITOR, Role.FINANCE):
         items.append(NavItem(_l("社会组织"), "organizations.index", "people"))
+    if user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None:
+        items.append(NavItem(_l("变更申请"), "organizations.change_requests", "pencil-square"))
     if user.has_role(Role.OFFICER, Role.FINANCE, Role.AUDITOR) and user.host_unit_id is not None:
         items.append(NavItem(_l("资助协议"), "contracts.index", "file-earmark-check"))
     if user.organization is not None and user.has_role(Role.APPLICANT):
@@ -54,7 +56,7 @@ def nav_items(user) -> list[NavItem]:
         items.append(NavItem(_l("统计"), "dashboard.index", "bar-chart-line"))
     if user.has_role(Role.OFFICER, Role.AUDITOR, Role.FINANCE, Role.APPLICANT):
         items.append(NavItem(_l("信息公开"), "disclosure.index", "globe2"))
-    if user.has_role(Role.OFFICER, Role.AUDITOR):
+    if (user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None) or user.has_role(Role.ADMIN):
         items.append(NavItem(_l("审计日志"), "core.audit_log", "journal-text"))
     if user.has_role(Role.ADMIN):
         items.append(NavItem(_l("用户管理"), "admin.users", "person-gear"))

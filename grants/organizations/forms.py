@@ -1,4 +1,5 @@
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
@@ -18,7 +19,11 @@ class ProfileForm(BaseForm):
     registered_on = DateField(_l("登记/备案日期"), validators=[DataRequired(_l("请填写登记或备案日期")),
                                                          DateBounds(1949, 2100)])
     registration_authority = StringField(_l("登记管理机关"), validators=[Optional(), Length(max=100)])
+    host_unit_id = SelectField(_l("登记/备案机关（所属主办单位）"), coerce=int, validate_choice=False,
+                               validators=[DataRequired(_l("请选择登记或备案所在的民政部门（街道）"))])
+    legal_representative = StringField(_l("法定代表人（负责人）"), validators=[Optional(), Length(max=50)])
     rating = SelectField(_l("评估等级"), coerce=int, choices=choices(RATINGS))
+    rating_certificate = FileField(_l("评估等级证书（PDF/JPG/PNG，变更评估等级时必传）"))
     annual_inspection = SelectField(_l("最近年检（年报）结果"), choices=choices(INSPECTION_RESULTS))
     district = StringField(_l("所在区县"), validators=[DataRequired(_l("请填写所在区县")), Length(max=50)])
     street = StringField(_l("所在街道（乡镇）"), validators=[DataRequired(_l("请填写所在街道")), Length(max=50)])
@@ -33,9 +38,16 @@ class ProfileForm(BaseForm):
     bank_account_number = StringField(_l("银行账号"), validators=[
         Optional(), Regexp(r"^[0-9 ]{8,40}$", message=_l("银行账号只能包含数字"))])
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from grants.organizations.services import unit_choices
+
+        self.host_unit_id.choices = [(0, _l("请选择"))] + unit_choices()
+
     def profile(self) -> dict:
         data = {name: getattr(self, name).data for name in (
             "legal_form", "uscc", "filing_number", "filing_office", "registered_on", "registration_authority",
+            "host_unit_id", "legal_representative",
             "rating", "annual_inspection", "district", "street", "community", "address", "business_scope",
             "contact_name", "contact_phone", "contact_email", "bank_account_name", "bank_name",
             "bank_account_number")}

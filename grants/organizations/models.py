@@ -86,6 +86,10 @@ class Organization(db.Model):
     filing_office: Mapped[str | None] = mapped_column(sa.String(100))
     registered_on: Mapped[dt.date | None] = mapped_column(sa.Date)
     registration_authority: Mapped[str] = mapped_column(sa.String(100), default="")
+    # The unit of the host-unit tree the organisation is registered or filed with (登记/备案机关): its
+    # officers, and those of the units above, verify, suspend, blacklist it and review its change requests.
+    host_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("host_unit.id"), index=True)
+    legal_representative: Mapped[str] = mapped_column(sa.String(50), default="")
     rating: Mapped[int] = mapped_column(sa.Integer, default=0)
     annual_inspection: Mapped[str] = mapped_column(sa.String(20), default="")
     district: Mapped[str] = mapped_column(sa.String(50), default="", index=True)
@@ -108,6 +112,7 @@ class Organization(db.Model):
 
     members: Mapped[list["OrganizationMember"]] = relationship(back_populates="organization",
                                                                cascade="all, delete-orphan")
+    host_unit = relationship("HostUnit", lazy="select")
 
     __table_args__ = (
         sa.CheckConstraint("rating BETWEEN 0 AND 5", name="rating_range"),
@@ -164,3 +169,47 @@ class Invitation(db.Model):
     accepted_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
 
     organization: Mapped[Organization] = relationship(lazy="joined")
+
+
+class ChangeRequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+CHANGE_REQUEST_STATUS_LABELS = {ChangeRequestStatus.PENDING: _l("待审核"), ChangeRequestStatus.APPROVED: _l("已批准"),
+                                ChangeRequestStatus.REJECTED: _l("已驳回")}
+
+
+class OrganizationChangeRequest(db.Model):
+    """变更申请: a verified organisation asks to change a verified fact (legal form, credit code or filing
+    number, registration date, evaluation rating, legal representative). Until an officer of its unit
+    approves, every eligibility check keeps using the verified values on the organisation."""
+
+    __tablename__ = "organization_change_request"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id", ondelete="CASCADE"), index=True)
+    # Copied from the organisation when filed, so the officers' queue filters by unit without joins.
+    host_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("host_unit.id"), index=True)
+    before: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    after: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    certificate_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_file.id"))
+    status: Mapped[str] = mapped_column(sa.String(20), default=ChangeRequestStatus.PENDING, index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str] = mapped_column(sa.String(500), default="")
+
+    organization: Mapped[Organization] = relationship(lazy="joined", innerjoin=True)
+    requested_by = relationship("User", foreign_keys=[requested_by_id], lazy="joined")
+    decided_by = relationship("User", foreign_keys=[decided_by_id], lazy="joined")
+    certificate = relationship("StoredFile", lazy="joined")
+
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('pending','approved','rejected')", name="status_known"),
+    )
+
+    @property
+    def status_label(self):
+        return CHANGE_REQUEST_STATUS_LABELS.get(self.status, self.status)

@@ -32,13 +32,73 @@ def can_view_record(user, org) -> bool:
 
 
 def can_view_private_details(user, org) -> bool:
-    """Bank account and contact details: the organisation itself, officers, finance and auditors."""
+    """Contact details: the organisation itself, officers, finance and auditors."""
     return can_view_organization(user, org)
 
 
+def unit_governs(user, unit_id: int | None) -> bool:
+    """The user's unit is `unit_id` or a unit above it. An object of no unit is governed by top units only."""
+    from grants.organizations.services import unit_subtree_ids
+
+    if not (_authed(user) and user.host_unit_id):
+        return False
+    if unit_id is None:
+        return user.host_unit is not None and user.host_unit.parent_id is None
+    return unit_id in unit_subtree_ids(user.host_unit_id)
+
+
+def funding_unit_ids(org) -> set[int]:
+    """The host units of the calls that awarded the organisation a grant (the units that fund it)."""
+    import sqlalchemy as sa
+
+    from grants.awards.models import Award
+    from grants.calls.models import Call
+    from grants.extensions import db
+
+    return set(db.session.scalars(sa.select(Call.host_unit_id).join(Award, Award.call_id == Call.id)
+                                  .where(Award.organization_id == org.id).distinct()))
+
+
+def can_view_bank_details(user, org) -> bool:
+    """收款账户: the organisation itself; officers and finance of the units that fund it (and units above
+    them); auditors whose unit governs a funding unit or the organisation's own unit. Nobody else."""
+    if not _authed(user):
+        return False
+    if is_member(user, org):
+        return True
+    if not user.host_unit_id:
+        return False
+    from grants.organizations.services import unit_subtree_ids
+
+    subtree = unit_subtree_ids(user.host_unit_id)
+    funders = funding_unit_ids(org)
+    if user.has_role(Role.OFFICER, Role.FINANCE) and funders & subtree:
+        return True
+    return user.has_role(Role.AUDITOR) and bool((funders | {org.host_unit_id}) & subtree)
+
+
 def can_edit_organization(user, org) -> bool:
-    """Only the organisation's administrators edit its profile."""
+    """Only the organisation's administrators edit its profile (verified facts through a change request)."""
     return is_org_admin(user, org)
+
+
+def can_review_change_request(user, change_request) -> bool:
+    """Officers of the organisation's unit (or above) approve or reject its change requests."""
+    return (_authed(user) and user.has_role(Role.OFFICER)
+            and unit_governs(user, change_request.organization.host_unit_id))
+
+
+def can_list_change_requests(user) -> bool:
+    return _authed(user) and user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None
+
+
+def can_view_change_request(user, change_request) -> bool:
+    """The organisation's members, and officers and auditors of its unit or above."""
+    if not _authed(user):
+        return False
+    if is_member(user, change_request.organization):
+        return True
+    return user.has_role(Role.OFFICER, Role.AUDITOR) and unit_governs(user, change_request.organization.host_unit_id)
 
 
 def can_manage_members(user, org) -> bool:
@@ -50,5 +110,8 @@ def can_list_organizations(user) -> bool:
 
 
 def can_verify_organization(user, org=None) -> bool:
-    """Officers verify, suspend and blacklist organisations."""
-    return _authed(user) and user.has_role(Role.OFFICER)
+    """Officers of the unit the organisation is registered with, or of a unit above it, verify, suspend and
+    blacklist it (a city delegates by registering organisations with its districts)."""
+    if not (_authed(user) and user.has_role(Role.OFFICER)):
+        return False
+    return org is None or unit_governs(user, org.host_unit_id)

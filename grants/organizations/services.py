@@ -16,8 +16,8 @@ from grants.core.states import Workflow
 from grants.core.timeutil import now
 from grants.extensions import db
 from grants.organizations.models import (
-    CHILD_LEVEL, LEGAL_FORM_LABELS, ORG_STATUS_LABELS, HostUnit, Invitation, LegalForm, Organization,
-    OrganizationMember, OrgStatus, UnitLevel,
+    CHILD_LEVEL, LEGAL_FORM_LABELS, ORG_STATUS_LABELS, ChangeRequestStatus, HostUnit, Invitation, LegalForm,
+    Organization, OrganizationChangeRequest, OrganizationMember, OrgStatus, UnitLevel,
 )
 
 INVITATION_DAYS = 7
@@ -60,6 +60,23 @@ def unit_subtree_ids(unit_id: int | None) -> set[int]:
         result.add(uid)
         stack.extend(children.get(uid, []))
     return result
+
+
+def unit_choices() -> list[tuple[int, str]]:
+    """Every unit of the tree for a picker, each under its parent (city, then its districts and streets)."""
+    units = db.session.scalars(sa.select(HostUnit).order_by(HostUnit.id)).all()
+    children: dict[int | None, list[HostUnit]] = {}
+    for u in units:
+        children.setdefault(u.parent_id, []).append(u)
+    out: list[tuple[int, str]] = []
+
+    def walk(parent_id, depth):
+        for u in children.get(parent_id, []):
+            out.append((u.id, "\u3000" * depth + u.name))
+            walk(u.id, depth + 1)
+
+    walk(None, 0)
+    return out
 
 
 def create_host_unit(*, name: str, short_name: str, level: str, parent: HostUnit | None,
@@ -126,9 +143,22 @@ def validate_identity(legal_form: str, uscc: str | None, filing_number: str | No
 
 PROFILE_FIELDS = (
     "legal_form", "uscc", "filing_number", "filing_office", "registered_on", "registration_authority",
+    "host_unit_id", "legal_representative",
     "rating", "annual_inspection", "district", "street", "community", "address", "business_scope",
     "contact_name", "contact_phone", "contact_email", "bank_account_name", "bank_name", "bank_account_number",
 )
+# Facts an officer checked when verifying: once verified, changing them takes a change request (变更申请)
+# that an officer of the organisation's unit approves; until then eligibility uses the verified values.
+# Contact details, address and bank account change freely.
+VERIFIED_FIELDS = (
+    "legal_form", "uscc", "filing_number", "filing_office", "registered_on", "registration_authority",
+    "host_unit_id", "legal_representative", "rating",
+)
+
+
+def _check_unit(unit_id) -> None:
+    if not unit_id or db.session.get(HostUnit, unit_id) is None:
+        raise OrganizationError(_("请选择登记或备案所在的民政部门（街道）"), "host_unit_id")
 
 
 def register_organization(*, profile: dict, name: str, admin_username: str, admin_name: str,
@@ -142,6 +172,7 @@ def register_organization(*, profile: dict, name: str, admin_username: str, admi
     profile["uscc"] = normalise_uscc(profile.get("uscc"))
     validate_identity(profile["legal_form"], profile["uscc"], profile.get("filing_number"),
                       profile.get("filing_office"))
+    _check_unit(profile.get("host_unit_id"))
     try:
         user = create_user(username=admin_username, display_name=admin_name, password=admin_password,
                            mobile=admin_mobile, email=admin_email, roles={Role.APPLICANT})
@@ -165,28 +196,126 @@ def _tell_verifiers(org: Organization) -> None:
                 legal_form=str(LEGAL_FORM_LABELS.get(org.legal_form, org.legal_form)))
 
 
-def update_profile(org: Organization, profile: dict, actor) -> None:
-    """The organisation's administrator edits its profile; identity changes send it back to review."""
+def update_profile(org: Organization, profile: dict, actor, certificate=None) -> OrganizationChangeRequest | None:
+    """The organisation's administrator edits its profile. Before verification everything applies at once;
+    after it, contact, address and bank details apply at once and verified facts go to an officer as a
+    change request (returned), which a rating change must back with the evaluation certificate."""
     profile = dict(profile)
     profile["uscc"] = normalise_uscc(profile.get("uscc"))
+    profile["filing_number"] = (profile.get("filing_number") or "").strip() or None
     validate_identity(profile["legal_form"], profile["uscc"], profile.get("filing_number"),
                       profile.get("filing_office"), exclude_id=org.id)
+    if "host_unit_id" in profile:
+        _check_unit(profile["host_unit_id"])
     before = {k: getattr(org, k) for k in PROFILE_FIELDS}
-    for key in PROFILE_FIELDS:
-        if key in profile:
-            setattr(org, key, profile[key])
-    org.filing_number = (org.filing_number or "").strip() or None
-    after = {k: getattr(org, k) for k in PROFILE_FIELDS}
-    changed = {k for k in PROFILE_FIELDS if before[k] != after[k]}
-    if not changed:
+    changed = {k for k in PROFILE_FIELDS if k in profile and _blank(before[k]) != _blank(profile[k])}
+    held = changed & set(VERIFIED_FIELDS) if org.status != OrgStatus.PENDING else set()
+    change_request = None
+    if held:
+        change_request = request_change(org, {k: profile[k] for k in held}, actor, certificate=certificate)
+    free = changed - held
+    if not free:
+        return change_request
+    for key in free:
+        setattr(org, key, profile[key])
+    record(actor, "organization.update", org, before={k: before[k] for k in free},
+           after={k: getattr(org, k) for k in free})
+    return change_request
+
+
+def _blank(value):
+    """An empty text field and a NULL column say the same thing."""
+    return None if value in ("", None) else value
+
+
+def _fact_value(value):
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def request_change(org: Organization, after: dict, actor, certificate=None) -> OrganizationChangeRequest:
+    """File a change request for verified facts (one open request at a time)."""
+    open_request = db.session.scalar(sa.select(OrganizationChangeRequest.id).where(
+        OrganizationChangeRequest.organization_id == org.id,
+        OrganizationChangeRequest.status == ChangeRequestStatus.PENDING))
+    if open_request:
+        raise OrganizationError(_("已有一份待审核的变更申请，请等待民政部门审核后再提交新的变更"))
+    stored = None
+    if "rating" in after and after["rating"]:
+        if certificate is None or not getattr(certificate, "filename", ""):
+            raise OrganizationError(_("变更评估等级须上传评估等级证书"), "rating_certificate")
+        from grants.core.storage import UploadRejected, save_upload
+
+        try:
+            stored = save_upload(certificate, allowed=("pdf", "jpg", "jpeg", "png"), uploader=actor,
+                                 organization_id=org.id)
+        except UploadRejected as exc:
+            raise OrganizationError(str(exc), "rating_certificate") from exc
+        db.session.add(stored)
+        db.session.flush()
+    cr = OrganizationChangeRequest(
+        organization_id=org.id, host_unit_id=org.host_unit_id, status=ChangeRequestStatus.PENDING,
+        before={k: _fact_value(getattr(org, k)) for k in after}, after={k: _fact_value(v) for k, v in after.items()},
+        certificate_id=stored.id if stored else None, requested_by_id=getattr(actor, "id", None), requested_at=now())
+    db.session.add(cr)
+    db.session.flush()
+    record(actor, "organization.change_request", cr, before=cr.before, after=cr.after)
+    _tell_change_request(cr, [u for u in _unit_officer_users(org.host_unit_id)],
+                         _("变更申请待审核：%(org)s", org=org.name),
+                         _("该组织申请变更已认证的登记信息，请核对变更前后内容及证明材料后审核。"))
+    return cr
+
+
+def _unit_officer_users(unit_id):
+    from grants.accounts.services import unit_officers
+
+    return unit_officers(unit_id) if unit_id else []
+
+
+def _tell_change_request(cr: OrganizationChangeRequest, users, title: str, body: str) -> None:
+    """Officers hear of a new request, the organisation's administrators of the decision (inbox and mail)."""
+    try:
+        from grants.reminders.services import notify
+    except ImportError:
         return
-    record(actor, "organization.update", org, before={k: before[k] for k in changed},
-           after={k: after[k] for k in changed})
-    # A verified identity that changes must be checked again by an officer.
-    if org.status == OrgStatus.VERIFIED and changed & {"legal_form", "uscc", "filing_number"}:
-        org.status = OrgStatus.PENDING
-        record(actor, "organization.reverify", org, before={"status": "verified"}, after={"status": "pending"})
-        _tell_verifiers(org)
+    from flask import has_request_context, url_for
+
+    link = url_for("organizations.change_request", request_id=cr.id) if has_request_context() else ""
+    for user in users:
+        notify(user, title, body, link=link)
+
+
+def _parse_fact(key: str, value):
+    if key == "registered_on" and isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    return value
+
+
+def decide_change_request(cr: OrganizationChangeRequest, approve: bool, note: str, actor) -> None:
+    """An officer of the organisation's unit approves (the facts take effect) or rejects (with a reason)."""
+    if cr.status != ChangeRequestStatus.PENDING:
+        raise OrganizationError(_("该变更申请已处理"))
+    note = (note or "").strip()
+    if not approve and not note:
+        raise OrganizationError(_("驳回须填写原因"), "note")
+    org = cr.organization
+    if approve:
+        facts = {k: _parse_fact(k, v) for k, v in cr.after.items()}
+        merged = {k: facts.get(k, getattr(org, k)) for k in ("legal_form", "uscc", "filing_number", "filing_office")}
+        validate_identity(merged["legal_form"], merged["uscc"], merged["filing_number"], merged["filing_office"],
+                          exclude_id=org.id)
+        if "host_unit_id" in facts:
+            _check_unit(facts["host_unit_id"])
+        for key, value in facts.items():
+            setattr(org, key, value)
+    cr.status = ChangeRequestStatus.APPROVED if approve else ChangeRequestStatus.REJECTED
+    cr.decided_by_id = actor.id
+    cr.decided_at = now()
+    cr.decision_note = note[:500]
+    record(actor, "organization.change_approve" if approve else "organization.change_reject", cr,
+           before=cr.before, after={**cr.after, "note": cr.decision_note} if approve else {"note": cr.decision_note})
+    admins = [m.user for m in org.members if m.is_admin]
+    _tell_change_request(cr, admins, _("变更申请已批准：%(org)s", org=org.name) if approve
+                         else _("变更申请被驳回：%(org)s", org=org.name), cr.decision_note)
 
 
 # The columns status_reason and blacklist_reason are String(500): longer text is refused with a message

@@ -13,10 +13,12 @@ from grants.extensions import db, limiter
 from grants.organizations import bp
 from grants.organizations import permissions as perm
 from grants.organizations.forms import InviteForm, JoinForm, OrgFilterForm, ProfileForm, ReasonForm, RegistrationForm
-from grants.organizations.models import Organization, OrganizationMember
+from grants.organizations.models import (
+    ChangeRequestStatus, Organization, OrganizationChangeRequest, OrganizationMember,
+)
 from grants.organizations.services import (
-    ORG_WORKFLOW, OrganizationError, accept_invitation, change_status, find_open_invitation, invite_member,
-    register_organization, set_blacklist, set_member_admin, update_profile,
+    ORG_WORKFLOW, OrganizationError, accept_invitation, change_status, decide_change_request,
+    find_open_invitation, invite_member, register_organization, set_blacklist, set_member_admin, update_profile,
 )
 
 
@@ -97,6 +99,10 @@ def detail(org_id: int):
         can_manage_members=perm.can_manage_members(current_user, org),
         can_verify=perm.can_verify_organization(current_user, org),
         can_view_record=perm.can_view_record(current_user, org),
+        can_view_bank=perm.can_view_bank_details(current_user, org),
+        change_requests=db.session.scalars(
+            sa.select(OrganizationChangeRequest).where(OrganizationChangeRequest.organization_id == org.id)
+            .order_by(OrganizationChangeRequest.id.desc()).limit(5)).all(),
         invitations=[i for i in org_invitations(org)] if perm.can_manage_members(current_user, org) else [],
     )
 
@@ -143,15 +149,72 @@ def edit(org_id: int):
     form = ProfileForm(obj=org)
     if form.validate_on_submit():
         try:
-            update_profile(org, form.profile(), current_user)
+            change_request = update_profile(org, form.profile(), current_user,
+                                            certificate=form.rating_certificate.data)
         except OrganizationError as exc:
             db.session.rollback()
             _attach(form, exc)
         else:
             db.session.commit()
+            if change_request is not None:
+                flash(_("联系方式等已保存；登记信息的变更已作为变更申请提交民政部门审核，审核通过前仍以已认证的信息为准。"),
+                      "info")
+                return redirect(url_for("organizations.change_request", request_id=change_request.id))
             flash(_("组织信息已保存"), "success")
             return redirect(url_for("organizations.detail", org_id=org.id))
     return render_template("organizations/edit.html", form=form, org=org)
+
+
+@bp.route("/organizations/change-requests")
+@login_required
+def change_requests():
+    """变更申请: the pending (or decided) change requests of the organisations of the caller's unit subtree."""
+    from grants.organizations.services import unit_subtree_ids
+
+    ensure(perm.can_list_change_requests(current_user))
+    status = request.args.get("status", ChangeRequestStatus.PENDING)
+    if status not in {s.value for s in ChangeRequestStatus}:
+        status = ChangeRequestStatus.PENDING
+    stmt = (sa.select(OrganizationChangeRequest)
+            .where(OrganizationChangeRequest.host_unit_id.in_(unit_subtree_ids(current_user.host_unit_id)),
+                   OrganizationChangeRequest.status == status)
+            .order_by(OrganizationChangeRequest.id.desc()))
+    return render_template("organizations/change_requests.html", page=paginate(stmt), status=status)
+
+
+@bp.route("/organizations/change-requests/<int:request_id>/certificate")
+@login_required
+def change_request_certificate(request_id: int):
+    """The evaluation certificate behind a rating change, for the organisation and the reviewing unit."""
+    from grants.core.storage import send_stored
+
+    cr = get_or_404(OrganizationChangeRequest, request_id)
+    ensure(perm.can_view_change_request(current_user, cr) and cr.certificate is not None)
+    return send_stored(cr.certificate, inline=request.args.get("inline") == "1")
+
+
+@bp.route("/organizations/change-requests/<int:request_id>", methods=["GET", "POST"])
+@login_required
+def change_request(request_id: int):
+    """One change request with its before and after; officers of the unit approve or reject it."""
+    from grants.core.auditview import field_rows
+
+    cr = get_or_404(OrganizationChangeRequest, request_id)
+    ensure(perm.can_view_change_request(current_user, cr))
+    if request.method == "POST":
+        ensure(perm.can_review_change_request(current_user, cr))
+        approve = request.form.get("decision") == "approve"
+        try:
+            decide_change_request(cr, approve, request.form.get("note", ""), current_user)
+        except OrganizationError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("已批准变更，登记信息已更新") if approve else _("已驳回变更申请"), "success")
+            return redirect(url_for("organizations.change_request", request_id=cr.id))
+    return render_template("organizations/change_request.html", cr=cr, rows=field_rows(cr.before, cr.after),
+                           can_review=perm.can_review_change_request(current_user, cr))
 
 
 @bp.route("/organizations/<int:org_id>/invite", methods=["POST"])

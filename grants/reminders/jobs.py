@@ -227,6 +227,16 @@ def run_pass(at: dt.datetime | None = None) -> PassResult:
                 log.exception("reminder rule %s failed", key)
                 result.errors.append(f"{key}: {type(exc).__name__}: {exc}"[:300])
     try:
+        from grants.core.audit import checkpoint_if_due
+
+        # A signed checkpoint of the audit chain's head, so rows cut off its end are detected later.
+        if checkpoint_if_due():
+            db.session.commit()
+    except Exception as exc:  # noqa: BLE001 — reported like a step; the reminders go on
+        db.session.rollback()
+        log.exception("audit checkpoint failed")
+        result.errors.append(f"audit checkpoint: {type(exc).__name__}: {exc}"[:300])
+    try:
         result.mail = send_outbox(at)
     except Exception as exc:  # the mail server or its settings: reported, retried next pass
         db.session.rollback()

@@ -181,10 +181,12 @@ def _submitted(forms: dict[str, RuleSettingForm]) -> tuple[str, RuleSettingForm]
 @login_required
 def scheduler_status():
     ensure(can_manage_scheduler(current_user))
-    ensure_rule_rows()
-    db.session.commit()
+    if request.method == "POST":
+        ensure_rule_rows()  # GET never writes: a rule without its row shows the registry's defaults
     settings = {r.rule: r for r in db.session.scalars(sa.select(ReminderRule))}
-    rows = [dict(rule=r, enabled=settings[k].enabled, offsets=list(settings[k].offsets)) for k, r in RULES.items()]
+    rows = [dict(rule=r, enabled=settings[k].enabled if k in settings else True,
+                 offsets=list(settings[k].offsets) if k in settings else list(r.default_offsets))
+            for k, r in RULES.items()]
     forms = _rule_forms(rows)
     if request.method == "POST":
         key, form = _submitted(forms)
@@ -266,7 +268,8 @@ def call_settings(call_id: int):
 
     call = get_or_404(Call, call_id)
     ensure(can_manage_call_reminders(current_user, call))
-    ensure_rule_rows()
+    if request.method == "POST":
+        ensure_rule_rows()  # GET never writes; call_reminder_settings falls back to the defaults
     rows = call_reminder_settings(call)
     forms = _rule_forms(rows)
     if request.method == "POST":

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from grants.accounts.models import Role, User
 from grants.calls.models import Call, CallStatus
 from grants.extensions import db
-from grants.reviews.models import ExpertProfile, PanelMember, ReviewStage
+from grants.reviews.models import PanelMember, ReviewStage
 
 # username, name, title, employer, specialties (the first two accounts exist already)
 DEMO_EXPERTS = [
@@ -23,6 +23,7 @@ def demo_experts(units: dict) -> None:
     from grants.core.audit import record
     from grants.demo import DEMO_PASSWORD
     from grants.accounts.services import create_user
+    from grants.reviews.services import ensure_profile
 
     officer = db.session.scalar(sa.select(User).where(User.username == "officer"))
     users = []
@@ -32,8 +33,11 @@ def demo_experts(units: dict) -> None:
             user = create_user(username=username, display_name=name, password=DEMO_PASSWORD, roles={Role.EXPERT},
                                affiliation=employer, check_password_strength=False)
             db.session.flush()
-        db.session.add(ExpertProfile(user_id=user.id, specialties=specialties, employer=employer, title=title,
-                                     phone=f"1380513{len(users):04d}"))
+        # The profile came with the expert role; the city bureau recruited the demo pool.
+        profile = ensure_profile(user)
+        profile.host_unit_id = units["city"].id
+        profile.specialties, profile.employer, profile.title = specialties, employer, title
+        profile.phone = f"1380513{len(users):04d}"
         users.append(user)
     db.session.flush()
     current = db.session.scalar(sa.select(Call).where(Call.status == CallStatus.PUBLISHED)

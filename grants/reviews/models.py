@@ -68,9 +68,13 @@ class ExpertProfile(db.Model):
     title: Mapped[str] = mapped_column(sa.String(50), default="")
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    # The unit that recruited the expert: only its officers (and those above) edit the entry; other units
+    # use the expert read-only in their panels.
+    host_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("host_unit.id"), index=True)
 
     user = relationship("User", lazy="joined", innerjoin=True)
     affiliated_organization = relationship("Organization", lazy="joined")
+    host_unit = relationship("HostUnit", lazy="joined")
 
     @property
     def specialties_text(self) -> str:

@@ -59,8 +59,16 @@ def can_list_tasks(user) -> bool:
 
 
 def can_manage_pool(user) -> bool:
-    """Officers keep the expert pool (专家库)."""
+    """Officers recruit experts into the pool (专家库) for their own unit."""
     return _authed(user) and user.has_role(Role.OFFICER) and user.host_unit_id is not None
+
+
+def can_edit_expert(user, profile) -> bool:
+    """Only officers of the unit that recruited the expert, or of a unit above it, edit the entry; other units
+    use the expert read-only in their panels."""
+    from grants.organizations.permissions import unit_governs
+
+    return can_manage_pool(user) and unit_governs(user, profile.host_unit_id)
 
 
 def can_view_pool(user) -> bool:

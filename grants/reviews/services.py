@@ -97,29 +97,31 @@ def create_expert(actor, *, username: str, display_name: str, password: str, spe
                        mobile=mobile, email=email, affiliation=employer or None, actor=actor,
                        must_change_password=check_password_strength,
                        check_password_strength=check_password_strength)
-    db.session.flush()
-    profile = ExpertProfile(user_id=user.id, specialties=_clean_specialties(specialties), employer=employer.strip(),
-                            affiliated_organization_id=affiliated_organization_id, phone=phone.strip(),
-                            title=title.strip())
-    db.session.add(profile)
+    profile = ensure_profile(user, host_unit_id=getattr(actor, "host_unit_id", None))
+    profile.specialties = _clean_specialties(specialties)
+    profile.employer = employer.strip()
+    profile.affiliated_organization_id = affiliated_organization_id
+    profile.phone = phone.strip()
+    profile.title = title.strip()
     db.session.flush()
     record(actor, "expert.create", profile, after=_profile_dump(profile))
     return profile
 
 
-def ensure_profile(user: User) -> ExpertProfile:
-    """The pool profile of an expert account (created empty for accounts made by the admin)."""
+def ensure_profile(user: User, host_unit_id: int | None = None) -> ExpertProfile:
+    """The pool profile of an expert account, created with the role (by create_user and update_user)."""
     profile = db.session.scalar(sa.select(ExpertProfile).where(ExpertProfile.user_id == user.id))
     if profile is None:
-        profile = ExpertProfile(user_id=user.id, specialties=[], employer=user.affiliation or "")
+        profile = ExpertProfile(user_id=user.id, specialties=[], employer=user.affiliation or "",
+                                host_unit_id=host_unit_id)
         db.session.add(profile)
         db.session.flush()
     return profile
 
 
 def _profile_dump(p: ExpertProfile) -> dict:
-    return {"specialties": list(p.specialties or []), "employer": p.employer, "phone": p.phone, "title": p.title,
-            "affiliated_organization_id": p.affiliated_organization_id}
+    return {"display_name": p.user.display_name, "specialties": list(p.specialties or []), "employer": p.employer,
+            "phone": p.phone, "title": p.title, "affiliated_organization_id": p.affiliated_organization_id}
 
 
 def update_expert(profile: ExpertProfile, actor, *, specialties: Iterable[str] | str, employer: str,
@@ -127,6 +129,8 @@ def update_expert(profile: ExpertProfile, actor, *, specialties: Iterable[str] |
                   display_name: str | None = None) -> ExpertProfile:
     """Change an expert's pool entry (the conflicts it implies are re-checked on every access)."""
     before = _profile_dump(profile)
+    if not can_edit_expert_unit(actor, profile):
+        raise ReviewError(_("该专家由其他单位聘请，只有聘请单位及其上级单位可以修改其信息"))
     profile.specialties = _clean_specialties(specialties)
     profile.employer = employer.strip()
     profile.affiliated_organization_id = affiliated_organization_id
@@ -139,17 +143,25 @@ def update_expert(profile: ExpertProfile, actor, *, specialties: Iterable[str] |
     return profile
 
 
-def expert_pool() -> list[ExpertProfile]:
-    """Every expert account with its profile (profiles created for accounts that have none)."""
+def can_edit_expert_unit(actor, profile: ExpertProfile) -> bool:
+    """The service's own check (the view checks too): the recruiting unit or a unit above it edits."""
+    from grants.reviews.permissions import can_edit_expert
+
+    return actor is None or can_edit_expert(actor, profile)
+
+
+def expert_pool_query():
+    """Every expert account's profile, by name (profiles are created with the role, so none is missing)."""
     from grants.accounts.models import UserRole
 
-    users = db.session.scalars(sa.select(User).join(UserRole).where(UserRole.role == Role.EXPERT)
-                               .order_by(User.display_name, User.id)).unique().all()
-    profiles = {p.user_id: p for p in db.session.scalars(sa.select(ExpertProfile))}
-    out = []
-    for u in users:
-        out.append(profiles.get(u.id) or ensure_profile(u))
-    return out
+    return (sa.select(ExpertProfile).join(User, User.id == ExpertProfile.user_id)
+            .where(sa.exists().where(UserRole.user_id == User.id, UserRole.role == Role.EXPERT))
+            .order_by(User.display_name, User.id))
+
+
+def expert_pool() -> list[ExpertProfile]:
+    """Every expert of the pool; reading it never writes (GET handlers use it)."""
+    return list(db.session.scalars(expert_pool_query()).unique())
 
 
 # --- panel -----------------------------------------------------------------------------------------

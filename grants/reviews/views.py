@@ -171,9 +171,10 @@ def review(assignment_id: int):
 @login_required
 def experts():
     ensure(perm.can_view_pool(current_user))
-    pool = svc.expert_pool()
-    db.session.commit()  # profiles created for expert accounts that had none
-    return render_template("reviews/experts.html", pool=pool, can_manage=perm.can_manage_pool(current_user))
+    page = paginate(svc.expert_pool_query())
+    editable = {p.id for p in page.items if perm.can_edit_expert(current_user, p)}
+    return render_template("reviews/experts.html", pool=page.items, page=page, editable=editable,
+                           can_manage=perm.can_manage_pool(current_user))
 
 
 @bp.route("/experts/new", methods=["GET", "POST"])
@@ -203,8 +204,8 @@ def expert_new():
 @bp.route("/experts/<int:profile_id>/edit", methods=["GET", "POST"])
 @login_required
 def expert_edit(profile_id: int):
-    ensure(perm.can_manage_pool(current_user))
     profile = get_or_404(ExpertProfile, profile_id)
+    ensure(perm.can_edit_expert(current_user, profile))
     form = ExpertForm()
     if request.method == "GET":
         form.display_name.data = profile.user.display_name
@@ -215,13 +216,18 @@ def expert_edit(profile_id: int):
             else ""
         form.phone.data = profile.phone
     elif form.validate_on_submit():
-        svc.update_expert(profile, current_user, specialties=form.specialties.data or "",
-                          employer=form.employer.data or "", affiliated_organization_id=form.organization_id,
-                          phone=form.phone.data or "", title=form.title.data or "",
-                          display_name=form.display_name.data)
-        db.session.commit()
-        flash(_("专家信息已更新"), "success")
-        return redirect(url_for("reviews.experts"))
+        try:
+            svc.update_expert(profile, current_user, specialties=form.specialties.data or "",
+                              employer=form.employer.data or "", affiliated_organization_id=form.organization_id,
+                              phone=form.phone.data or "", title=form.title.data or "",
+                              display_name=form.display_name.data)
+        except svc.ReviewError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("专家信息已更新"), "success")
+            return redirect(url_for("reviews.experts"))
     return render_template("reviews/expert_form.html", form=form, profile=profile)
 
 

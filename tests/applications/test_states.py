@@ -53,8 +53,11 @@ class Obj:
     __tablename__ = "application"
 
     def __init__(self, status):
+        from tests import factories
+
         self.status = status
         self.id = 1
+        self.host_unit_id = factories.host_unit().id  # audited work belongs to a unit
 
 
 @pytest.mark.parametrize("state,action,target,role", LEGAL)

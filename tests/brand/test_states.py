@@ -53,8 +53,11 @@ class _Actor:
 
 @pytest.mark.parametrize("key,target", list(TABLE.items()))
 def test_officer_moves_and_it_is_audited(app, db, key, target):
+    from tests import factories
+
     state, action = key
     obj = _Obj(state)
+    obj.host_unit_id = factories.host_unit().id  # audited work belongs to a unit
     with app.test_request_context():
         assert WF.transition(obj, action, _Actor("officer")) == target
         row = db.session.scalars(sa.select(AuditLog).order_by(AuditLog.id.desc())).first()

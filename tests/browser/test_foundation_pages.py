@@ -16,9 +16,12 @@ def demo(db):
 
 
 def test_organisation_registers_on_a_phone(page, live_server, db, screenshot):
+    unit = factories.host_unit(name="崇川区民政局", level="city")  # the unit it registers with
+    db.session.commit()
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server}/register")
     page.fill("#name", "崇川区晨光助老服务社")
+    page.select_option("#host_unit_id", str(unit.id))
     page.select_option("#legal_form", "service_institution")
     page.fill("#uscc", "91110000600037341X")  # wrong check character
     page.fill("#registered_on", "2020-06-01")

@@ -31,7 +31,10 @@ WF = Workflow("thing", {(S.A, "go"): (S.B, frozenset({"officer"})), (S.B, "back"
 
 
 def test_transition_moves_and_audits(db):
+    from tests import factories
+
     obj = Obj()
+    obj.host_unit_id = factories.host_unit().id  # every audited object belongs to a unit
     assert WF.transition(obj, "go", Actor()) == S.B
     assert obj.status == S.B
     row = db.session.scalars(sa.select(AuditLog)).one()

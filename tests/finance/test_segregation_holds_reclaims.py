@@ -52,9 +52,32 @@ def test_requester_may_not_approve(call):
     both = ff.factories.user(roles=("officer", "finance"), unit=call.host_unit)
     contract = ff.active_contract(call, officer=both)
     p = ff.first_payment(contract)
-    assert p.requested_by_id == both.id
-    with pytest.raises(PaymentError, match="由您发起"):
+    assert p.requested_by_id is None  # the system requests it; the countersigner's act still bars them
+    with pytest.raises(PaymentError, match="会签协议而生成"):
         services.approve_payment(p, both)
+
+
+def test_payment_record_names_the_system_approver_and_releaser(app, call, fin):
+    """The reproduction: the handling record named the evaluator as the one who "生成拨款申请"."""
+    from grants.core.models import AuditLog
+
+    p, evaluator = _gated_payment(call)
+    assert p.requested_by_id is None
+    row = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "payment.request",
+                                                       AuditLog.object_id == str(p.id))).one()
+    assert row.actor_id is None and row.actor_name == "系统"
+    assert evaluator.display_name in row.after["basis"]
+    services.approve_payment(p, fin[0])
+    services.release_payment(p, fin[1], "T-1", TODAY)
+    db.session.commit()
+    client = app.test_client()
+    client.post("/login", data={"login": fin[2].username, "password": ff.factories.PASSWORD})
+    html = client.get(f"/finance/payments/{p.id}").get_data(as_text=True)
+    trail = html.split('id="payment-trail"')[1].split("</ul>")[0]
+    requested = trail.split('id="trail-requested"')[1].split("</li>")[0]
+    assert "系统自动生成" in requested and f"依据评估人员 {evaluator.display_name} 的评估结果" in requested
+    assert fin[0].display_name in trail.split('id="trail-approved"')[1].split("</li>")[0]
+    assert fin[1].display_name in trail.split('id="trail-released"')[1].split("</li>")[0]
 
 
 def test_database_refuses_approver_as_releaser(call, fin):

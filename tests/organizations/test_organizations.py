@@ -16,6 +16,7 @@ def registration(**over):
         "bank_account_name": "新希望社工服务中心", "bank_name": "江苏银行", "bank_account_number": "6228 4800 1234 5678",
         "admin_name": "王五", "admin_username": "xinxiwang", "admin_mobile": "13900000042",
         "password": "Qinghe-Shuiyun-88", "confirm": "Qinghe-Shuiyun-88", "agree": "y",
+        "host_unit_id": str(factories.host_unit(level="city").id),
     }
     data.update(over)
     return data
@@ -69,8 +70,7 @@ def test_duplicate_credit_code_refused(client, db):
 
 def test_officer_verifies_suspends_and_reinstates(client, login_as, db):
     org = factories.organization(status="pending")
-    db.session.commit()
-    login_as("officer")
+    login_as(factories.user(roles=("officer",), unit=org.host_unit))  # an officer of its registration unit
     client.post(f"/organizations/{org.id}/status", data={"action": "verify"})
     db.session.expire_all()
     assert db.session.get(Organization, org.id).status == "verified"
@@ -92,8 +92,7 @@ def test_officer_verifies_suspends_and_reinstates(client, login_as, db):
 
 def test_blacklist_needs_reason(client, login_as, db):
     org = factories.organization()
-    db.session.commit()
-    login_as("officer")
+    login_as(factories.user(roles=("officer",), unit=org.host_unit))
     page = client.post(f"/organizations/{org.id}/blacklist", data={"blacklisted": "1", "reason": ""},
                        follow_redirects=True).get_data(as_text=True)
     assert "须填写原因" in page
@@ -114,7 +113,7 @@ def test_applicant_sees_only_own_organisation(client, login_as, db):
     assert client.get(f"/organizations/{other.id}/edit").status_code == 403
 
 
-def test_profile_edit_of_identity_sends_back_to_review(client, db):
+def test_profile_edit_of_identity_goes_to_a_change_request(client, db):
     org = factories.organization()
     admin = factories.member(org)
     db.session.commit()
@@ -122,12 +121,19 @@ def test_profile_edit_of_identity_sends_back_to_review(client, db):
     form = {k: getattr(org, k) or "" for k in ("legal_form", "filing_number", "filing_office", "registration_authority",
                                               "district", "street", "community", "address", "contact_name",
                                               "contact_phone", "bank_account_name", "bank_name")}
+    old_uscc = org.uscc
     form.update(uscc=factories.uscc(777), registered_on="2018-01-01", rating="3", annual_inspection="qualified",
-                bank_account_number="6228000000001")
+                bank_account_number="6228000000001", host_unit_id=str(org.host_unit_id))
     resp = client.post(f"/organizations/{org.id}/edit", data=form)
     assert resp.status_code == 302, resp.get_data(as_text=True)
     db.session.expire_all()
-    assert db.session.get(Organization, org.id).status == "pending"
+    org = db.session.get(Organization, org.id)
+    # The verified code stays in force (and the organisation verified) until an officer approves the change.
+    assert org.status == "verified" and org.uscc == old_uscc and org.bank_account_number == "6228000000001"
+    from grants.organizations.models import OrganizationChangeRequest
+
+    cr = db.session.scalars(sa.select(OrganizationChangeRequest)).one()
+    assert cr.after == {"uscc": factories.uscc(777)}
 
 
 def test_member_invitation_and_join(client, db):

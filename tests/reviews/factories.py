@@ -42,11 +42,16 @@ def eligible_application(call, org=None, *, status: str = ApplicationStatus.ELIG
     return a
 
 
-def expert(*, specialties=(), employer: str = "", affiliated_organization=None, **kwargs):
+def expert(*, specialties=(), employer: str = "", affiliated_organization=None, recruited_by=None, **kwargs):
+    """An expert account; its pool profile comes with the role (recruited by `recruited_by`, a unit)."""
+    from grants.reviews.services import ensure_profile
+
     u = factories.user(roles=("expert",), affiliation=employer or None, **kwargs)
-    db.session.add(ExpertProfile(user_id=u.id, specialties=list(specialties), employer=employer,
-                                 affiliated_organization_id=affiliated_organization.id if affiliated_organization
-                                 else None))
+    profile = ensure_profile(u)
+    profile.specialties, profile.employer = list(specialties), employer
+    profile.affiliated_organization_id = affiliated_organization.id if affiliated_organization else None
+    if recruited_by is not None:
+        profile.host_unit_id = recruited_by.id
     db.session.flush()
     return u
 
@@ -96,7 +101,7 @@ def world_objects(org, unit_id: int) -> dict:
     unit = db.session.get(HostUnit, unit_id)
     call = review_call(unit)
     application = eligible_application(call, org, status=ApplicationStatus.UNDER_REVIEW)
-    other_expert = expert(specialties=["为老服务"], employer="别处大学")
+    other_expert = expert(specialties=["为老服务"], employer="别处大学", recruited_by=unit)
     seat = panel_member(call, other_expert)
     a = assignment(application, other_expert)
     r = submitted_review(a, [15, 25, 15, 10, 10])
