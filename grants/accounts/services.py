@@ -308,7 +308,7 @@ def set_two_factor_policy(required_roles: set[str], actor) -> None:
         row.updated_at = now()
         db.session.add(row)
     db.session.flush()
-    record(actor, "two_factor.policy", None, before={"roles": before}, after={"roles": sorted(required_roles)})
+    record(actor, "two_factor.policy", object_type="two_factor_policy", object_id="-", before={"roles": before}, after={"roles": sorted(required_roles)})
 
 
 def new_totp_secret() -> str:

@@ -68,10 +68,11 @@ def _last_hash(session) -> str:
 
 
 # Objects that belong to no unit: their rows are platform-wide, read only by admins and city-level auditors.
-PLATFORM_OBJECT_TYPES = frozenset({"holiday", "outbox_mail", "reminder_rule"})
+PLATFORM_OBJECT_TYPES = frozenset({"holiday", "holiday_year", "outbox_mail", "outbox_sms", "reminder_rule",
+                                   "two_factor_policy", "notice_template", "webhook_endpoint", "webhook_delivery"})
 # The relations walked from an object towards the unit whose work it is (the first that leads to one wins).
 _UNIT_PATHS = ("call", "contract", "tranche", "application", "notice", "selection", "payment", "report",
-               "assignment", "nomination", "organization")
+               "assignment", "nomination", "organization", "user")  # a token or a message: its holder's unit
 
 
 def _path_unit(obj, depth: int = 0) -> int | None:

@@ -22,10 +22,28 @@ OBJECT_LABELS = {
     "review": _l("专家评审"), "brand_selection": _l("品牌项目评选"), "brand_nomination": _l("品牌项目提名"),
     "brand_panel_member": _l("品牌评审组成员"), "brand_conflict": _l("品牌评审回避"), "brand_review": _l("品牌评审"),
     "outbox_mail": _l("邮件"), "reminder_rule": _l("提醒规则"), "call_reminder_setting": _l("活动提醒设置"),
+    "holiday_year": _l("节假日年度"), "two_factor_policy": _l("两步验证策略"), "outbox_sms": _l("短信"),
+    "notice_template": _l("通知模板"), "message": _l("留言"), "api_token": _l("API 令牌"),
+    "api_service_account": _l("服务账号"), "webhook_endpoint": _l("Webhook 接收地址"),
+    "webhook_delivery": _l("Webhook 推送"),
 }
 
 # Actions recorded by record() call sites (the workflows' transitions get theirs from their tables below).
 ACTION_LABELS = {
+    "two_factor.policy": _l("设置两步验证策略"), "user.enable_2fa": _l("开启两步验证"),
+    "user.recovery_codes": _l("重新生成恢复码"), "user.use_recovery_code": _l("使用恢复码登录"),
+    "user.disable_2fa": _l("关闭两步验证"), "user.reset_2fa": _l("重置两步验证"),
+    "user.change_contacts": _l("修改联系方式"), "user.reset_requested": _l("申请找回密码"),
+    "user.reset_password_self": _l("通过验证码重置密码"), "user.end_other_sessions": _l("退出其他设备"),
+    "api.call": _l("API 调用"), "api_token.create": _l("创建 API 令牌"), "api_token.revoke": _l("撤销 API 令牌"),
+    "api_service_account.create": _l("创建服务账号"), "webhook.create": _l("登记 Webhook 接收地址"),
+    "webhook.retry": _l("重新推送 Webhook"), "application.duplicate_decision": _l("重复申报认定"),
+    "application.delete_draft": _l("删除草稿"), "award.set_allocation": _l("设置资金来源分摊"),
+    "award.reset_allocation": _l("恢复建议分摊"), "holiday_year.complete": _l("确认全年节假日已录入"),
+    "holiday_year.reopen": _l("撤回全年节假日确认"), "history.import": _l("历史数据导入"),
+    "message.post": _l("发送留言"), "host_unit.set_uscc": _l("设置主办单位信用代码"),
+    "sms.resend": _l("重发短信"), "notice_template.save": _l("修改通知模板"),
+    "notice_template.reset": _l("恢复默认通知模板"),
     "user.create": _l("创建账号"), "user.update": _l("修改账号"), "user.login": _l("登录"),
     "user.lock": _l("账号锁定"), "user.unlock": _l("解除锁定"), "user.change_password": _l("修改密码"),
     "user.reset_password": _l("重置密码"), "holiday.set": _l("设置节假日"), "holiday.delete": _l("删除节假日"),

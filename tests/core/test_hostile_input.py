@@ -199,8 +199,9 @@ def test_long_status_and_blacklist_reasons_are_refused_with_a_message(client, lo
     from grants.organizations.models import Organization
     from tests import factories
 
-    org = factories.organization(status="pending")
-    login_as("officer")
+    unit = factories.host_unit(level="city")
+    org = factories.organization(status="pending", unit=unit)
+    login_as(factories.user(roles=("officer",), unit=unit))
     r = client.post(f"/organizations/{org.id}/status", data={"action": "reject", "reason": "理" * 600},
                     follow_redirects=True)
     assert r.status_code == 200 and "500" in r.get_data(as_text=True)
