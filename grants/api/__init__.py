@@ -16,7 +16,9 @@ from flask_smorest import Api
 
 from werkzeug.exceptions import HTTPException
 
-from grants.api.core import ApiError, ErrorSchema, add_etag, audit_call, authenticate_request, handle_error
+from grants.api.core import (
+    ApiError, ErrorSchema, add_etag, audit_call, authenticate_request, forget_caller, handle_error,
+)
 
 ui = Blueprint("api_ui", __name__)
 
@@ -48,6 +50,7 @@ def _guard(blp) -> None:
     blp.before_request(authenticate_request)
     blp.after_request(add_etag)
     blp.after_request(audit_call)
+    blp.teardown_request(forget_caller)
     blp.register_error_handler(ApiError, handle_error)
     blp.register_error_handler(HTTPException, handle_error)
     # Flask prefers a handler for the status code over one for the class, and the pages register

@@ -275,6 +275,14 @@ def authenticate_request():
     return None
 
 
+def forget_caller(_exc=None):
+    """teardown_request: the token's user must not outlive its request in `g` (the app context, and with it
+    `g`, can be shared by several requests, as in tests and in a `with app.app_context()` block)."""
+    for name in ("_login_user", "api_token", "api_actor", "api_user"):
+        g.pop(name, None)
+    refresh_locale()
+
+
 def _anonymous():
     from flask_login import AnonymousUserMixin
 
