@@ -1,8 +1,6 @@
 """Who may hold API tokens and keep webhooks. Deny by default."""
 from __future__ import annotations
 
-from flask import has_request_context, session
-
 from grants.accounts.models import Role
 
 
@@ -11,13 +9,12 @@ def _authed(user) -> bool:
 
 
 def two_factor_satisfied(user) -> bool:
-    """The hook for two-factor log-in: a user who has turned 2FA on creates tokens only in a session
-    that passed it. Today's accounts have no 2FA, so this is true for them; the 2FA feature only has to
-    give the user a true `two_factor_enabled` (or `totp_enabled`) and set `session["2fa_verified"]`."""
-    enabled = bool(getattr(user, "two_factor_enabled", False) or getattr(user, "totp_enabled", False))
-    if not enabled:
-        return True
-    return has_request_context() and bool(session.get("2fa_verified"))
+    """A user who must use two-factor log-in creates tokens only once enrolled. A signed-in session of a user
+    with 2FA has passed it (accounts.sessions.complete_login runs only after the code step), and a user whom
+    the policy requires to enrol is held on the enrolment page until done."""
+    from grants.accounts.services import two_factor_required
+
+    return bool(user.has_two_factor or not two_factor_required(user))
 
 
 def can_list_tokens(user) -> bool:

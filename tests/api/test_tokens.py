@@ -217,18 +217,18 @@ def test_others_cannot_revoke(client, db, login_as, make_token):
     assert client.post(f"/account/tokens/{token.id}/revoke").status_code == 403
 
 
-def test_two_factor_users_create_tokens_only_after_2fa(app, db, monkeypatch):
-    from flask import session
-
+def test_two_factor_users_create_tokens_only_after_2fa(app, db):
+    """A finance user (whose role must use 2FA) creates tokens only once enrolled; an officer (not required)
+    may at once, and an enrolled officer too (their session passed the code step to exist)."""
     from grants.api.permissions import can_create_token
 
-    user = factories.user_with_role("officer")
-    assert can_create_token(user)  # today's accounts have no 2FA
-    monkeypatch.setattr(type(user), "two_factor_enabled", property(lambda self: True), raising=False)
     with app.test_request_context():
-        assert not can_create_token(user)
-        session["2fa_verified"] = True
-        assert can_create_token(user)
+        officer = factories.user(roles=("officer",), two_factor=False)
+        finance = factories.user(roles=("finance",), two_factor=False)
+        enrolled = factories.user(roles=("finance",), two_factor=True)
+        assert can_create_token(officer)
+        assert not can_create_token(finance)
+        assert can_create_token(enrolled)
 
 
 def test_admin_creates_service_account_and_its_token(client, db, login_as):
