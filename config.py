@@ -77,6 +77,7 @@ class Config:
     RATELIMIT_OBJECTION = "10 per hour"
     RATELIMIT_INVITE = "30 per hour"
     RATELIMIT_TWO_FACTOR = "10 per minute"
+    RATELIMIT_PASSWORD_RESET = "10 per hour"  # per source address, on top of the per-contact code limits
     # Proxies in front of the app whose X-Forwarded-For/-Proto are trusted (nginx: 1).
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     FORCE_HTTPS = _bool("FORCE_HTTPS", False)

@@ -341,6 +341,7 @@ def confirm_code():
 # --- 忘记密码: reset by SMS code or e-mail link ------------------------------------------------------------
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_PASSWORD_RESET"], methods=["POST"])
 def forgot_password():
     """Ask for a reset code (mobile) or link (e-mail). The answer is the same whether an account exists."""
     if current_user.is_authenticated:
@@ -365,6 +366,7 @@ def forgot_password():
 
 
 @bp.route("/password/reset", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_PASSWORD_RESET"], methods=["POST"])
 def reset_password():
     """Set a new password with the SMS code, or from the e-mail link (?c=address&t=token)."""
     link_token = request.args.get("t", "")[:64]
