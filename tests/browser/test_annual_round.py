@@ -223,6 +223,7 @@ def register(r: Round, project):
     page.fill("#uscc", uscc(org["serial"]))
     page.fill("#registered_on", "2019-06-01")
     page.fill("#registration_authority", "南通市民政局")
+    page.select_option("#host_unit_id", label="南通市民政局")  # its officers verify it
     for field, value in {"#district": "崇川区", "#street": org["street"], "#contact_name": org["admin"],
                          "#contact_phone": org["mobile"], "#bank_account_name": org["name"],
                          "#bank_name": "江苏银行南通分行", "#bank_account_number": org["bank"],
