@@ -189,8 +189,9 @@ def _require_unit() -> bool:
 
 
 def _platform_user(obj) -> bool:
-    """Accounts outside every unit: administrators, third-party evaluators, experts not yet in a pool."""
-    return obj is not None and obj.__tablename__ == "user"
+    """Accounts outside every unit (administrators, third-party evaluators, experts not yet in a pool) and their
+    API tokens."""
+    return obj is not None and obj.__tablename__ in ("user", "api_token")
 
 
 def verify_chain(batch: int = 5000) -> tuple[bool, AuditLog | None, int]:

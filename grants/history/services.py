@@ -221,6 +221,8 @@ def read_history(data: bytes, *, organizations_only: bool = False) -> Plan:
     except Exception:  # noqa: BLE001 - whatever openpyxl raises, the answer is the same
         raise ImportFileError(_("无法读取该文件：请上传用模板填写的 Excel 文件（.xlsx）")) from None
     plan = Plan(organizations_only=organizations_only)
+    if db.session.scalar(sa.select(HostUnit.id).limit(1)) is None:
+        plan.problems.append(Problem(ORGS, None, "", _("平台尚未建立主办单位：请先在“主办单位”中建立本级民政部门，导入的组织登记在其下")))
 
     # Organisations: the file's, then the platform's (by credit code, else by name).
     orgs_sheet = _Sheet(wb, ORGS, plan, required=organizations_only)
@@ -517,10 +519,13 @@ def _at(day: dt.date, hour: int = 12) -> dt.datetime:
 
 def import_organizations(plan: Plan, actor) -> int:
     """Write the plan's new organisations (verified by the registry's data; no members, no log-in)."""
-    from grants.organizations.models import Organization
+    from grants.organizations.models import HostUnit, Organization
 
+    # The file does not name the registration unit (登记/备案机关): imported organisations are registered with
+    # the top of the host-unit tree, whose officers (and only they) may correct it by a change request.
+    top_unit = db.session.scalar(sa.select(HostUnit.id).where(HostUnit.parent_id.is_(None)).order_by(HostUnit.id))
     for o in plan.orgs:
-        org = Organization(name=o["name"], legal_form=o["legal_form"], uscc=o["uscc"],
+        org = Organization(name=o["name"], legal_form=o["legal_form"], uscc=o["uscc"], host_unit_id=top_unit,
                            filing_number=o["filing_number"], filing_office=o["filing_office"],
                            district=o["district"], street=o["street"], rating=o["rating"], status="verified",
                            verified_at=now(), registration_authority="", annual_inspection="", community="",

@@ -192,7 +192,7 @@ def register_organization(*, profile: dict, name: str, admin_username: str, admi
 def _tell_verifiers(org: Organization) -> None:
     from grants.reminders.notices import send_notice, verifying_officers
 
-    send_notice("org_to_verify", verifying_officers(), link=f"/organizations/{org.id}", organization=org.name,
+    send_notice("org_to_verify", verifying_officers(org), link=f"/organizations/{org.id}", organization=org.name,
                 legal_form=str(LEGAL_FORM_LABELS.get(org.legal_form, org.legal_form)))
 
 
@@ -259,29 +259,20 @@ def request_change(org: Organization, after: dict, actor, certificate=None) -> O
     db.session.add(cr)
     db.session.flush()
     record(actor, "organization.change_request", cr, before=cr.before, after=cr.after)
-    _tell_change_request(cr, [u for u in _unit_officer_users(org.host_unit_id)],
-                         _("变更申请待审核：%(org)s", org=org.name),
-                         _("该组织申请变更已认证的登记信息，请核对变更前后内容及证明材料后审核。"))
+    from grants.reminders.notices import verifying_officers
+
+    _tell_change_request(cr, "org_change_requested", verifying_officers(org), organization=org.name)
     return cr
 
 
-def _unit_officer_users(unit_id):
-    from grants.accounts.services import unit_officers
-
-    return unit_officers(unit_id) if unit_id else []
-
-
-def _tell_change_request(cr: OrganizationChangeRequest, users, title: str, body: str) -> None:
-    """Officers hear of a new request, the organisation's administrators of the decision (inbox and mail)."""
-    try:
-        from grants.reminders.services import notify
-    except ImportError:
-        return
+def _tell_change_request(cr: OrganizationChangeRequest, kind: str, users, **variables) -> None:
+    """Officers who may decide hear of a new request; the organisation's administrators of the decision."""
     from flask import has_request_context, url_for
 
+    from grants.reminders.notices import send_notice
+
     link = url_for("organizations.change_request", request_id=cr.id) if has_request_context() else ""
-    for user in users:
-        notify(user, title, body, link=link)
+    send_notice(kind, users, link=link, **variables)
 
 
 def _parse_fact(key: str, value):
@@ -314,8 +305,8 @@ def decide_change_request(cr: OrganizationChangeRequest, approve: bool, note: st
     record(actor, "organization.change_approve" if approve else "organization.change_reject", cr,
            before=cr.before, after={**cr.after, "note": cr.decision_note} if approve else {"note": cr.decision_note})
     admins = [m.user for m in org.members if m.is_admin]
-    _tell_change_request(cr, admins, _("变更申请已批准：%(org)s", org=org.name) if approve
-                         else _("变更申请被驳回：%(org)s", org=org.name), cr.decision_note)
+    _tell_change_request(cr, "org_change_decided", admins, organization=org.name,
+                         outcome=_("批准") if approve else _("驳回"), note=cr.decision_note)
 
 
 # The columns status_reason and blacklist_reason are String(500): longer text is refused with a message

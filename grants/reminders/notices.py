@@ -229,6 +229,19 @@ ORG_TO_VERIFY = notice_kind(
     body=_l("{{ organization }}（{{ legal_form }}）已提交注册信息，请核对后认证。"),
     sms=_l("新组织“{{ organization }}”待认证。"),
     variables={"organization": _l("组织名称"), "legal_form": _l("组织类型")})
+ORG_CHANGE_REQUESTED = notice_kind(
+    "org_change_requested", _l("登记信息变更待审核"), _l("已认证组织申请变更登记信息（类型、代码、日期、评估等级、法定代表人等）。"),
+    audience=STAFF,
+    title=_l("变更申请待审核：{{ organization }}"),
+    body=_l("{{ organization }}申请变更已认证的登记信息，请核对变更前后内容及证明材料后审核。"),
+    sms=_l("“{{ organization }}”的登记信息变更待审核。"),
+    variables={"organization": _l("组织名称")})
+ORG_CHANGE_DECIDED = notice_kind(
+    "org_change_decided", _l("登记信息变更结果"), _l("民政部门批准或驳回组织的登记信息变更申请。"), audience=APPLICANT,
+    title=_l("变更申请已{{ outcome }}：{{ organization }}"),
+    body=_l("贵组织的登记信息变更申请已{{ outcome }}。{% if note %}说明：{{ note }}{% endif %}"),
+    sms=_l("“{{ organization }}”的变更申请已{{ outcome }}。"),
+    variables={"organization": _l("组织名称"), "outcome": _l("批准或驳回"), "note": _l("审核说明")})
 APPLICATION_RESUBMITTED = notice_kind(
     "application_resubmitted", _l("退回后重新提交"), _l("退回修改的申报书已重新提交，等待再次审查。"), audience=STAFF,
     title=_l("申报书已重新提交：{{ project }}"),
@@ -353,15 +366,24 @@ def unit_staff(unit_id: int, role: str) -> list:
         .order_by(User.id)).unique())
 
 
-def verifying_officers() -> list:
-    """Who verifies organisations (registered platform-wide): the officers of the top-level units."""
+def verifying_officers(org=None) -> list:
+    """Who may verify an organisation: the officers of its registration unit and of the units above it
+    (organizations.permissions); without an organisation, the officers of the top-level units."""
     from grants.accounts.models import Role, User, UserRole
     from grants.organizations.models import HostUnit
 
-    return list(db.session.scalars(
-        sa.select(User).join(UserRole, UserRole.user_id == User.id).join(HostUnit, HostUnit.id == User.host_unit_id)
-        .where(HostUnit.parent_id.is_(None), UserRole.role == Role.OFFICER, User.is_active_account.is_(True))
-        .order_by(User.id)).unique())
+    query = (sa.select(User).join(UserRole, UserRole.user_id == User.id)
+             .join(HostUnit, HostUnit.id == User.host_unit_id)
+             .where(UserRole.role == Role.OFFICER, User.is_active_account.is_(True)))
+    if org is None or org.host_unit_id is None:
+        query = query.where(HostUnit.parent_id.is_(None))
+    else:
+        chain, unit = [], db.session.get(HostUnit, org.host_unit_id)
+        while unit is not None and len(chain) < 10:
+            chain.append(unit.id)
+            unit = db.session.get(HostUnit, unit.parent_id) if unit.parent_id else None
+        query = query.where(User.host_unit_id.in_(chain))
+    return list(db.session.scalars(query.order_by(User.id)).unique())
 
 
 def absolute_url(path: str) -> str:

@@ -5,7 +5,6 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
 
 from grants.core.audit import record
@@ -66,18 +65,17 @@ class Addressee:
 
 
 def notify_contact(contact: str, title: str, body: str = "", *, link: str = "") -> str | None:
-    """Send a message to a contact typed into a public form: an e-mail address goes through the outbox, a
-    mainland mobile number by SMS when a gateway is configured. Returns the channel used, or None (a landline,
-    or no gateway): the caller still shows the message on the page."""
+    """Send a message to a contact typed into a public form: an e-mail address through the mail outbox, a
+    mainland mobile number through the SMS outbox. Returns the channel used, or None (a landline): the caller
+    still shows the message on the page."""
     contact = (contact or "").strip()
     message = Message(kind=GENERAL.key, title=title[:200], body=body, link=link[:300])
     if _EMAIL.match(contact) and len(contact) <= 120:
         EmailChannel().send(Addressee(email=contact), message)
         return "email"
     mobile = _MOBILE.match(re.sub(r"[\s-]", "", contact))
-    gateway = current_app.config.get("SMS_GATEWAY")
-    if mobile and gateway is not None:
-        SmsChannel(gateway).send(Addressee(mobile=mobile.group(1)), message)
+    if mobile:
+        SmsChannel().send(Addressee(mobile=mobile.group(1)), message)
         return "sms"
     return None
 

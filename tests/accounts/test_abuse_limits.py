@@ -105,6 +105,7 @@ def _registration(**over):
         "bank_account_name": "新希望社工服务中心", "bank_name": "江苏银行", "bank_account_number": "6228480012345678",
         "admin_name": "王五", "admin_username": "xinxiwang2", "admin_mobile": "13900000043",
         "password": "Qinghe-Shuiyun-88", "confirm": "Qinghe-Shuiyun-88", "agree": "y",
+        "host_unit_id": str(factories.host_unit(level="city").id),  # the unit it is registered with
     }
     data.update(over)
     return data

@@ -18,16 +18,19 @@ PHONE = {"width": 390, "height": 844}
 
 
 def test_registration_with_sms_code_on_a_phone(page, live_server, db, screenshot):
+    unit = factories.host_unit(name="崇川区民政局", level="city")  # the unit it registers with
+    db.session.commit()
     page.set_viewport_size(PHONE)
     page.goto(f"{live_server}/register")
     page.fill("#name", "崇川区晨光助老服务社")
+    page.select_option("#host_unit_id", str(unit.id))
     page.select_option("#legal_form", "service_institution")
     page.fill("#uscc", factories.uscc(7001))
     page.fill("#registered_on", "2020-06-01")
     for field, value in {"#district": "崇川区", "#street": "和平桥街道", "#contact_name": "陈晨",
                          "#contact_phone": "0513-85550000", "#admin_name": "陈晨", "#admin_username": "chenchen",
                          "#admin_mobile": "13912345678", "#admin_email": "chen@example.org",
-                         "#password": "Passw0rd!", "#confirm": "Passw0rd!"}.items():
+                         "#password": "Qinghe-Shuiyun-88", "#confirm": "Qinghe-Shuiyun-88"}.items():
         page.fill(field, value)
     page.check("#agree")
     page.click("main form button[type=submit]")

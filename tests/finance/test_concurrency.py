@@ -118,7 +118,9 @@ def test_concurrent_http_releases(app, approved):
     """Two logged-in finance users post the release form at the same moment."""
     from grants.accounts.models import User
 
-    names = [db.session.get(User, uid).username for uid in approved["releaser_ids"]]
+    users = [db.session.get(User, uid) for uid in approved["releaser_ids"]]
+    names = [u.username for u in users]
+    codes = [factories.totp_code(u) for u in users]  # finance signs in with a code from their app
     version = db.session.get(Payment, approved["payment_id"]).version
     db.session.commit()
 
@@ -126,6 +128,8 @@ def test_concurrent_http_releases(app, approved):
         client = app.test_client()
         r = client.post("/login", data={"login": names[i], "password": factories.PASSWORD})
         assert r.status_code == 302
+        if r.headers["Location"].endswith("/login/2fa"):
+            assert client.post("/login/2fa", data={"code": codes[i]}).status_code == 302
         barrier.wait()
         r = client.post(f"/finance/payments/{approved['payment_id']}/release",
                         data={"bank_reference": f"HTTP-{i}", "released_on": TODAY.isoformat(), "version": version})

@@ -188,8 +188,8 @@ def test_single_use_invitation_used_twice_at_once_adds_one_member(app, db):
         client = app.test_client()
         barrier.wait()
         r = client.post(f"/join/{token}", data={"display_name": "小李", "username": f"xiaoli{i}",
-                                                "mobile": f"1380000000{i}", "password": "Passw0rd!x",
-                                                "confirm": "Passw0rd!x"})
+                                                "mobile": f"1380000000{i}", "password": "Qinghe-Shuiyun-88",
+                                                "confirm": "Qinghe-Shuiyun-88"})
         return r.status_code
 
     results = _race(app, 4, work)

@@ -72,6 +72,8 @@ def test_payment_record_names_the_system_approver_and_releaser(app, call, fin):
     db.session.commit()
     client = app.test_client()
     client.post("/login", data={"login": fin[2].username, "password": ff.factories.PASSWORD})
+    db.session.refresh(fin[2])
+    client.post("/login/2fa", data={"code": ff.factories.totp_code(fin[2])})  # finance signs in with a code
     html = client.get(f"/finance/payments/{p.id}").get_data(as_text=True)
     trail = html.split('id="payment-trail"')[1].split("</ul>")[0]
     requested = trail.split('id="trail-requested"')[1].split("</li>")[0]

@@ -212,12 +212,16 @@ def test_organisations_only_import(ctx, db):
     from grants.organizations.models import Organization
 
     data, _want = programme(UNIT, years=range(2019, 2020), projects_per_year=1, orgs=5)
-    plan = read_history(data, organizations_only=True)  # the 活动/项目 sheets are not read, the unit need not exist
+    # Organisations are registered with the top of the host-unit tree, which must exist first.
+    assert any("尚未建立主办单位" in p.message for p in read_history(data, organizations_only=True).problems)
+    top = factories.host_unit(name="某市民政局", level="city")
+    db.session.commit()
+    plan = read_history(data, organizations_only=True)  # the 活动/项目 sheets are not read
     assert plan.problems == [] and len(plan.orgs) == 5
     import_history(plan, None)
     db.session.commit()
     orgs = _db.session.scalars(sa.select(Organization)).all()
-    assert len(orgs) == 5 and all(o.status == "verified" and not o.members for o in orgs)
+    assert len(orgs) == 5 and all(o.status == "verified" and not o.members and o.host_unit_id == top.id for o in orgs)
     assert len(read_history(data, organizations_only=True).orgs) == 0
 
 

@@ -38,6 +38,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "organization.register": {"org_to_verify": "verifiers"},
     "organization.update": {},
     "organization.reverify": {"org_to_verify": "verifiers"},
+    "organization.change_request": {"org_change_requested": "verifiers"},
+    "organization.change_approve": {"org_change_decided": "org"},
+    "organization.change_reject": {"org_change_decided": "org"},
     "organization.verify": {"organization_status": "org"},
     "organization.reject": {"organization_status": "org"},
     "organization.suspend": {"organization_status": "org"},
@@ -221,7 +224,7 @@ class Walk:
             done = {p.approved_by_id, p.second_approved_by_id, getattr(actor, "id", None)}
             return {u.id for u in unit_staff(unit.id, "finance")} - done
         if group == "verifiers":
-            return {u.id for u in verifying_officers()}
+            return {u.id for u in verifying_officers(org if not isinstance(org, list) else None)}
         if group in ("evaluator", "experts"):
             return {u.id for u in task}
         raise AssertionError(group)
@@ -267,12 +270,13 @@ def test_organizations(walk, db):
 
     unit = factories.host_unit()
     officer = factories.user(unit=unit)
-    profile = {"legal_form": "service_institution", "uscc": factories.uscc(9001)}
+    profile = {"legal_form": "service_institution", "uscc": factories.uscc(9001), "host_unit_id": unit.id}
     o = walk(org.register_organization, profile=profile, name="新注册组织甲", admin_username="neworg1",
              admin_name="王芳", admin_password="Str0ng!Pass2026", admin_mobile="13900000001")
     walk(org.change_status, o, "verify", officer, org=o)
-    walk(org.update_profile, o, {**profile, "uscc": factories.uscc(9002)}, o.members[0].user, org=o)
-    walk(org.change_status, o, "verify", officer, org=o)
+    # A verified fact changes by a change request, which the unit's officers decide.
+    request = walk(org.update_profile, o, {**profile, "uscc": factories.uscc(9002)}, o.members[0].user, org=o)
+    walk(org.decide_change_request, request, True, "", officer, org=o)
     walk(org.change_status, o, "suspend", officer, "年检不合格", org=o)
     walk(org.change_status, o, "reinstate", officer, org=o)
     other = factories.organization(status="pending")
@@ -388,6 +392,7 @@ def _review_and_award(walk, db, clock, unit, officer):
     walk(aw.adjust_award, c1, 4_000_000, "专家建议压缩设备采购", officer)
     walk(aw.approve_awards, call, chief)
     notice = walk(aw.publish_notice, call, officer, org=[apps["P1"].organization, apps["C1"].organization])
+    clock.set(bj(2026, 4, 2, 9))  # objections from the notice's first day
     objection = walk(aw.file_objection, notice, apps["C1"], name="张三", contact="13900000000",
                      content="该组织的项目负责人同时在另一项目任职。", unit=unit)
     walk(aw.handle_objection, objection, "uphold", "经核实，异议成立", officer, org=apps["C1"].organization)
