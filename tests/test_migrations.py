@@ -9,7 +9,7 @@ def test_models_and_migrations_agree(app, db):
     with _db.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": False})
         diff = compare_metadata(ctx, _db.metadata)
-    assert diff == [], f"models differ from migrations/ — run scripts/regen_initial_migration.sh: {diff}"
+    assert diff == [], f"models differ from migrations/ — add a revision (flask --app wsgi db migrate), never edit 0001: {diff}"
 
 
 def test_every_table_has_a_primary_key(app):
