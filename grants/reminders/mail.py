@@ -74,31 +74,39 @@ def _smtp_send(mail: OutboxMail) -> None:
             raise DeliveryUncertain(f"{type(exc).__name__}: {exc}") from exc
 
 
-def mark_stuck_uncertain(at: dt.datetime) -> int:
-    """Mail claimed for sending longer ago than the timeout becomes uncertain (never resent by itself)."""
-    timeout = dt.timedelta(seconds=current_app.config.get("MAIL_SENDING_TIMEOUT_SECONDS", SENDING_TIMEOUT_SECONDS))
+# The outbox ledger's steps, shared by the mail and SMS outboxes (`model` is OutboxMail or OutboxSms: the same
+# status, attempts, claimed_at and next_attempt_at columns).
+
+def mark_stuck_uncertain(at: dt.datetime, model=OutboxMail, timeout_setting: str = "MAIL_SENDING_TIMEOUT_SECONDS",
+                         note: str = UNCERTAIN_NOTE) -> int:
+    """Rows claimed for sending longer ago than the timeout become uncertain (never resent by themselves)."""
+    timeout = dt.timedelta(seconds=current_app.config.get(timeout_setting, SENDING_TIMEOUT_SECONDS))
     count = db.session.execute(
-        sa.update(OutboxMail).where(OutboxMail.status == MailStatus.SENDING, OutboxMail.claimed_at < at - timeout)
-        .values(status=MailStatus.UNCERTAIN, last_error=UNCERTAIN_NOTE)).rowcount
+        sa.update(model).where(model.status == MailStatus.SENDING, model.claimed_at < at - timeout)
+        .values(status=MailStatus.UNCERTAIN, last_error=note)).rowcount
     db.session.commit()
     return count
 
 
-def claim_mail(mail_id: int, at: dt.datetime) -> bool:
-    """Mark one queued mail as being sent, committed on its own; True for the one claimer that won."""
+def claim(model, row_id: int, at: dt.datetime) -> bool:
+    """Mark one queued row as being sent, committed on its own; True for the one claimer that won."""
     claimed = db.session.execute(
-        sa.update(OutboxMail)
-        .where(OutboxMail.id == mail_id, OutboxMail.status == MailStatus.QUEUED, OutboxMail.next_attempt_at <= at)
-        .values(status=MailStatus.SENDING, claimed_at=at, attempts=OutboxMail.attempts + 1)).rowcount
+        sa.update(model)
+        .where(model.id == row_id, model.status == MailStatus.QUEUED, model.next_attempt_at <= at)
+        .values(status=MailStatus.SENDING, claimed_at=at, attempts=model.attempts + 1)).rowcount
     db.session.commit()
     return claimed == 1
 
 
-def _finish(mail_id: int, **values) -> None:
+def claim_mail(mail_id: int, at: dt.datetime) -> bool:
+    return claim(OutboxMail, mail_id, at)
+
+
+def finish(model, row_id: int, **values) -> None:
     """Record the outcome of a claimed send. A row marked uncertain meanwhile (a very slow send) takes the
     outcome too: it is better known than guessed."""
-    db.session.execute(sa.update(OutboxMail).where(
-        OutboxMail.id == mail_id, OutboxMail.status.in_((MailStatus.SENDING, MailStatus.UNCERTAIN))).values(**values))
+    db.session.execute(sa.update(model).where(
+        model.id == row_id, model.status.in_((MailStatus.SENDING, MailStatus.UNCERTAIN))).values(**values))
     db.session.commit()
 
 
@@ -121,18 +129,18 @@ def send_outbox(at: dt.datetime | None = None) -> MailResult:
         try:
             _smtp_send(mail)
         except DeliveryUncertain as exc:
-            _finish(mail_id, status=MailStatus.UNCERTAIN, last_error=f"{UNCERTAIN_NOTE}（{exc}）"[:500])
+            finish(OutboxMail, mail_id, status=MailStatus.UNCERTAIN, last_error=f"{UNCERTAIN_NOTE}（{exc}）"[:500])
             result.uncertain += 1
         except (smtplib.SMTPException, OSError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
             if mail.attempts >= max_attempts:
-                _finish(mail_id, status=MailStatus.FAILED, last_error=error)
+                finish(OutboxMail, mail_id, status=MailStatus.FAILED, last_error=error)
                 result.failed += 1
             else:
-                _finish(mail_id, status=MailStatus.QUEUED, last_error=error,
+                finish(OutboxMail, mail_id, status=MailStatus.QUEUED, last_error=error,
                         next_attempt_at=at + retry_delay(mail.attempts))
                 result.retrying += 1
         else:
-            _finish(mail_id, status=MailStatus.SENT, sent_at=at, last_error="")
+            finish(OutboxMail, mail_id, status=MailStatus.SENT, sent_at=at, last_error="")
             result.sent += 1
     return result

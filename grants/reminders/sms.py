@@ -23,12 +23,11 @@ from flask import current_app
 
 from grants.core.timeutil import now
 from grants.extensions import db
-from grants.reminders.mail import MailResult, retry_delay
+from grants.reminders.mail import MailResult, claim, finish, mark_stuck_uncertain, retry_delay
 from grants.reminders.models import MailStatus, OutboxSms
 
 SMS_MAX = 300
 MAX_ATTEMPTS = 5
-SENDING_TIMEOUT_SECONDS = 15 * 60
 BATCH = 200
 UNCERTAIN_NOTE = "发送过程中断，无法确定短信是否已送达；请核实后手工重发"
 
@@ -143,36 +142,15 @@ def sms_provider() -> SmsProvider | None:
                      protocol=cfg.get("ALIYUN_SMS_PROTOCOL") or "https")
 
 
-def mark_stuck_uncertain(at: dt.datetime) -> int:
-    timeout = dt.timedelta(seconds=current_app.config.get("SMS_SENDING_TIMEOUT_SECONDS", SENDING_TIMEOUT_SECONDS))
-    count = db.session.execute(
-        sa.update(OutboxSms).where(OutboxSms.status == MailStatus.SENDING, OutboxSms.claimed_at < at - timeout)
-        .values(status=MailStatus.UNCERTAIN, last_error=UNCERTAIN_NOTE)).rowcount
-    db.session.commit()
-    return count
-
-
 def claim_sms(sms_id: int, at: dt.datetime) -> bool:
-    """Mark one queued SMS as being sent, committed on its own; True for the one claimer that won."""
-    claimed = db.session.execute(
-        sa.update(OutboxSms)
-        .where(OutboxSms.id == sms_id, OutboxSms.status == MailStatus.QUEUED, OutboxSms.next_attempt_at <= at)
-        .values(status=MailStatus.SENDING, claimed_at=at, attempts=OutboxSms.attempts + 1)).rowcount
-    db.session.commit()
-    return claimed == 1
-
-
-def _finish(sms_id: int, **values) -> None:
-    db.session.execute(sa.update(OutboxSms).where(
-        OutboxSms.id == sms_id, OutboxSms.status.in_((MailStatus.SENDING, MailStatus.UNCERTAIN))).values(**values))
-    db.session.commit()
+    return claim(OutboxSms, sms_id, at)
 
 
 def send_sms_outbox(at: dt.datetime | None = None) -> MailResult:
     """Send every queued SMS whose next attempt is due, each claimed first; commits per step."""
     result = MailResult()
     at = at or now()
-    result.uncertain = mark_stuck_uncertain(at)
+    result.uncertain = mark_stuck_uncertain(at, OutboxSms, "SMS_SENDING_TIMEOUT_SECONDS", UNCERTAIN_NOTE)
     provider = sms_provider()
     if provider is None:
         return result
@@ -188,18 +166,18 @@ def send_sms_outbox(at: dt.datetime | None = None) -> MailResult:
         try:
             ref = provider.send(sms)
         except SmsUncertain as exc:
-            _finish(sms_id, status=MailStatus.UNCERTAIN, last_error=f"{UNCERTAIN_NOTE}（{exc}）"[:500])
+            finish(OutboxSms, sms_id, status=MailStatus.UNCERTAIN, last_error=f"{UNCERTAIN_NOTE}（{exc}）"[:500])
             result.uncertain += 1
         except SmsRefused as exc:
             if exc.permanent or sms.attempts >= max_attempts:
-                _finish(sms_id, status=MailStatus.FAILED, last_error=str(exc)[:500])
+                finish(OutboxSms, sms_id, status=MailStatus.FAILED, last_error=str(exc)[:500])
                 result.failed += 1
             else:
-                _finish(sms_id, status=MailStatus.QUEUED, last_error=str(exc)[:500],
+                finish(OutboxSms, sms_id, status=MailStatus.QUEUED, last_error=str(exc)[:500],
                         next_attempt_at=at + retry_delay(sms.attempts))
                 result.retrying += 1
         else:
-            _finish(sms_id, status=MailStatus.SENT, sent_at=at, last_error="", provider_ref=(ref or "")[:64])
+            finish(OutboxSms, sms_id, status=MailStatus.SENT, sent_at=at, last_error="", provider_ref=(ref or "")[:64])
             result.sent += 1
     return result
 
