@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -9,6 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from grants.core.timeutil import UTCDateTime, now
 from grants.extensions import db
+
+
+def enum_check(column: str, enum: type[StrEnum], name: str | None = None) -> sa.CheckConstraint:
+    """CHECK (column IN (...every value of enum...)): the one way a status or kind column refuses an unknown
+    value at the database. Named `<column>_known` unless `name` says otherwise."""
+    values = ",".join(f"'{v.value}'" for v in enum)
+    return sa.CheckConstraint(f"{column} IN ({values})", name=name or f"{column}_known")
 
 
 class AuditLog(db.Model):

@@ -1,5 +1,11 @@
 """Permissions for the cross-cutting pieces: the audit log and stored files."""
 from grants.accounts.models import Role
+from grants.core.units import in_unit_subtree  # noqa: F401  (re-exported: the one scope check)
+
+
+def is_authenticated(user) -> bool:
+    """A logged-in user (anonymous users and None are not): the first line of every permission function."""
+    return bool(user is not None and getattr(user, "is_authenticated", False))
 
 
 def can_browse_audit(user) -> bool:

@@ -8,13 +8,11 @@ from typing import Iterable
 
 from flask_babel import gettext as _
 
+from grants.core.errors import DomainError
 
-class IllegalTransition(Exception):
+
+class IllegalTransition(DomainError):
     """An action that the object's current state or the actor's roles do not allow."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -38,6 +36,14 @@ class Workflow:
             for (from_state, action), (_target, allowed) in self.table.items()
             if from_state == state and (roles is None or roles & allowed)
         ]
+
+    def allows(self, state: StrEnum, action: str, roles: Iterable[str] | None = None) -> bool:
+        """The table has `action` from `state` (for one of `roles`, when given): what permission functions
+        ask instead of re-listing states."""
+        entry = self.table.get((state, action))
+        if entry is None:
+            return False
+        return roles is None or bool(set(roles) & entry[1])
 
     def target(self, state: StrEnum, action: str) -> StrEnum | None:
         entry = self.table.get((state, action))

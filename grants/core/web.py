@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.routing import IntegerConverter, UnicodeConverter
 
+from grants.core.errors import DomainError
 from grants.core.inputs import INT_MAX, bounded_int, clean_text, int_or_none
 
 from grants.core.money import capitals, yuan
@@ -144,6 +145,39 @@ def _lost_race_response():
             flash(str(RACE_MESSAGE), "warning")
             return redirect(ref.path + (f"?{ref.query}" if ref.query else ""))
     return _error(409, _("已被处理"), str(RACE_MESSAGE))
+
+
+@dataclass
+class ActionResult:
+    """What run_action did: `ok` when committed, else the refusal (`error`) after the rollback."""
+    ok: bool
+    value: Any = None
+    error: DomainError | None = None
+
+
+def run_action(fn, success: str | None = None, *, form=None, category: str = "danger") -> ActionResult:
+    """Run one user action as one transaction, the one way views do it: call `fn()`; on success commit and
+    flash `success`; when a domain rule refuses (DomainError, IllegalTransition included) roll back and show
+    the message — next to the form field it names when `form` has that field (what was typed is kept), else
+    as a flash of `category`. Lost races and other database errors are left to the app-wide handlers
+    (RACE_MESSAGE, 500), after the same rollback."""
+    try:
+        value = fn()
+    except DomainError as exc:
+        db.session.rollback()
+        field = getattr(form, exc.field, None) if (form is not None and exc.field) else None
+        if field is not None:
+            field.errors = [*field.errors, exc.message]
+        else:
+            flash(exc.message, category)
+        return ActionResult(ok=False, error=exc)
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    if success:
+        flash(str(success), "success")
+    return ActionResult(ok=True, value=value)
 
 
 def ensure(allowed: bool) -> None:
