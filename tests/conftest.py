@@ -24,14 +24,29 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+# GRANTS_TEST_ALL=1 runs the browser and slow tests on SQLite too (e.g. with no PostgreSQL at hand).
+RUN_ALL_ON_SQLITE = os.environ.get("GRANTS_TEST_ALL") == "1"
+
+
+def _runs_once_on_postgresql(item) -> bool:
+    """Tests that the PostgreSQL pass alone runs: those that need it (row locks, advisory locks), and,
+    to keep the suite fast, the browser tests and the big-data / simulated-month tests (marked slow),
+    which test the app rather than the database and gain nothing from running twice."""
+    if item.get_closest_marker("postgres_only"):
+        return True
+    if RUN_ALL_ON_SQLITE:
+        return False
+    return bool(item.get_closest_marker("slow")) or item.nodeid.startswith("tests/browser/")
+
+
 def pytest_collection_modifyitems(config, items):
-    """PostgreSQL-only tests (row locks, advisory locks) are deselected in the SQLite pass rather than
-    skipped: the suite's PostgreSQL pass runs them, and in CI a skip would count as a failure."""
+    """Tests that run once, on PostgreSQL, are deselected in the SQLite pass rather than skipped: the
+    suite's PostgreSQL pass runs them, and in CI a skip would count as a failure."""
     if DB_KIND == "postgresql":
         return
     keep, dropped = [], []
     for item in items:
-        (dropped if item.get_closest_marker("postgres_only") else keep).append(item)
+        (dropped if _runs_once_on_postgresql(item) else keep).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep

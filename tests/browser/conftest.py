@@ -18,6 +18,7 @@ from tests.conftest import skip_or_fail
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 # Not under test-results/: pytest-playwright empties that folder at the start of every run.
 SCREENS = Path(os.environ.get("SCREENSHOT_DIR") or Path(__file__).resolve().parents[2] / "screenshots")
+WANT_SCREENSHOTS = os.environ.get("SCREENSHOTS") == "1" or bool(os.environ.get("SCREENSHOT_DIR"))
 
 
 def pytest_collection_modifyitems(items):
@@ -75,12 +76,15 @@ def live_server(app, db):
 
 @pytest.fixture()
 def screenshot():
-    """screenshot(page, "name") saves screenshots/name.png (full page)."""
+    """screenshot(page, "name") saves screenshots/name.png (full page) when screenshots are wanted
+    (SCREENSHOTS=1 or SCREENSHOT_DIR set) — a full-page capture costs about a second, so the everyday run
+    takes none; a failing test is captured anyway (pytest-playwright's --screenshot=only-on-failure)."""
     SCREENS.mkdir(parents=True, exist_ok=True)
 
     def _shot(page, name: str, full_page: bool = True) -> Path:
         path = SCREENS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=full_page)
+        if WANT_SCREENSHOTS:
+            page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return _shot

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+import pytest
 import sqlalchemy as sa
 
 from grants.reminders.models import Delivery, Notification, OutboxMail
@@ -103,6 +104,7 @@ def test_a_unit_already_in_the_ledger_rolls_back_whole(app, db, clock):
     assert _count(db, OutboxMail) == 1
 
 
+@pytest.mark.slow
 def test_simulated_month_with_two_schedulers_sends_no_duplicate(app, db, clock):
     """Two instances' passes interleaved every 3 hours for a month: exactly the expected reminders."""
     from grants.reminders.jobs import run_pass

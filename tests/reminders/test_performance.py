@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from grants.accounts.models import User
@@ -72,6 +73,7 @@ class _StatementCounter:
         sa.event.remove(self.engine, "before_cursor_execute", self._seen)
 
 
+@pytest.mark.slow
 def test_pass_over_50000_applications(db, clock, capsys):
     clock.set(NOW - dt.timedelta(minutes=2))
     run_pass()  # the scheduler was running before the data arrived

@@ -47,11 +47,18 @@ def test_latest_due_picks_the_most_recent_offset_and_lapses_after_the_deadline()
 def test_call_closing_fires_at_7_3_1_days_exactly_once_each(db, clock, run_pass):
     org, admin, colleague, c, app = _setup(db)
     day = dt.timedelta(days=1)
-    clock.set(CLOSE - 10 * day)
-    # Walk the clock through the whole call hour by hour, two passes at each step.
-    while clock.advance(dt.timedelta(hours=1)) < CLOSE + 2 * day:
+    # Step the clock only across the moments that matter (a second before, at, and an hour after each
+    # offset's moment and the close), with two passes at each step: each offset fires once, at its moment.
+    second, hour = dt.timedelta(seconds=1), dt.timedelta(hours=1)
+    moments = [CLOSE - n * day for n in (7, 3, 1)] + [CLOSE]
+    steps = sorted({CLOSE - 10 * day, CLOSE + 2 * day} | {m + d for m in moments for d in (-second, 0 * second, hour)})
+    for at in steps:
+        clock.set(at)
+        before = len(_occurrences(db))
         run_pass()
         run_pass()
+        fired = len(_occurrences(db)) - before
+        assert fired == (2 if at in moments[:3] else 0), (at, fired)  # admin and colleague, at the moment itself
     assert sorted(_occurrences(db)) == sorted(["7d", "7d", "3d", "3d", "1d", "1d"])  # admin and colleague
     # Nobody got anything twice, on any channel.
     rows = _deliveries(db)
