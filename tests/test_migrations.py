@@ -1,4 +1,7 @@
 """The Alembic migrations are the schema: an upgraded database must match the models exactly."""
+import re
+
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -92,3 +95,51 @@ def test_0004_gives_existing_rows_their_units(tmp_path):
             db.engine.dispose()
     finally:
         drop()
+
+
+# Alembic's comparison covers tables, columns, types, indexes and unique constraints but not CHECK constraints,
+# which carry most of our invariants: they are compared here by name and by their normalised SQL text.
+_CAST = re.compile(r"::(character varying|text|integer|bigint|smallint|numeric|boolean|jsonb?|date"
+                   r"|timestamp with time zone|timestamp without time zone)(\[\])?")
+
+
+def _normalised_check(sql: str) -> str:
+    """One spelling for what PostgreSQL gives back (casts, = ANY (ARRAY[…]), <> ALL, BETWEEN expanded) and what
+    the models say, so that equal conditions compare equal on both databases."""
+    s = _CAST.sub("", sql.lower())
+    s = re.sub(r"(\w+) between (\S+) and (\S+)", r"\1 >= \2 and \1 <= \3", s)
+    s = re.sub(r"[\s\"()]", "", s)
+    s = s.replace("=anyarray[", "in").replace("<>allarray[", "notin").replace("]", "").replace("!=", "<>")
+    return re.sub(r"in('[^',]*')(?=or|and|$)", r"=\1", s)  # IN of a single value
+
+
+def test_check_constraints_agree(app, db):
+    inspector = sa.inspect(_db.engine)
+    dialect = _db.engine.dialect
+    differences = []
+    for table in _db.metadata.sorted_tables:
+        in_db = {c["name"]: c["sqltext"] for c in inspector.get_check_constraints(table.name)}
+        in_models = {str(c.name): str(c.sqltext.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+                     for c in table.constraints if isinstance(c, sa.CheckConstraint)}
+        for name in sorted(in_db.keys() ^ in_models.keys()):
+            differences.append(f"{table.name}.{name}: only in {'the database' if name in in_db else 'the models'}")
+        for name in sorted(in_db.keys() & in_models.keys()):
+            if _normalised_check(in_db[name]) != _normalised_check(in_models[name]):
+                differences.append(f"{table.name}.{name}: database {in_db[name]!r} vs models {in_models[name]!r}")
+    assert len([c for t in _db.metadata.sorted_tables for c in t.constraints if isinstance(c, sa.CheckConstraint)]) > 100
+    assert differences == [], "CHECK constraints differ — add a revision:\n" + "\n".join(differences)
+
+
+def test_indexes_agree(app, db):
+    """Index names, columns and uniqueness (partial-index conditions are left to Alembic's own comparison)."""
+    inspector = sa.inspect(_db.engine)
+    differences = []
+    for table in _db.metadata.sorted_tables:
+        # An index on an expression (a trigram index on lower(name), say) is compared by name and uniqueness.
+        in_db = {i["name"]: (None if None in i["column_names"] else tuple(i["column_names"]), bool(i["unique"]))
+                 for i in inspector.get_indexes(table.name) if not i.get("duplicates_constraint")}
+        in_models = {str(i.name): (tuple(c.name for c in i.columns) if len(i.columns) == len(i.expressions) else None,
+                                   bool(i.unique)) for i in table.indexes}
+        if in_db != in_models:
+            differences.append(f"{table.name}: database {sorted(in_db.items())} vs models {sorted(in_models.items())}")
+    assert differences == [], "indexes differ — add a revision:\n" + "\n".join(differences)
