@@ -20,6 +20,8 @@ TRIGRAM_COLUMNS = [
     ("ix_application_project_name_trgm", Application.__table__.c.project_name),
     ("ix_application_summary_trgm", Application.__table__.c.summary),
     ("ix_organization_name_trgm", Organization.__table__.c.name),
+    ("ix_organization_uscc_trgm", Organization.__table__.c.uscc),
+    ("ix_organization_filing_number_trgm", Organization.__table__.c.filing_number),
     ("ix_contract_number_trgm", Contract.__table__.c.number),
     ("ix_contract_project_name_trgm", Contract.__table__.c.project_name),
 ]

@@ -10,7 +10,8 @@ ones filter the per-list searches (application list, organisations, contracts).
 
 Ranking: an exact number (or credit code / organisation name) first, then a match in the name, then in the
 organisation's name, then in the description; newest first within a rank. A page costs a fixed number of
-queries: the unit tree, the counts per kind, the page of (kind, id), and one load per kind on the page."""
+queries: the unit tree, one statement for the counts per kind and the page of (kind, id), and one load per kind
+on the page."""
 from __future__ import annotations
 
 import math
@@ -41,6 +42,10 @@ def _pattern(term: str) -> str:
 
 
 def _like(column, term: str):
+    """Substring match; ILIKE only when the term has letters with a case: LIKE is the same for Chinese and
+    digits, and a scan with it is about 4 times faster on PostgreSQL (both use the trigram indexes)."""
+    if term.lower() == term.upper():
+        return column.like(_pattern(term), escape="\\")
     return column.ilike(_pattern(term), escape="\\")
 
 
@@ -250,18 +255,25 @@ def search(user, query: SearchQuery, *, kind: str | None = None, page: int = 1,
     selects = _selects(query, [k for k in allowed if k in query.kinds()], units)
     if not selects:
         return results
-    counts = db.session.execute(sa.select(*(
-        sa.select(sa.func.count()).select_from(s.subquery()).scalar_subquery().label(k)
-        for k, s in selects.items()))).one()
-    results.counts.update(dict(zip(selects, counts)))
-    shown = [s for k, s in selects.items() if kind in (None, k)]
-    if not results.total or (page - 1) * per_page >= results.total:
-        return results
-    union = (shown[0] if len(shown) == 1 else sa.union_all(*shown)).subquery()
+    # One statement: the hits of every kind once (a CTE, materialised by PostgreSQL as it is read twice),
+    # their count per kind, and the page of the tab shown, joined to the counts so that a page past the end
+    # still gives the counts.
+    hits = sa.union_all(*selects.values()).cte("search_hits") if len(selects) > 1 else \
+        next(iter(selects.values())).cte("search_hits")
+    counts = sa.select(*(sa.func.count().filter(hits.c.kind == KIND_ORDER[k]).label(k) for k in selects)) \
+        .select_from(hits).subquery("search_counts")
+    page_stmt = sa.select(hits.c.kind, hits.c.id, hits.c.rank, hits.c.year)
+    if kind:
+        page_stmt = page_stmt.where(hits.c.kind == KIND_ORDER[kind])
+    order = (hits.c.rank, hits.c.kind, hits.c.year.desc(), hits.c.id.desc())
+    page_rows = page_stmt.order_by(*order).limit(per_page).offset((page - 1) * per_page).subquery("search_page")
     rows = db.session.execute(
-        sa.select(union.c.kind, union.c.id, union.c.rank)
-        .order_by(union.c.rank, union.c.kind, union.c.year.desc(), union.c.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)).all()
+        sa.select(*(counts.c[k] for k in selects), page_rows.c.kind, page_rows.c.id, page_rows.c.rank)
+        .select_from(counts.outerjoin(page_rows, sa.true()))
+        .order_by(page_rows.c.rank, page_rows.c.kind, page_rows.c.year.desc(), page_rows.c.id.desc())).all()
+    n = len(selects)
+    results.counts.update(dict(zip(selects, rows[0][:n])))
+    rows = [row[n:] for row in rows if row[n] is not None]
     results.hits = _load(rows)
     return results
 

@@ -22,6 +22,8 @@ INDEXES = [
     ("ix_application_project_name_trgm", "application", "project_name"),
     ("ix_application_summary_trgm", "application", "summary"),
     ("ix_organization_name_trgm", "organization", "name"),
+    ("ix_organization_uscc_trgm", "organization", "uscc"),
+    ("ix_organization_filing_number_trgm", "organization", "filing_number"),
     ("ix_contract_number_trgm", "contract", "number"),
     ("ix_contract_project_name_trgm", "contract", "project_name"),
 ]
