@@ -5,8 +5,9 @@ Matching is a case-insensitive substring (ILIKE '%…%'): Chinese has no spaces 
 substring of any length must be found — 楼道 (2 characters) as well as 楼道服务. On PostgreSQL the matched
 columns have trigram GIN indexes (grants/search/models.py), which serve patterns of 3 or more characters;
 shorter ones are read by a scan (measured in docs/BENCHMARKS.md). Each term is one `id IN (…)` subquery over
-the matched columns of the kind (a UNION of index lookups), so the conditions are self-contained and the same
-ones filter the per-list searches (application list, organisations, contracts).
+the matched columns of the kind (a UNION of index lookups; a term of 1 or 2 characters, which no index
+serves, is one OR over the columns instead: one scan), so the conditions are self-contained and the same ones
+filter the per-list searches (application list, organisations, contracts).
 
 Ranking: an exact number (or credit code / organisation name) first, then a match in the name, then in the
 organisation's name, then in the description; newest first within a rank. A page costs a fixed number of
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 from markupsafe import Markup, escape
@@ -31,6 +32,7 @@ from grants.organizations.models import Organization
 from grants.search.query import KINDS, SearchQuery
 
 PER_PAGE = 20
+TRIGRAM = 3  # a term shorter than this has no trigram: the indexes cannot serve it
 KIND_ORDER = {"application": 0, "contract": 1, "organization": 2}
 _app = Application.__table__
 _org = Organization.__table__
@@ -77,6 +79,10 @@ def application_condition(query: SearchQuery):
     """The applications `query` finds (terms and filters; no scope)."""
     conds = []
     for term in query.terms:
+        if len(term) < TRIGRAM:  # no index serves it: one scan of the table, not a scan and a join
+            conds.append(sa.or_(_like(Application.number, term), _like(Application.project_name, term),
+                                _like(Application.summary, term), Application.organization_id.in_(_org_ids(term))))
+            continue
         a = _app.alias("search_a")
         own = sa.select(a.c.id).where(sa.or_(_like(a.c.number, term), _like(a.c.project_name, term),
                                              _like(a.c.summary, term)))
@@ -97,6 +103,10 @@ def contract_condition(query: SearchQuery):
     """The contracts `query` finds (terms and filters; no scope)."""
     conds = []
     for term in query.terms:
+        if len(term) < TRIGRAM:
+            conds.append(sa.or_(_like(Contract.number, term), _like(Contract.project_name, term),
+                                Contract.organization_id.in_(_org_ids(term))))
+            continue
         k = _contract.alias("search_k")
         own = sa.select(k.c.id).where(sa.or_(_like(k.c.number, term), _like(k.c.project_name, term)))
         by_org = sa.select(k.c.id).where(k.c.organization_id.in_(_org_ids(term)))
@@ -186,12 +196,29 @@ def _selects(query: SearchQuery, kinds, units) -> dict[str, sa.Select]:
     """kind → SELECT kind, id, rank, year of what the query finds within the scope."""
     selects = {}
     if "application" in kinds:
-        selects["application"] = (
-            sa.select(sa.literal(KIND_ORDER["application"]).label("kind"), Application.id.label("id"),
-                      _application_rank(query).label("rank"), Call.year.label("year"))
-            .select_from(Application).join(Call, Call.id == Application.call_id)
-            .where(Call.host_unit_id.in_(units), Application.status != ApplicationStatus.DRAFT,
-                   application_condition(query)))
+        def app_select(*conds):
+            return (sa.select(sa.literal(KIND_ORDER["application"]).label("kind"), Application.id.label("id"),
+                              _application_rank(query).label("rank"), Call.year.label("year"))
+                    .select_from(Application).join(Call, Call.id == Application.call_id)
+                    .where(Call.host_unit_id.in_(units), Application.status != ApplicationStatus.DRAFT, *conds))
+
+        filters = application_condition(replace(query, terms=[]))
+        if not query.terms:
+            selects["application"] = app_select(filters)
+        else:
+            # An application matches when every term is in its own columns or in its organisation's name:
+            # either every term is in its own columns (an AND of ORs the planner serves from the trigram
+            # indexes, or with one scan when the terms are common or short), or its organisation's name has
+            # one of the terms (few organisations: through the organisation index) and each term is somewhere.
+            own = [sa.or_(*(_like(c, t) for c in (Application.number, Application.project_name,
+                                                   Application.summary))) for t in query.terms]
+            some_org = Application.organization_id.in_(sa.union(*(_org_ids(t) for t in query.terms)))
+            each = [sa.or_(o, Application.organization_id.in_(_org_ids(t))) for o, t in zip(own, query.terms)]
+            # the second branch leaves out what the first found (no de-duplication of a common word's rows)
+            not_own = sa.not_(sa.func.coalesce(sa.and_(*own), sa.false()))
+            both = sa.union_all(app_select(filters, *own),
+                                app_select(filters, some_org, not_own, *each)).subquery("search_apps")
+            selects["application"] = sa.select(both.c.kind, both.c.id, both.c.rank, both.c.year)
     if "contract" in kinds:
         selects["contract"] = (
             sa.select(sa.literal(KIND_ORDER["contract"]).label("kind"), Contract.id.label("id"),
