@@ -202,3 +202,23 @@ def test_search_denied_to_applicants_and_experts(world, client, login_as):
     for role in ("applicant", "expert", "evaluator"):
         login_as(role)
         assert client.get("/search?q=楼道").status_code == 403
+
+
+@pytest.mark.postgres_only
+def test_postgresql_trigram_indexes_serve_substrings(world, db):
+    """The migration made pg_trgm and its GIN indexes in the test database, and a 3-character (or longer)
+    substring is read through them (the planner is told to avoid a scan, the table being tiny here)."""
+    from grants.search.models import TRIGRAM_COLUMNS
+
+    assert db.session.scalar(sa.text("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")) == 1
+    names = set(db.session.scalars(sa.text("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%_trgm'")))
+    assert names == {name for name, _column in TRIGRAM_COLUMNS}
+    from grants.applications.models import Application
+    from grants.search.services import application_condition
+
+    stmt = sa.select(Application.id).where(application_condition(parse_query("楼道微更新")))
+    sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True})).replace("%%", "%")
+    db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+    plan = "\n".join(db.session.scalars(sa.text("EXPLAIN " + sql)))
+    assert "ix_application_project_name_trgm" in plan and "ix_application_summary_trgm" in plan
+    assert list(db.session.scalars(stmt)) == [world.app_corridor.id]
