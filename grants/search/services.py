@@ -278,8 +278,12 @@ def search(user, query: SearchQuery, *, kind: str | None = None, page: int = 1,
                             counts={k: 0 for k in allowed})
     if query.empty or not allowed:
         return results
+    results.kinds = tuple(k for k in allowed if k in query.kinds())  # a year: has no organisations
+    results.counts = {k: 0 for k in results.kinds}
+    if kind not in results.kinds:
+        results.kind = kind = None
     units = unit_subtree_ids(user.host_unit_id)
-    selects = _selects(query, [k for k in allowed if k in query.kinds()], units)
+    selects = _selects(query, results.kinds, units)
     if not selects:
         return results
     # One statement: the hits of every kind once (a CTE, materialised by PostgreSQL as it is read twice),
