@@ -175,9 +175,6 @@ def _organization_rank(query: SearchQuery):
 
 # --- who may find what ------------------------------------------------------------------------------------
 
-SEARCH_ROLES = (Role.OFFICER, Role.AUDITOR, Role.FINANCE)
-
-
 def searchable_kinds(user) -> tuple[str, ...]:
     """What the user may find, as their roles may open it: applications for officers and auditors (their
     unit subtree's calls, never drafts), contracts for officers, finance and auditors (their unit subtree),

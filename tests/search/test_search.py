@@ -58,6 +58,16 @@ def test_district_officer_does_not_see_another_district(world):
 def test_city_sees_its_districts(world):
     r = _find(_officer(world.city), "楼道")
     assert _ids(r, "application") == {world.app_corridor.id, world.app_desc.id, world.app_2025.id, world.app_b.id}
+    # 乙区楼道花园 has 楼道 in its name and in its organisation's name: found once
+    assert r.counts["application"] == 4 and len(r.hits) == 6
+
+
+def test_terms_found_partly_in_the_organisation_partly_in_the_project(world):
+    officer = _officer(world.district_a)
+    assert _ids(_find(officer, "阳光 楼道微"), "application") == {world.app_corridor.id}
+    assert _ids(_find(officer, "社工 邻里"), "application") == {world.app_number.id, world.contract.application_id}
+    assert _ids(_find(officer, "社工 邻里"), "contract") == set()  # the contract's name has no 邻里 now
+    assert _ids(_find(officer, "阳光 照明"), "contract") == {world.contract.id}
 
 
 def test_roles(world):
