@@ -51,6 +51,12 @@ def _like(column, term: str):
     return column.ilike(_pattern(term), escape="\\")
 
 
+def _indexed(term: str) -> bool:
+    """Whether an index can find `term`: a trigram index on PostgreSQL for 3 characters or more; none on
+    SQLite (LIKE '%…%' reads every row there)."""
+    return len(term) >= TRIGRAM and db.engine.dialect.name == "postgresql"
+
+
 def _org_ids(term: str):
     o = _org.alias("search_o")
     return sa.select(o.c.id).where(_like(o.c.name, term))
@@ -79,7 +85,7 @@ def application_condition(query: SearchQuery):
     """The applications `query` finds (terms and filters; no scope)."""
     conds = []
     for term in query.terms:
-        if len(term) < TRIGRAM:  # no index serves it: one scan of the table, not a scan and a join
+        if not _indexed(term):  # no index serves it: one scan of the rows, not a scan and a join
             conds.append(sa.or_(_like(Application.number, term), _like(Application.project_name, term),
                                 _like(Application.summary, term), Application.organization_id.in_(_org_ids(term))))
             continue
@@ -103,7 +109,7 @@ def contract_condition(query: SearchQuery):
     """The contracts `query` finds (terms and filters; no scope)."""
     conds = []
     for term in query.terms:
-        if len(term) < TRIGRAM:
+        if not _indexed(term):
             conds.append(sa.or_(_like(Contract.number, term), _like(Contract.project_name, term),
                                 Contract.organization_id.in_(_org_ids(term))))
             continue
