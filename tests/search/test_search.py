@@ -206,6 +206,8 @@ def test_bad_query_shows_message(world, client, login_as):
     login_as(_officer(world.district_a))
     body = client.get("/search", query_string={"q": "year:0001"}).get_data(as_text=True)
     assert 'id="search-error"' in body and "2000" in body
+    body = client.get("/search", query_string={"q": "status:<script>x</script>"}).get_data(as_text=True)
+    assert "<script>x</script>" not in body and "&lt;script&gt;x&lt;/script&gt;" in body
 
 
 def test_search_denied_to_applicants_and_experts(world, client, login_as):
