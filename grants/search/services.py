@@ -29,7 +29,7 @@ from grants.contracts.models import Contract
 from grants.core.units import unit_subtree_ids
 from grants.extensions import db
 from grants.organizations.models import Organization
-from grants.search.query import KINDS, SearchQuery
+from grants.search.query import SearchQuery
 
 PER_PAGE = 20
 TRIGRAM = 3  # a term shorter than this has no trigram: the indexes cannot serve it
