@@ -65,6 +65,9 @@ PAGES = [
     Page("programme dashboard (统计)", "officer", lambda g: "/dashboard/"),
     Page("public disclosure: calls", None, lambda g: "/disclosure"),
     Page("public disclosure: funded projects", None, lambda g: f"/disclosure/{g.running_call_id}"),
+    # the staff search (bench/search.py times more queries): a project name, and a 2-character word (no index)
+    Page("search: project name", "officer", lambda g: "/search?q=%E5%9F%BA%E5%87%86%E9%A1%B9%E7%9B%AE4242"),
+    Page("search: 2 characters", "officer", lambda g: "/search?q=%E9%A1%B9%E7%9B%AE"),
     # The JSON API's lists (issue: p95 ≤ 50 ms); each call also writes its audit row.
     Page("API: approved payments", "finance", lambda g: "/api/v1/payments?status=approved", api=True),
     Page("API: applications of a call", "officer", lambda g: f"/api/v1/applications?call_id={g.review_call_id}",

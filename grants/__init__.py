@@ -108,6 +108,9 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(disclosure_bp)
     app.register_blueprint(history_bp)
+    from grants.search import bp as search_bp
+
+    app.register_blueprint(search_bp)
 
     from grants.api import init_api
 

@@ -14,3 +14,4 @@ from grants.messages.models import *  # noqa: F401,F403
 from grants.organizations.models import *  # noqa: F401,F403
 from grants.reminders.models import *  # noqa: F401,F403
 from grants.reviews.models import *  # noqa: F401,F403
+from grants.search import models as _search_models  # noqa: F401,E402  (its PostgreSQL trigram indexes)

@@ -90,6 +90,10 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
 
     connectable = get_engine()
+    if conf_args.get("include_object") is None:  # another database's indexes are not a difference
+        from grants.search.models import include_object
+
+        conf_args["include_object"] = include_object(connectable.dialect.name)
 
     with connectable.connect() as connection:
         context.configure(

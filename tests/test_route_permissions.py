@@ -50,6 +50,7 @@ ALLOWED: dict[str, set[str]] = {
     "organizations.invite": set(),
     "organizations.member_admin": set(),
     "organizations.index": {"officer", "auditor", "finance"},
+    "search.index": {"officer", "auditor", "finance"},  # finds the caller's unit subtree's items only
     "organizations.status": set(),  # only officers of the unit it is registered with, or above
     "organizations.blacklist": set(),
     "organizations.change_requests": {"officer", "auditor"},  # the caller's own unit subtree only

@@ -161,7 +161,7 @@ class ScreeningFilterForm(BaseForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("组织名称"), validators=[Optional()])
+    q = StringField(_l("编号、项目、简介或组织名称"), validators=[Optional()])
     status = SelectField(_l("状态"), validators=[Optional()])
     category = SelectField(_l("类别"), validators=[Optional()])
     district = SelectField(_l("区县"), validators=[Optional()])

@@ -494,6 +494,15 @@ LIST_DEFERRED = ("summary", "need_analysis", "objectives", "target_groups", "act
                  "screening_reason")
 
 
+def _search_condition(q: str):
+    """The list's search box reads the staff search's query language (number, project name, description
+    words, organisation name; year:, status:, …): grants.search. The view has checked that `q` parses."""
+    from grants.search.query import parse_query
+    from grants.search.services import application_condition
+
+    return application_condition(parse_query(q))
+
+
 def call_applications_query(call, *, q: str = "", status: str = "", category_id: int | None = None,
                             district: str = "", for_list: bool = False):
     """The officers' list of a call's applications (drafts stay private), filtered, newest number first.
@@ -514,7 +523,7 @@ def call_applications_query(call, *, q: str = "", status: str = "", category_id:
                      # the call is already in the session: its many-to-one loads from the identity map
                      lazyload(Application.call)))
     if q:
-        stmt = stmt.where(Organization.name.contains(q.strip(), autoescape=True))
+        stmt = stmt.where(_search_condition(q))
     if status:
         stmt = stmt.where(Application.status == status)
     if category_id:
@@ -536,10 +545,10 @@ def call_applications_count(call, *, q: str = "", status: str = "", category_id:
     stmt = sa.select(sa.func.count()).select_from(Application).where(
         Application.call_id == call.id,
         Application.status.in_([s.value for s in ApplicationStatus if s != ApplicationStatus.DRAFT]))
-    if q or district:
+    if district:
         stmt = stmt.join(Organization, Organization.id == Application.organization_id)
     if q:
-        stmt = stmt.where(Organization.name.contains(q.strip(), autoescape=True))
+        stmt = stmt.where(_search_condition(q))
     if district:
         stmt = stmt.where(Organization.district == district)
     if status:

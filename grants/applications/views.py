@@ -309,11 +309,22 @@ def screening():
     return render_template("applications/screening.html", calls=calls, counts=counts)
 
 
+def _valid_search(text: str | None) -> str:
+    """The search text when it parses (grants.search.query), else "" after saying why."""
+    from grants.search.query import QueryError, parse_query
+
+    try:
+        return parse_query(text).raw
+    except QueryError as exc:
+        flash(exc.message, "warning")
+        return ""
+
+
 def _filtered(call, for_list: bool = False):
     form = ScreeningFilterForm(request.args)
     form.set_choices(call.categories, call_application_districts(call))
     category = request.args.get("category", "")
-    filters = dict(q=(form.q.data or "").strip(), status=request.args.get("status", ""),
+    filters = dict(q=_valid_search(form.q.data), status=request.args.get("status", ""),
                    category_id=int_or_none(category),
                    district=request.args.get("district", ""))
     stmt = call_applications_query(call, **filters, for_list=for_list)

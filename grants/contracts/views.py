@@ -50,12 +50,14 @@ def index():
     stmt = (sa.select(Contract).join(Call, Call.id == Contract.call_id).where(Call.host_unit_id.in_(units))
             .options(selectinload(Contract.tranches)).order_by(Contract.call_id.desc(), Contract.seq))
     q = (request.args.get("q") or "").strip()
-    if q:
-        from grants.organizations.models import Organization
+    if q:  # the staff search's query language and conditions (number, project, organisation; year:, …)
+        from grants.search.query import QueryError, parse_query
+        from grants.search.services import contract_condition
 
-        like = f"%{q}%"
-        stmt = stmt.join(Organization, Organization.id == Contract.organization_id).where(sa.or_(
-            Contract.number.ilike(like), Contract.project_name.ilike(like), Organization.name.ilike(like)))
+        try:
+            stmt = stmt.where(contract_condition(parse_query(q)))
+        except QueryError as exc:
+            flash(exc.message, "warning")
     status = request.args.get("status", "")
     if status in {str(s) for s in ContractStatus}:
         stmt = stmt.where(Contract.status == status)

@@ -283,9 +283,14 @@ def index():
     ensure(perm.can_list_organizations(current_user))
     form = OrgFilterForm(request.args)
     stmt = sa.select(Organization)
-    if form.q.data:
-        like = f"%{form.q.data.strip()}%"
-        stmt = stmt.where(sa.or_(Organization.name.like(like), Organization.uscc.like(like)))
+    if form.q.data:  # the staff search's query language and conditions (name, credit code, filing number)
+        from grants.search.query import QueryError, parse_query
+        from grants.search.services import organization_condition
+
+        try:
+            stmt = stmt.where(organization_condition(parse_query(form.q.data)))
+        except QueryError as exc:
+            flash(exc.message, "warning")
     if form.status.data:
         stmt = stmt.where(Organization.status == form.status.data)
     if form.legal_form.data:

@@ -152,7 +152,8 @@ class ApplicationFilter(CursorArgs):
     status = ma.fields.String(validate=ma.validate.OneOf([str(s) for s in ApplicationStatus], error=_UNKNOWN))
     category_id = ma.fields.Integer(validate=ma.validate.Range(1, 2 ** 31 - 1))
     district = Text(validate=ma.validate.Length(max=50))
-    q = Text(validate=ma.validate.Length(max=100), metadata={"description": "组织名称包含"})
+    q = Text(validate=ma.validate.Length(max=100),
+             metadata={"description": "编号、项目名称、简介中的词或组织名称（与申报审查列表的搜索框写法相同，如 楼道 年度:2026）"})
 
 
 class StartSchema(ma.Schema):
@@ -265,6 +266,12 @@ def list_applications(args):
         call = db.session.get(Call, args["call_id"])
         if call is None or not perm.can_list_call_applications(u, call):
             raise not_found()
+        from grants.search.query import QueryError, parse_query
+
+        try:  # the screening list's search syntax (grants.search): a query it cannot read is a 422
+            parse_query(args.get("q"))
+        except QueryError as exc:
+            raise problems_error({"q": [exc.message]}, code="invalid") from None
         stmt = call_applications_query(call, q=args.get("q") or "", status=args.get("status") or "",
                                        category_id=args.get("category_id"), district=args.get("district") or "",
                                        for_list=True)  # the list shows no long texts
