@@ -78,6 +78,10 @@ class Config:
     RATELIMIT_INVITE = "30 per hour"
     RATELIMIT_TWO_FACTOR = "10 per minute"
     RATELIMIT_PASSWORD_RESET = "10 per hour"  # per source address, on top of the per-contact code limits
+    # Static files (grants/core/static.py): a URL carrying the file's content hash is cached for a year; the
+    # plain name for STATIC_MAX_AGE seconds. STATIC_AUTOREFRESH (development) re-reads the folder per request.
+    STATIC_MAX_AGE = int(os.environ.get("STATIC_MAX_AGE", "3600"))
+    STATIC_AUTOREFRESH = _bool("STATIC_AUTOREFRESH", False)
     # Anonymous downloads of the open-data files, per source address (logged-in users are not limited).
     RATELIMIT_OPEN_DATA = os.environ.get("RATELIMIT_OPEN_DATA", "30 per minute;300 per hour")
     # Proxies in front of the app whose X-Forwarded-For/-Proto are trusted (nginx: 1).
