@@ -124,6 +124,8 @@ class Config:
     AUDIT_KEY = os.environ.get("AUDIT_KEY", "")
     # The scheduler signs a checkpoint of the chain head when it has moved and the last one is this old.
     AUDIT_CHECKPOINT_MINUTES = int(os.environ.get("AUDIT_CHECKPOINT_MINUTES", "60"))
+    # The scheduler seals the audit rows appended since its last run into the hash chain this often (seconds).
+    AUDIT_SEAL_SECONDS = int(os.environ.get("AUDIT_SEAL_SECONDS", "2"))
 
     # 信息公开: identifiers in the open data are "<prefix>-<award id>"; register a prefix with 360Giving
     # (they start with "360G-") so the ids are unique among every publisher's.
