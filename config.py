@@ -78,6 +78,12 @@ class Config:
     RATELIMIT_INVITE = "30 per hour"
     RATELIMIT_TWO_FACTOR = "10 per minute"
     RATELIMIT_PASSWORD_RESET = "10 per hour"  # per source address, on top of the per-contact code limits
+    # Static files (grants/core/static.py): a URL carrying the file's content hash is cached for a year; the
+    # plain name for STATIC_MAX_AGE seconds. STATIC_AUTOREFRESH (development) re-reads the folder per request.
+    STATIC_MAX_AGE = int(os.environ.get("STATIC_MAX_AGE", "3600"))
+    STATIC_AUTOREFRESH = _bool("STATIC_AUTOREFRESH", False)
+    # Anonymous downloads of the open-data files, per source address (logged-in users are not limited).
+    RATELIMIT_OPEN_DATA = os.environ.get("RATELIMIT_OPEN_DATA", "30 per minute;300 per hour")
     # Proxies in front of the app whose X-Forwarded-For/-Proto are trusted (nginx: 1).
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     FORCE_HTTPS = _bool("FORCE_HTTPS", False)
@@ -118,12 +124,18 @@ class Config:
     AUDIT_KEY = os.environ.get("AUDIT_KEY", "")
     # The scheduler signs a checkpoint of the chain head when it has moved and the last one is this old.
     AUDIT_CHECKPOINT_MINUTES = int(os.environ.get("AUDIT_CHECKPOINT_MINUTES", "60"))
+    # The scheduler seals the audit rows appended since its last run into the hash chain this often (seconds).
+    AUDIT_SEAL_SECONDS = int(os.environ.get("AUDIT_SEAL_SECONDS", "2"))
 
     # 信息公开: identifiers in the open data are "<prefix>-<award id>"; register a prefix with 360Giving
     # (they start with "360G-") so the ids are unique among every publisher's.
     GRANTS_360_PREFIX = os.environ.get("GRANTS_360_PREFIX", "360G-grants")
     # Production refuses to publish open data under the placeholder prefix (its ids would change later).
     OPEN_DATA_REQUIRES_PREFIX = False
+    # The open-data files, cached per published version (default: beside the uploads, <instance>/open_data).
+    OPEN_DATA_CACHE_DIR = os.environ.get("OPEN_DATA_CACHE_DIR", "")
+    # How long a client may reuse a file before asking again (it then gets 304 while nothing changed).
+    OPEN_DATA_MAX_AGE = int(os.environ.get("OPEN_DATA_MAX_AGE", "300"))
 
     # Payments strictly above this amount (in fen) need a second finance user's approval (复核).
     PAYMENT_SECOND_APPROVAL_FEN = int(os.environ.get("PAYMENT_SECOND_APPROVAL_FEN", "20000000"))

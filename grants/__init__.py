@@ -53,6 +53,10 @@ def create_app(config_class: type = Config) -> Flask:
     from grants.core.security import init_security
 
     init_security(app)
+
+    from grants.core.static import init_static
+
+    init_static(app)
     _database_timeouts(app)
     # JSON columns (the audit log's before/after) keep Chinese as it is instead of \\uXXXX escapes.
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),

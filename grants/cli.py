@@ -42,7 +42,10 @@ def register_cli(app: Flask) -> None:
                 external = [json.loads(line) for line in fh if line.strip()]
         report = verify_audit(external=external)
         for start, end in report.gaps:
-            click.echo(f"编号缺口：第 {start}–{end} 条不存在。")
+            click.echo(f"封存序号缺口：第 {start}–{end} 条（按封存顺序）不存在。")
+        if report.unsealed:
+            click.echo(f"尚未封存进哈希链的记录 {report.unsealed} 条（已逐条核对其内容哈希），最早写于 "
+                       f"{report.oldest_unsealed.isoformat()}；长时间未封存说明调度进程没有运行。")
         if report.intact:
             click.echo(f"审计日志完整：共 {report.checked} 条记录，哈希链校验通过，"
                        f"核对签名检查点 {report.checkpoints_checked} 个。")
@@ -54,6 +57,17 @@ def register_cli(app: Flask) -> None:
             click.echo(f"审计日志被篡改：{problem}", err=True)
         click.echo(f"共检查 {report.checked} 条记录。", err=True)
         raise SystemExit(1)
+
+    @audit.command("seal")
+    def audit_seal() -> None:
+        """把新追加的审计记录按顺序封存进哈希链（调度进程每隔几秒自动执行）。"""
+        from grants.core.audit import seal_and_commit
+
+        result = seal_and_commit()
+        click.echo(f"封存 {result.sealed} 条记录。")
+        if result.refused:
+            click.echo(f"第 {result.refused[0]} 条记录写入后被改动，未予封存：请运行 audit verify。", err=True)
+            raise SystemExit(1)
 
     @audit.command("checkpoint")
     @click.option("--out", "out_file", type=click.Path(dir_okay=False),

@@ -9,6 +9,7 @@ from grants.calls.models import *  # noqa: F401,F403
 from grants.contracts.models import *  # noqa: F401,F403
 from grants.core.models import *  # noqa: F401,F403
 from grants.dashboard.models import *  # noqa: F401,F403
+from grants.disclosure.models import *  # noqa: F401,F403
 from grants.finance.models import *  # noqa: F401,F403
 from grants.messages.models import *  # noqa: F401,F403
 from grants.organizations.models import *  # noqa: F401,F403

@@ -14,7 +14,7 @@ from grants.applications.models import (
     OutputKind, OutputTarget, ServiceArea, TeamMember,
 )
 from grants.applications.states import APPLICATION_WORKFLOW, SCREENING_ACTIONS
-from grants.core.audit import lock_chain, record
+from grants.core.audit import record
 from grants.core.money import Money
 from grants.core.storage import DEFAULT_ALLOWED, UploadRejected, save_upload
 from grants.core.timeutil import format_local, now, today_local
@@ -384,8 +384,10 @@ def _next_number(call) -> str:
     moment cannot take the same sequence (SQLite serialises writers anyway)."""
     from grants.calls.models import Call
 
-    lock_chain()  # before the row (LOCK ORDER, grants/core/audit.py)
-    db.session.execute(sa.select(Call.id).where(Call.id == call.id).with_for_update())
+    # FOR NO KEY UPDATE, not FOR UPDATE: the submissions of one call still take turns here, but rows that
+    # merely reference the call (their foreign key takes FOR KEY SHARE) are not blocked by it, which under a
+    # deadline rush made two submissions wait for each other (a deadlock: tests/applications/test_number_lock.py).
+    db.session.execute(sa.select(Call.id).where(Call.id == call.id).with_for_update(key_share=True))
     numbered = db.session.scalar(sa.select(sa.func.count()).select_from(Application).where(
         Application.call_id == call.id, Application.number.is_not(None))) or 0
     return f"{call.year}-{call.id:03d}-{numbered + 1:04d}"
@@ -396,7 +398,10 @@ def submit_application(application: Application, actor) -> dict[str, list[str]]:
 
     Raises DeadlinePassed at or after the deadline (the draft stays as it was saved).
     """
-    ensure_before_deadline(application)
+    # One instant for the deadline check and the submission time: checked before close_at and stamped after it
+    # would be a submission on time that its record says was late (or the other way round).
+    at = now()
+    ensure_before_deadline(application, at)
     if application.status not in (ApplicationStatus.DRAFT, ApplicationStatus.RETURNED):
         raise ApplicationError(_("当前状态“%(s)s”的申报书不能提交", s=application.status_label))
     problems = validate_for_submit(application)
@@ -406,7 +411,7 @@ def submit_application(application: Application, actor) -> dict[str, list[str]]:
     # constraints want a submitted application to carry its number and time.
     if application.number is None:
         application.number = _next_number(application.call)
-    application.submitted_at = now()
+    application.submitted_at = at
     resubmitted = application.status == ApplicationStatus.RETURNED
     APPLICATION_WORKFLOW.transition(application, "submit", actor, detail={"number": application.number})
     _tell_submitted(application, resubmitted)

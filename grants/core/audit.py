@@ -1,14 +1,25 @@
-"""The audit log: record() appends a hash-chained row; verify_chain() finds the first tampered row;
-checkpoints signed with a key outside the database (AUDIT_KEY) reveal rows cut off the end and rewritten chains.
+"""The audit log: record() appends a row; seal_pending() links the appended rows into the hash chain, in order,
+shortly after; verify_audit() finds the first tampered row; checkpoints signed with a key outside the database
+(AUDIT_KEY) reveal rows cut off the end and rewritten chains.
 
-LOCK ORDER — one order for every service, so two transactions never wait for each other in a circle:
-  1. the audit chain's lock (`lock_chain()`: a transaction-scoped advisory lock on PostgreSQL, held to commit);
-  2. then the rows the service changes, locked with SELECT … FOR UPDATE (a service's own rows first, in id
-     order where it locks several: contract, then its payments; the dashboard's application rows last).
-Every service that locks a row takes `lock_chain()` before it (finance `_locked`, contract transitions, the
-application number, the rectification withhold, the dashboard refresh), and record() takes it too. Before, a
-project hold took the chain's lock (its audit row) and then the payment rows, while approve/release took the
-payment row and then the chain's lock: a deadlock in 17 of 20 rounds. SQLite serialises writers anyway.
+APPEND, THEN SEAL. record() takes no lock: it writes the row with its own content hash (`hash` =
+_row_hash(UNSEALED, row), `prev_hash` and `seal_seq` empty), so any number of transactions append at once.
+Until 2026-12 every append took one global lock (an advisory lock held to commit) to read the chain's head, and
+under a deadline rush every submission in the programme queued on it (docs/BENCHMARKS.md, deadline rush).
+seal_pending() — the scheduler runs it every AUDIT_SEAL_SECONDS, and before each checkpoint — takes the
+sealing lock, checks each committed unsealed row against its content hash (a row changed since it was written
+is reported and not sealed over), and gives it the next `seal_seq`, `prev_hash` = the chain's head and `hash` =
+_row_hash(prev_hash, row). The chain's order is `seal_seq`, not `id` (ids are handed out at insert, rows become
+visible at commit, in another order). verify_audit() walks the sealed rows in seal order (a missing seal_seq is
+a deleted row) and checks every unsealed row's content hash; `audit verify` names the oldest unsealed row (old
+ones mean the scheduler, and so the sealer, is not running).
+
+LOCK ORDER — one order for every service, so two transactions never wait for each other in a circle: the rows a
+service changes, locked with SELECT … FOR UPDATE, a service's own rows first, in id order where it locks
+several (contract, then its payments; the dashboard's application rows last). The audit log adds no lock of its
+own any more (only the sealer and the checkpoint writer take the sealing lock, and hold no row locks of others).
+`lock_chain()` is kept for the services that call it before their row locks, and takes nothing. SQLite
+serialises writers anyway.
 """
 from __future__ import annotations
 
@@ -27,8 +38,8 @@ from grants.core.timeutil import now
 from grants.extensions import db
 
 GENESIS = "0" * 64
-_LAST_HASH_KEY = "audit_last_hash"
-_PG_LOCK_KEY = 0x6772616E7473  # any constant; serialises appends across workers on PostgreSQL
+UNSEALED = "unsealed"  # what an unsealed row's content hash is chained to
+_PG_LOCK_KEY = 0x6772616E7473  # any constant; the sealing lock on PostgreSQL
 _LOCKED_KEY = "audit_chain_locked"
 
 
@@ -48,23 +59,79 @@ def _row_hash(prev_hash: str, row: AuditLog) -> str:
 
 
 def lock_chain(session=None) -> None:
-    """Take the audit chain's lock now, first of all locks (see LOCK ORDER above); once per transaction."""
+    """Nothing to take any more: appending to the audit log needs no lock (see APPEND, THEN SEAL above). Kept
+    so that the services' calls before their row locks stay where the LOCK ORDER note puts them."""
+
+
+def lock_sealing(session=None) -> None:
+    """The sealing lock, held to the end of the transaction: one sealer (or checkpoint writer) at a time."""
     session = session or db.session
     if session.info.get(_LOCKED_KEY):
         return
     if session.get_bind().dialect.name == "postgresql":
-        # Held until the transaction ends, so two workers cannot both chain to the same row.
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
     session.info[_LOCKED_KEY] = True
 
 
-def _last_hash(session) -> str:
-    cached = session.info.get(_LAST_HASH_KEY)
-    if cached:
-        return cached
-    lock_chain(session)
-    last = session.scalar(sa.select(AuditLog.hash).order_by(AuditLog.id.desc()).limit(1))
-    return last or GENESIS
+@dataclass
+class SealResult:
+    sealed: int = 0
+    refused: list[int] = field(default_factory=list)  # unsealed rows whose content no longer matches
+
+
+def _chain_head(session) -> tuple[int, str, int | None]:
+    """(last seal_seq, its hash, its row id) of the sealed chain; (0, GENESIS, None) when empty."""
+    head = session.execute(sa.select(AuditLog.seal_seq, AuditLog.hash, AuditLog.id)
+                           .where(AuditLog.seal_seq.is_not(None))
+                           .order_by(AuditLog.seal_seq.desc()).limit(1)).first()
+    return (head[0], head[1], head[2]) if head else (0, GENESIS, None)
+
+
+def seal_pending(session=None, batch: int = 2000, limit: int | None = None) -> SealResult:
+    """Link the committed unsealed rows into the chain, oldest id first, in the caller's transaction (the
+    caller commits). Stops at a row whose content changed since it was written: that row stays unsealed and
+    verify_audit() names it; sealing over it would bless the change."""
+    session = session or db.session
+    lock_sealing(session)
+    seq, prev, _id = _chain_head(session)
+    result = SealResult()
+    table = AuditLog.__table__
+    while limit is None or result.sealed < limit:
+        rows = session.scalars(sa.select(AuditLog).where(AuditLog.seal_seq.is_(None)).order_by(AuditLog.id)
+                               .limit(batch).execution_options(populate_existing=True)).all()
+        if not rows:
+            break
+        updates = []
+        for row in rows:
+            if row.hash != _row_hash(UNSEALED, row):
+                result.refused.append(row.id)
+                break
+            seq += 1
+            new_hash = _row_hash(prev, row)
+            updates.append({"row_id": row.id, "seq": seq, "prev": prev, "new_hash": new_hash})
+            prev = new_hash
+        if updates:
+            # Core UPDATE: the ORM guard keeps every other path from changing a row.
+            session.execute(table.update().where(table.c.id == sa.bindparam("row_id"))
+                            .values(seal_seq=sa.bindparam("seq"), prev_hash=sa.bindparam("prev"),
+                                    hash=sa.bindparam("new_hash")), updates)
+            result.sealed += len(updates)
+        for row in rows:
+            session.expunge(row)
+        if result.refused or len(rows) < batch:
+            break
+    return result
+
+
+def seal_and_commit(batch: int = 2000) -> SealResult:
+    """The scheduler's step: seal what is pending, commit, and log a refused (changed) row."""
+    result = seal_pending(batch=batch)
+    db.session.commit()
+    if result.refused:
+        import logging
+
+        logging.getLogger(__name__).error("audit row %s changed before it was sealed: not sealed", result.refused[0])
+    return result
 
 
 # Objects that belong to no unit: their rows are platform-wide, read only by admins and city-level auditors.
@@ -175,9 +242,8 @@ def record(actor, action: str, obj=None, *, before: dict | None = None, after: d
         before=_canonical(before),
         after=_canonical(after),
     )
-    row.prev_hash = _last_hash(session)
-    row.hash = _row_hash(row.prev_hash, row)
-    session.info[_LAST_HASH_KEY] = row.hash
+    row.prev_hash = None
+    row.hash = _row_hash(UNSEALED, row)  # the row's own content; sealed into the chain by seal_pending()
     session.add(row)
     return row
 
@@ -224,10 +290,9 @@ def write_checkpoint(source: str = "cli"):
     """Sign the current chain head (last id, its hash, the number of rows) and store the checkpoint."""
     from grants.core.models import AuditCheckpoint
 
-    lock_chain()  # no row may be appended between reading the head and counting the rows
-    head = db.session.execute(sa.select(AuditLog.id, AuditLog.hash).order_by(AuditLog.id.desc()).limit(1)).first()
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog)) or 0
-    last_id, last_hash = (head[0], head[1]) if head else (0, GENESIS)
+    seal_pending()  # seal what is pending (under the sealing lock, kept to commit: the head stays put)
+    count, last_hash, last_id = _chain_head(db.session)
+    last_id = last_id or 0
     at = now()
     cp = AuditCheckpoint(at=at, last_id=last_id, last_hash=last_hash, row_count=count, source=source,
                          signature=sign_checkpoint(last_id, last_hash, count, at))
@@ -272,10 +337,13 @@ class VerifyReport:
     problems: list[str] = field(default_factory=list)
     checkpoints_checked: int = 0
     checked_before_bad: int = 0  # rows that verified before the first bad one
+    unsealed: int = 0  # rows appended and not sealed into the chain yet (checked against their own hash)
+    oldest_unsealed: object = None  # when the oldest of them was written
 
 
 def verify_audit(batch: int = 5000, with_checkpoints: bool = True, external: list[dict] | None = None) -> VerifyReport:
-    """Walk the chain in id order and hold it against the signed checkpoints (stored and `external` ones).
+    """Walk the sealed chain in seal order and hold it against the signed checkpoints (stored and `external`
+    ones), then check every unsealed row against its own content hash.
 
     A checkpoint says "row <last_id> existed with hash <last_hash>, and there were <row_count> rows": a chain
     cut short (deleted tail), a chain recomputed from some row on (rewritten: the hash at last_id differs), and
@@ -305,22 +373,22 @@ def verify_audit(batch: int = 5000, with_checkpoints: bool = True, external: lis
         by_last_id.setdefault(cp["last_id"], []).append(cp)
 
     prev = GENESIS
+    last_seq = 0
     last_id = 0
     while True:
         rows = db.session.scalars(
-            sa.select(AuditLog).where(AuditLog.id > last_id).order_by(AuditLog.id).limit(batch)
+            sa.select(AuditLog).where(AuditLog.seal_seq > last_seq).order_by(AuditLog.seal_seq).limit(batch)
         ).all()
         if not rows:
             break
         for row in rows:
-            gap = (last_id + 1, row.id - 1) if report.checked and row.id != last_id + 1 else None
+            # seal_seq is handed out without gaps (a rolled-back sealing hands back its whole batch): a gap is
+            # a sealed row deleted.
+            gap = (last_seq + 1, row.seal_seq - 1) if row.seal_seq != last_seq + 1 else None
             broken = row.prev_hash != prev or _row_hash(prev, row) != row.hash
             if gap:
-                # Ids the sequence handed to rolled-back transactions leave gaps with the chain still linked;
-                # a gap where the chain breaks is deleted rows.
                 report.gaps.append(gap)
-                if broken:
-                    report.problems.append(f"第 {gap[0]}–{gap[1]} 条缺失且哈希链在第 {row.id} 条断开：中间记录被删除")
+                report.problems.append(f"封存序号 {gap[0]}–{gap[1]} 缺失（第 {row.id} 条之前）：已封存的记录被删除")
             if report.first_bad is None and broken:
                 report.first_bad = row
             if report.first_bad is None:
@@ -335,8 +403,28 @@ def verify_audit(batch: int = 5000, with_checkpoints: bool = True, external: lis
                     report.problems.append(
                         f"检查点 #{cp.get('id')} 时共 {cp['row_count']} 条，现存截至第 {row.id} 条只有 {report.checked} 条：中间记录被删除")
             prev = row.hash
+            last_seq = row.seal_seq
             last_id = row.id
         for row in rows:  # keep memory flat over millions of rows, leaving the caller's objects alone
+            db.session.expunge(row)
+    # The rows appended since the last sealing: each must still match the content hash it was written with.
+    after_id = 0
+    while True:
+        rows = db.session.scalars(sa.select(AuditLog).where(AuditLog.seal_seq.is_(None), AuditLog.id > after_id)
+                                  .order_by(AuditLog.id).limit(batch)).all()
+        if not rows:
+            break
+        for row in rows:
+            report.unsealed += 1
+            report.oldest_unsealed = report.oldest_unsealed or row.at
+            if row.prev_hash is not None or row.hash != _row_hash(UNSEALED, row):
+                if report.first_bad is None:
+                    report.first_bad = row
+            elif report.first_bad is None:
+                report.checked_before_bad += 1
+            report.checked += 1
+            after_id = row.id
+        for row in rows:
             db.session.expunge(row)
     # Checkpoints naming rows that no longer exist: the tail (or those rows) was deleted.
     for cp_id, cps in sorted(by_last_id.items()):
@@ -373,7 +461,6 @@ _register_checkpoint_guard()
 
 
 def _forget_last_hash(session, *args):
-    session.info.pop(_LAST_HASH_KEY, None)
     session.info.pop(_LOCKED_KEY, None)
 
 

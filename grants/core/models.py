@@ -34,8 +34,12 @@ class AuditLog(db.Model):
     host_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("host_unit.id"), index=True)
     before: Mapped[Any | None] = mapped_column(sa.JSON)
     after: Mapped[Any | None] = mapped_column(sa.JSON)
-    prev_hash: Mapped[str] = mapped_column(sa.String(64))
-    hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # Sealed rows: the previous row's hash (in seal order) and this row's chained hash. Unsealed rows (just
+    # appended, see grants/core/audit.py): no prev_hash, and `hash` is the row's own content hash.
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64), index=True)
+    # The chain's order, 1, 2, 3 … without gaps, given when the row is sealed (None: not sealed yet).
+    seal_seq: Mapped[int | None] = mapped_column(sa.BigInteger, unique=True)
     # The host unit(s) whose work this is, from grants.core.audit.units_of (None = platform-wide: seen only by
     # admins and city-level auditors). Rows of hash_version 2 hash them too; older rows got them from the
     # 0004 data migration, outside their hash, which is why the version is kept per row.

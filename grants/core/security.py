@@ -69,8 +69,9 @@ def init_security(app: Flask) -> None:
     @app.after_request
     def no_store(response):
         # Nearly every page shows personal data (names, phones) or bank accounts, and forms carry what was typed:
-        # browsers and proxies keep none of it. Static assets keep their own caching.
-        if request.endpoint != "static":
+        # browsers and proxies keep none of it. Static assets keep their own caching, and so does a response
+        # its view marked public (the open-data files: grants/disclosure/cache.py).
+        if request.endpoint != "static" and not response.cache_control.public:
             response.headers["Cache-Control"] = "no-store"
             response.headers.pop("Expires", None)
             response.headers.pop("Pragma", None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable, Iterator
 
 from flask import current_app
 
@@ -105,7 +106,8 @@ def grant_360(project: PublicProject, programme: Programme) -> dict:
 
 
 def json_360(projects: list[PublicProject], programmes: dict[int, Programme]) -> str:
-    """A 360Giving data package: {"grants": [...]}."""
+    """A 360Giving data package: {"grants": [...]}, built whole (iter_json_360 writes the same text piece
+    by piece)."""
     package = {"grants": [grant_360(p, programmes[p.call_id]) for p in projects if p.call_id in programmes]}
     return json.dumps(package, ensure_ascii=False, indent=2)
 
@@ -116,16 +118,45 @@ def _cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def iter_json_360(projects: Iterable[PublicProject], programmes: dict[int, Programme]) -> Iterator[str]:
+    """json_360's text, byte for byte, one grant at a time: json.dumps(indent=2) nests each grant two levels
+    deep, so a grant is its own dump with every line indented by four spaces."""
+    first = True
+    for p in projects:
+        if p.call_id not in programmes:
+            continue
+        grant = json.dumps(grant_360(p, programmes[p.call_id]), ensure_ascii=False, indent=2)
+        yield ("{\n  \"grants\": [\n" if first else ",\n") + "\n".join("    " + line for line in grant.split("\n"))
+        first = False
+    yield '{\n  "grants": []\n}' if first else "\n  ]\n}"
+
+
 def csv_360(projects: list[PublicProject], programmes: dict[int, Programme]) -> str:
     """The same grants as a CSV in 360Giving's column titles (UTF-8 with a BOM so Excel reads Chinese)."""
-    rows = [(p, programmes[p.call_id]) for p in projects if p.call_id in programmes]
-    places = max([len(p.service_areas) for p, _prog in rows] + [1])
+    places = max([len(p.service_areas) for p in projects if p.call_id in programmes] + [1])
+    return "".join(iter_csv_360(projects, programmes, places))
+
+
+def iter_csv_360(projects: Iterable[PublicProject], programmes: dict[int, Programme], places: int) -> Iterator[str]:
+    """csv_360's text a row at a time; `places` (the most service areas of any project, at least one) must be
+    known first, for the header (services.max_service_areas counts it in the database)."""
+    places = max(places, 1)
     out = io.StringIO()
-    out.write("\ufeff")
     writer = csv.writer(out)
+
+    def take() -> str:
+        text = out.getvalue()
+        out.seek(0)
+        out.truncate()
+        return text
+
     writer.writerow([*CSV_COLUMNS, *(f"Beneficiary Location:{i}:{col}" for i in range(places)
                                      for col in LOCATION_COLUMNS)])
-    for p, prog in rows:
+    yield "\ufeff" + take()
+    for p in projects:
+        prog = programmes.get(p.call_id)
+        if prog is None:
+            continue
         start, end = _dates(p, prog)
         locations = []
         for i in range(places):
@@ -139,4 +170,4 @@ def csv_360(projects: list[PublicProject], programmes: dict[int, Programme]) -> 
             start.isoformat() if start else "", end.isoformat() if end else "",
             _cell(p.category), str(p.status_label), str(p.grade_label), *locations,
         ])
-    return out.getvalue()
+        yield take()

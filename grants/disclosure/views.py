@@ -2,12 +2,14 @@
 data as CSV and 360Giving JSON. Only calls whose award list is final are disclosed; others answer 404."""
 from __future__ import annotations
 
-from flask import Response, abort, render_template, request
+from flask import abort, current_app, render_template, request
 from flask_login import current_user
 
-from grants.disclosure import bp, exports, services
+from grants.core.permissions import is_authenticated
+from grants.disclosure import bp, cache, exports, services
 from grants.disclosure import permissions as perm
 from grants.disclosure.forms import ProjectFilterForm
+from grants.extensions import db, limiter
 
 
 def _call_or_404(call_id: int):
@@ -17,11 +19,11 @@ def _call_or_404(call_id: int):
     return call
 
 
-def _open_data(body: str, mimetype: str, filename: str) -> Response:
-    resp = Response(body, mimetype=mimetype)
-    resp.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    resp.headers["Access-Control-Allow-Origin"] = "*"  # open data: any site may read it
-    return resp
+# Anonymous clients are limited per address (RATELIMIT_OPEN_DATA): a file is cheap to send from disk, but
+# not free, and scripts hammering the whole programme's JSON once pushed /healthz past a second. Staff are not.
+# One budget for all four files (a shared scope), not one per file.
+open_data_limit = limiter.shared_limit(lambda: current_app.config["RATELIMIT_OPEN_DATA"], scope="open_data",
+                                       exempt_when=lambda: is_authenticated(current_user))
 
 
 OPEN_DATA_ENDPOINTS = {"disclosure.call_csv", "disclosure.call_json", "disclosure.all_csv", "disclosure.all_json"}
@@ -72,30 +74,33 @@ def project(award_id: int):
                            tranches=services.project_tranches(project))
 
 
+# The open-data files: written once per published change, then sent from disk with ETag and Last-Modified
+# (grants/disclosure/cache.py).
+
 @bp.route("/disclosure/<int:call_id>.csv")
+@open_data_limit
 def call_csv(call_id: int):
     call = _call_or_404(call_id)
-    body = exports.csv_360(services.public_projects(call), services.programmes([call.id]))
-    return _open_data(body, "text/csv", f"grants-call-{call.id}.csv")
+    return cache.send_open_data("csv", call, db.session, f"grants-call-{call.id}.csv")
 
 
 @bp.route("/disclosure/<int:call_id>/360giving.json")
+@open_data_limit
 def call_json(call_id: int):
     call = _call_or_404(call_id)
-    body = exports.json_360(services.public_projects(call), services.programmes([call.id]))
-    return _open_data(body, "application/json", f"grants-call-{call.id}-360giving.json")
+    return cache.send_open_data("json", call, db.session, f"grants-call-{call.id}-360giving.json")
 
 
 @bp.route("/disclosure/grants.csv")
+@open_data_limit
 def all_csv():
-    body = exports.csv_360(services.public_projects(), services.programmes())
-    return _open_data(body, "text/csv", "grants.csv")
+    return cache.send_open_data("csv", None, db.session, "grants.csv")
 
 
 @bp.route("/disclosure/360giving.json")
+@open_data_limit
 def all_json():
-    body = exports.json_360(services.public_projects(), services.programmes())
-    return _open_data(body, "application/json", "grants-360giving.json")
+    return cache.send_open_data("json", None, db.session, "grants-360giving.json")
 
 
 @bp.app_template_global()

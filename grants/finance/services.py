@@ -368,13 +368,24 @@ def project_hold_in_force(contract_id: int) -> ProjectHold | None:
                              .order_by(ProjectHold.id.desc()).limit(1))
 
 
+def _lock_contract_row(contract_id: int) -> None:
+    """The contract's row, locked until commit on PostgreSQL (FOR NO KEY UPDATE: rows that only reference the
+    contract, such as a new hold, are not blocked by it). The audit log's append takes no lock any more, so
+    project-wide holds take turns on their contract (grants/core/audit.py, LOCK ORDER)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from grants.contracts.models import Contract
+
+        db.session.execute(sa.select(Contract.id).where(Contract.id == contract_id).with_for_update(key_share=True))
+
+
 def hold_contract_payments(contract, actor, reason: str) -> int:
     """Hold the whole project: every payment not yet released now, and every payment requested while the
     hold is in force (request_payment); returns how many were held now."""
     reason = _require_reason(reason)
-    # The chain's lock first (LOCK ORDER): two officers holding the same project take turns, and the second
-    # finds the first one's hold in force (the partial unique index uq_project_hold_in_force backs this).
-    lock_chain()
+    # The contract's row first (LOCK ORDER: contract, then its payments): two officers holding the same
+    # project take turns, and the second finds the first one's hold in force (the partial unique index
+    # uq_project_hold_in_force backs this).
+    _lock_contract_row(contract.id)
     project_hold = project_hold_in_force(contract.id)
     if project_hold is None:
         project_hold = ProjectHold(contract_id=contract.id, reason=reason, placed_by_id=getattr(actor, "id", None),
@@ -394,7 +405,7 @@ def lift_project_hold(contract, actor, reason: str) -> int:
     """Lift the project-wide hold: payments requested from now on go ahead, and each payment still held
     under it returns to the queue as requested (lift_hold). Returns how many payments were lifted."""
     reason = _require_reason(reason)
-    lock_chain()
+    _lock_contract_row(contract.id)
     project_hold = project_hold_in_force(contract.id)
     if project_hold is None:
         raise AlreadyDone(_("本项目未处于整体暂停拨付状态。"))

@@ -227,6 +227,14 @@ def run_pass(at: dt.datetime | None = None) -> PassResult:
                 log.exception("reminder rule %s failed", key)
                 result.errors.append(f"{key}: {type(exc).__name__}: {exc}"[:300])
     try:
+        from grants.core.audit import seal_and_commit
+
+        seal_and_commit()  # also between the sealer's own runs (run_forever), e.g. from `scheduler once`
+    except Exception as exc:  # noqa: BLE001
+        db.session.rollback()
+        log.exception("audit sealing failed")
+        result.errors.append(f"audit seal: {type(exc).__name__}: {exc}"[:300])
+    try:
         from grants.core.audit import checkpoint_if_due
 
         # A signed checkpoint of the audit chain's head, so rows cut off its end are detected later.

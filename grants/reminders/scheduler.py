@@ -263,6 +263,23 @@ def run_forever(app: Flask, *, interval: int, standby_retry: int, echo=print,
                                 or result.mail.failed or result.mail.uncertain):
                             echo(result.summary())
 
+                def seal():
+                    # The audit rows appended since the last run, sealed into the hash chain in order
+                    # (grants/core/audit.py, APPEND, THEN SEAL): every few seconds, apart from the slower pass.
+                    with app.app_context():
+                        if stop.is_set() or not lock.still_held():
+                            return
+                        try:
+                            from grants.core.audit import seal_and_commit
+
+                            seal_and_commit()
+                        except Exception:  # the next run retries
+                            db.session.rollback()
+                            log.exception("audit sealing failed")
+
+                seal_every = int(app.config.get("AUDIT_SEAL_SECONDS", 2))
+                scheduler.add_job(seal, "interval", seconds=seal_every, id="audit-seal", max_instances=1,
+                                  coalesce=True, misfire_grace_time=seal_every)
                 scheduler.add_job(tick, "interval", seconds=interval, id="reminders-pass", max_instances=1,
                                   coalesce=True, misfire_grace_time=interval,
                                   next_run_time=dt.datetime.now(dt.timezone.utc))

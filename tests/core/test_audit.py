@@ -1,7 +1,7 @@
 import sqlalchemy as sa
 import pytest
 
-from grants.core.audit import GENESIS, record, verify_chain
+from grants.core.audit import GENESIS, record, seal_and_commit, verify_chain
 from grants.core.models import AuditLog
 
 
@@ -9,6 +9,7 @@ def _three_rows(db):
     for i in range(3):
         record(None, f"test.step{i}", object_type="thing", object_id=i, before={"n": i}, after={"n": i + 1})
     db.session.commit()
+    seal_and_commit()
 
 
 def test_chain_links_rows(db):
