@@ -17,7 +17,7 @@ from grants.brand.models import (
     Aggregation, BrandConflict, BrandCriterion, BrandNomination, BrandPanelMember, BrandReview, BrandScore,
     BrandSelection, NominationSource, NominationStatus, SelectionStatus,
 )
-from grants.brand.states import SELECTION_WORKFLOW
+from grants.brand.states import NOMINATION_WORKFLOW, SELECTION_WORKFLOW
 from grants.contracts.models import Contract, ContractStatus
 from grants.core.audit import record
 from grants.core.inputs import int_or_none, parse_int
@@ -269,7 +269,8 @@ def accept_nomination(n: BrandNomination, actor) -> None:
     """The officer takes a self-nomination into the scoring."""
     if n.selection.status != SelectionStatus.NOMINATING or n.status != NominationStatus.PROPOSED:
         raise BrandError(_("该自荐已处理或评选已进入评审"))
-    n.status, n.decided_by_id = NominationStatus.ACCEPTED, actor.id
+    NOMINATION_WORKFLOW.transition(n, "accept", actor, audit=False)
+    n.decided_by_id = actor.id
     _audit(actor, "brand_nomination.accept", n, n.selection, before={"status": "proposed"},
            after={"status": "accepted"})
 
@@ -283,7 +284,8 @@ def decline_nomination(n: BrandNomination, actor, reason: str) -> None:
     if n.selection.status != SelectionStatus.NOMINATING or n.status == NominationStatus.DECLINED:
         raise BrandError(_("该推荐已处理或评选已进入评审"))
     before = n.status
-    n.status, n.decided_by_id, n.declined_reason = NominationStatus.DECLINED, actor.id, reason[:500]
+    NOMINATION_WORKFLOW.transition(n, "decline", actor, audit=False)
+    n.decided_by_id, n.declined_reason = actor.id, reason[:500]
     _audit(actor, "brand_nomination.decline", n, n.selection, before={"status": before},
            after={"status": "declined", "reason": reason})
 

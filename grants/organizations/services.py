@@ -6,33 +6,20 @@ import secrets
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from stdnum.cn import uscc as uscc_std
 
 from grants.accounts.models import Role
 from grants.accounts.services import AccountError, create_user
 from grants.core.audit import lock_chain, record
-from grants.core.states import Workflow
 from grants.core.timeutil import now
 from grants.extensions import db
 from grants.organizations.models import (
     CHILD_LEVEL, LEGAL_FORM_LABELS, ORG_STATUS_LABELS, ChangeRequestStatus, HostUnit, Invitation, LegalForm,
     Organization, OrganizationChangeRequest, OrganizationMember, OrgStatus, UnitLevel,
 )
+from grants.organizations.states import CHANGE_REQUEST_WORKFLOW, ORG_WORKFLOW  # noqa: F401  (re-exported)
 
 INVITATION_DAYS = 7
-
-ORG_WORKFLOW = Workflow(
-    "organization",
-    {
-        (OrgStatus.PENDING, "verify"): (OrgStatus.VERIFIED, frozenset({Role.OFFICER})),
-        (OrgStatus.VERIFIED, "suspend"): (OrgStatus.SUSPENDED, frozenset({Role.OFFICER})),
-        (OrgStatus.SUSPENDED, "reinstate"): (OrgStatus.VERIFIED, frozenset({Role.OFFICER})),
-        (OrgStatus.PENDING, "reject"): (OrgStatus.SUSPENDED, frozenset({Role.OFFICER})),
-    },
-    state_labels=ORG_STATUS_LABELS,
-    action_labels={"verify": _l("认证通过"), "suspend": _l("暂停"), "reinstate": _l("恢复"), "reject": _l("不予认证")},
-)
 
 
 class OrganizationError(ValueError):
@@ -298,7 +285,7 @@ def decide_change_request(cr: OrganizationChangeRequest, approve: bool, note: st
             _check_unit(facts["host_unit_id"])
         for key, value in facts.items():
             setattr(org, key, value)
-    cr.status = ChangeRequestStatus.APPROVED if approve else ChangeRequestStatus.REJECTED
+    CHANGE_REQUEST_WORKFLOW.transition(cr, "approve" if approve else "reject", actor, audit=False)
     cr.decided_by_id = actor.id
     cr.decided_at = now()
     cr.decision_note = note[:500]

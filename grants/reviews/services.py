@@ -18,6 +18,7 @@ from grants.applications.states import APPLICATION_WORKFLOW
 from grants.calls.models import Call, CallStatus, RubricCriterion
 from grants.core.audit import record
 from grants.core.states import IllegalTransition
+from grants.reviews.states import REVIEW_WORKFLOW
 from grants.core.timeutil import format_local, now
 from grants.extensions import db
 from grants.organizations.models import Organization, OrganizationMember
@@ -693,7 +694,7 @@ def save_review(assignment: ReviewAssignment, expert: User, data: dict[str, Any]
         if not review.recommendation:
             problems["recommendation"] = _("请选择推荐意见")
         if not problems:
-            review.status = ReviewStatus.SUBMITTED
+            REVIEW_WORKFLOW.transition(review, "submit", expert, audit=False)
             review.submitted_at = now()
             db.session.flush()
             record(expert, "review.submit", review, after={
@@ -741,7 +742,7 @@ def reopen_review(review: Review, reason: str, actor) -> Review:
         raise ReviewError(_("该申报已进入立项环节，不能退回评分"))
     before = {"status": review.status, "submitted_at": review.submitted_at,
               "points": {str(s.criterion_id): s.points for s in review.scores}}
-    review.status = ReviewStatus.DRAFT
+    REVIEW_WORKFLOW.transition(review, "reopen", actor, audit=False)
     review.submitted_at = None
     review.reopened_reason = reason[:500]
     record(actor, "review.reopen", review, before=before, after={"status": "draft", "reason": reason})
