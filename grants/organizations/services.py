@@ -12,6 +12,7 @@ from grants.accounts.models import Role
 from grants.accounts.services import AccountError, create_user
 from grants.core.audit import lock_chain, record
 from grants.core.timeutil import now
+from grants.core.units import unit_subtree_ids  # noqa: F401  (re-exported; the one copy is in core)
 from grants.extensions import db
 from grants.organizations.models import (
     CHILD_LEVEL, LEGAL_FORM_LABELS, ORG_STATUS_LABELS, ChangeRequestStatus, HostUnit, Invitation, LegalForm,
@@ -30,23 +31,6 @@ class OrganizationError(ValueError):
 
 
 # --- host units --------------------------------------------------------------
-
-def unit_subtree_ids(unit_id: int | None) -> set[int]:
-    """The unit and every unit below it (one query; the tree is small)."""
-    if unit_id is None:
-        return set()
-    rows = db.session.execute(sa.select(HostUnit.id, HostUnit.parent_id)).all()
-    children: dict[int | None, list[int]] = {}
-    for uid, parent in rows:
-        children.setdefault(parent, []).append(uid)
-    result, stack = set(), [unit_id]
-    while stack:
-        uid = stack.pop()
-        if uid in result:
-            continue
-        result.add(uid)
-        stack.extend(children.get(uid, []))
-    return result
 
 
 def unit_choices() -> list[tuple[int, str]]:
