@@ -1,4 +1,5 @@
 """The Alembic migrations are the schema: an upgraded database must match the models exactly."""
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -92,3 +93,56 @@ def test_0004_gives_existing_rows_their_units(tmp_path):
             db.engine.dispose()
     finally:
         drop()
+
+
+def _model_checks(table) -> dict[str, str]:
+    """The model's CHECK constraints of a table by their conventional name (ck_<table>_<name>)."""
+    from sqlalchemy.sql.elements import conv
+
+    out = {}
+    for c in table.constraints:
+        if isinstance(c, sa.CheckConstraint) and c.name is not None:
+            name = c.name if isinstance(c.name, conv) else f"ck_{table.name}_{c.name}"
+            out[str(name)] = str(c.sqltext)
+    return out
+
+
+def _squash(sql: str) -> str:
+    return "".join(ch for ch in sql if not ch.isspace() and ch not in "()").lower()
+
+
+def test_check_constraints_agree(app, db):
+    """Autogenerate does not compare CHECK constraints: every one a model declares is in the migrated database
+    under the same name, and no other; on SQLite (which keeps the text as written) with the same condition."""
+    inspector = sa.inspect(_db.engine)
+    problems = []
+    for table in _db.metadata.sorted_tables:
+        model = _model_checks(table)
+        migrated = {c["name"]: c["sqltext"] for c in inspector.get_check_constraints(table.name) if c.get("name")}
+        for name in sorted(model.keys() - migrated.keys()):
+            problems.append(f"{table.name}: {name} in the model, not in the migrations")
+        for name in sorted(migrated.keys() - model.keys()):
+            problems.append(f"{table.name}: {name} in the migrations, not in the model")
+        if _db.engine.dialect.name == "sqlite":
+            for name in sorted(model.keys() & migrated.keys()):
+                if _squash(model[name]) != _squash(migrated[name]):
+                    problems.append(f"{table.name}: {name} differs: model {model[name]!r}, "
+                                    f"migrations {migrated[name]!r}")
+    assert not problems, "\n".join(problems)
+    assert sum(len(_model_checks(t)) for t in _db.metadata.sorted_tables) > 100
+
+
+def test_indexes_agree(app, db):
+    """Every index of the models is in the migrated database with the same columns and uniqueness, and the
+    database has no index the models do not declare (unique constraints aside)."""
+    inspector = sa.inspect(_db.engine)
+    problems = []
+    for table in _db.metadata.sorted_tables:
+        model = {str(i.name): ([c.name for c in i.columns], bool(i.unique)) for i in table.indexes}
+        migrated = {i["name"]: (list(i["column_names"]), bool(i["unique"]))
+                    for i in inspector.get_indexes(table.name) if not i.get("duplicates_constraint")}
+        for name in sorted(model.keys() | migrated.keys()):
+            if model.get(name) != migrated.get(name):
+                problems.append(f"{table.name}.{name}: model {model.get(name)}, migrations {migrated.get(name)}")
+    assert not problems, "\n".join(problems)
+    assert sum(len(t.indexes) for t in _db.metadata.sorted_tables) > 100
