@@ -24,6 +24,7 @@ from grants.contracts.services import (
 from grants.assessments.states import ASSESSMENT_WORKFLOW, REPORT_WORKFLOW
 from grants.contracts.states import TRANCHE_WORKFLOW
 from grants.core.audit import lock_chain, record
+from grants.core.errors import DomainError
 from grants.core.money import yuan
 from grants.core.timeutil import SHANGHAI, UTC, now, today_local
 from grants.core.workdays import add_working_days
@@ -34,11 +35,8 @@ DEFAULT_RECTIFY_WORKING_DAYS = 10
 EVIDENCE_TYPES = ("pdf", "jpg", "jpeg", "png", "docx", "xlsx", "doc", "xls", "zip")
 
 
-class AssessmentError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class AssessmentError(DomainError):
+    """A report or assessment rule refused the action."""
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from grants.awards.models import (
 from grants.calls.models import Call, CallStatus
 from grants.core import workdays
 from grants.core.audit import record
+from grants.core.errors import DomainError
 from grants.core.money import yuan
 from grants.awards.states import AWARD_WORKFLOW, OBJECTION_WORKFLOW
 from grants.core.states import IllegalTransition
@@ -42,14 +43,12 @@ UNDECIDED = (ApplicationStatus.SCORED, ApplicationStatus.SHORTLISTED, Applicatio
 HOLIDAYS_URL = "/admin/holidays"
 
 
-class AwardError(ValueError):
+class AwardError(DomainError):
     """A rule about awards was broken; `problems` lists every problem (in Chinese)."""
 
     def __init__(self, message: str, problems: list[str] | None = None, field: str | None = None):
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, field)
         self.problems = problems or [message]
-        self.field = field
 
 
 # --- ranking --------------------------------------------------------------------

@@ -20,6 +20,7 @@ from grants.brand.models import (
 from grants.brand.states import NOMINATION_WORKFLOW, SELECTION_WORKFLOW
 from grants.contracts.models import Contract, ContractStatus
 from grants.core.audit import record
+from grants.core.errors import DomainError
 from grants.core.inputs import int_or_none, parse_int
 from grants.core.states import IllegalTransition
 from grants.core.timeutil import format_local, now
@@ -32,13 +33,8 @@ from grants.reviews.services import auto_conflict_reason, expert_facts
 DEFAULT_CRITERIA = [("项目成效", 30), ("社会影响", 25), ("创新性", 20), ("可持续与可推广", 15), ("规范管理", 10)]
 
 
-class BrandError(ValueError):
+class BrandError(DomainError):
     """A rule of the selection was broken; the message is shown to the user (in Chinese)."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 def _audit(actor, action: str, obj, selection: BrandSelection, **kw):

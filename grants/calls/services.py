@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from grants.core.audit import record
+from grants.core.errors import DomainError
 from grants.core.money import yuan
 from grants.core.states import IllegalTransition
 from grants.core.timeutil import SHANGHAI, UTC, now
@@ -55,13 +56,11 @@ CHILDREN: dict[str, tuple[type, tuple[str, ...]]] = {
 }
 
 
-class CallError(ValueError):
+class CallError(DomainError):
     """A rule about calls was broken; `problems` lists every problem found (in Chinese)."""
 
     def __init__(self, message: str, field: str | None = None, problems: list[str] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+        super().__init__(message, field)
         self.problems = problems or [message]
 
 

@@ -11,6 +11,7 @@ from stdnum.cn import uscc as uscc_std
 from grants.accounts.models import Role
 from grants.accounts.services import AccountError, create_user
 from grants.core.audit import lock_chain, record
+from grants.core.errors import DomainError
 from grants.core.timeutil import now
 from grants.core.units import unit_subtree_ids  # noqa: F401  (re-exported; the one copy is in core)
 from grants.extensions import db
@@ -23,11 +24,8 @@ from grants.organizations.states import CHANGE_REQUEST_WORKFLOW, ORG_WORKFLOW  #
 INVITATION_DAYS = 7
 
 
-class OrganizationError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class OrganizationError(DomainError):
+    """An organisation or host-unit rule refused the action."""
 
 
 # --- host units --------------------------------------------------------------

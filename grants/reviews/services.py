@@ -17,6 +17,7 @@ from grants.applications.models import Application, ApplicationStatus
 from grants.applications.states import APPLICATION_WORKFLOW
 from grants.calls.models import Call, CallStatus, RubricCriterion
 from grants.core.audit import record
+from grants.core.errors import DomainError
 from grants.core.states import IllegalTransition
 from grants.reviews.states import REVIEW_WORKFLOW
 from grants.core.timeutil import format_local, now
@@ -37,13 +38,8 @@ ASSIGNABLE_WRITTEN = (ApplicationStatus.ELIGIBLE, ApplicationStatus.UNDER_REVIEW
 ASSIGNABLE_PITCH = (ApplicationStatus.SHORTLISTED,)
 
 
-class ReviewError(ValueError):
+class ReviewError(DomainError):
     """A review rule was broken; the message is shown to the user (in Chinese)."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 def _transition_app(application: Application, action: str, actor, *, system: bool = False, **detail) -> None:
