@@ -32,6 +32,16 @@ def all_workflows() -> list[Workflow]:
             ASSESSMENT_WORKFLOW, PAYMENT_WORKFLOW, SELECTION_WORKFLOW, NOMINATION_WORKFLOW]
 
 
+def status_enums() -> dict[str, type]:
+    """Each workflow's status enum by its class name (ContractStatus, TrancheStatus, ...)."""
+    return {type(w.states[0]).__name__: type(w.states[0]) for w in all_workflows()}
+
+
+def register_status_enums(app) -> None:
+    """Templates compare statuses as enums (`c.status == ContractStatus.ACTIVE`), never as raw strings."""
+    app.jinja_env.globals.update(status_enums())
+
+
 def _cell(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 

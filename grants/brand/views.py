@@ -23,7 +23,7 @@ from grants.calls.models import GRADE_LABELS
 from grants.contracts.models import Contract
 from grants.core.forms import choices
 from grants.core.inputs import int_or_none
-from grants.core.web import ensure, get_or_404
+from grants.core.web import ensure, get_or_404, run_action
 from grants.extensions import db
 
 
@@ -34,13 +34,7 @@ def _fail(exc) -> None:
 
 def _apply(action, done: str) -> None:
     """Run one service call: commit and say `done`, or roll back and show the service's refusal."""
-    try:
-        action()
-    except svc.BrandError as exc:
-        _fail(exc)
-    else:
-        db.session.commit()
-        flash(done, "success")
+    run_action(action, done)
 
 
 def _form_errors(form) -> str:

@@ -104,3 +104,17 @@ def test_workflows_doc_command(app, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "```mermaid" in target.read_text(encoding="utf-8")
     assert runner.invoke(args=["workflows-doc", "--check"]).exit_code == 0
+
+
+def test_templates_compare_statuses_with_existing_enum_members(app):
+    """Templates compare statuses as enums (globals from grants.workflows.register_status_enums); a misspelt
+    member would be Undefined in Jinja and every comparison silently false, so each one must exist."""
+    import re
+    from pathlib import Path
+
+    templates = Path(app.root_path).parent / "templates"
+    enums = app.jinja_env.globals
+    used = [(path.name, enum, member) for path in templates.rglob("*.html")
+            for enum, member in re.findall(r"\b(\w+Status)\.([A-Z_]+)\b", path.read_text(encoding="utf-8"))]
+    assert used, "no template compares a status as an enum"
+    assert [u for u in used if u[1] not in enums or not hasattr(enums[u[1]], u[2])] == []
