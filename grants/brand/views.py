@@ -160,7 +160,6 @@ def detail(selection_id: int):
         seated = {m.user_id for m in members}
         invite_form.expert_id.choices = choices([(p.user.id, f"{p.user.display_name}（{p.employer or p.user.username}）")
                                                  for p in expert_pool() if p.user.id not in seated])
-        db.session.commit()  # pool profiles created for expert accounts that had none
     ranking = svc.compute_ranking(s) if s.status in (SelectionStatus.SCORING, SelectionStatus.DECIDED,
                                                      SelectionStatus.PUBLISHED) else []
     decide_form = DecideForm()
