@@ -26,6 +26,7 @@ from grants.awards.models import (
     PublicNotice, new_receipt_no,
 )
 from grants.calls.models import Call, CallStatus
+from grants.calls.states import CALL_WORKFLOW
 from grants.core import workdays
 from grants.core.audit import record
 from grants.core.errors import DomainError
@@ -569,8 +570,6 @@ def publish_notice(call: Call, actor, *, show_panel_names: bool = False) -> Publ
     notice = PublicNotice(call_id=call.id, starts_on=starts_on, ends_on=ends_on, published_at=now(),
                           published_by_id=actor.id, show_panel_names=bool(show_panel_names))
     db.session.add(notice)
-    from grants.calls.services import CALL_WORKFLOW
-
     try:
         CALL_WORKFLOW.transition(call, "start_notice", actor, roles=_roles(actor))
         for award in awards:
@@ -824,8 +823,6 @@ def finalize_notice(call: Call, actor) -> list[Award]:
             Application.call_id == call.id, Application.status.in_(UNDECIDED))))
         for app in unfunded:
             APPLICATION_WORKFLOW.transition(app, "reject", actor, roles=roles)
-        from grants.calls.services import CALL_WORKFLOW
-
         CALL_WORKFLOW.transition(call, "finalize", actor, roles=roles)
     except IllegalTransition as exc:
         raise AwardError(exc.message)
