@@ -71,6 +71,9 @@ def create_app(config_class: type = Config) -> Flask:
     from grants.core.web import register_web_helpers
 
     register_web_helpers(app)
+    from grants.workflows import register_status_enums
+
+    register_status_enums(app)
 
     from grants.accounts.sessions import init_sessions
 

@@ -1,4 +1,4 @@
-"""Command-line commands: demo data, audit verification, first admin."""
+"""Command-line commands: demo data, audit verification, the workflows document, first admin."""
 from __future__ import annotations
 
 import click
@@ -86,6 +86,22 @@ def register_cli(app: Flask) -> None:
             with open(out_file, "a", encoding="utf-8") as fh:
                 fh.write(line + "\n")
         click.echo(line)
+
+    @app.cli.command("workflows-doc")
+    @click.option("--check", is_flag=True, help="只检查 docs/WORKFLOWS.md 是否与状态表一致，不写文件")
+    def workflows_doc(check: bool) -> None:
+        """Write docs/WORKFLOWS.md from the transition tables (Mermaid state diagrams, transitions, roles)."""
+        from grants.workflows import DOC_PATH, render_markdown
+
+        text = render_markdown()
+        if check:
+            current = DOC_PATH.read_text(encoding="utf-8") if DOC_PATH.exists() else ""
+            if current != text:
+                raise click.ClickException(f"{DOC_PATH} is out of date: run flask workflows-doc")
+            click.echo(f"{DOC_PATH} is up to date")
+            return
+        DOC_PATH.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {DOC_PATH}")
 
     @app.cli.command("create-admin")
     @click.option("--username", prompt=True)

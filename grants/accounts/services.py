@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from grants.accounts.models import (LoginThrottle, PasswordHistory, RecoveryCode, Role, TrustedDevice,
                                     TwoFactorPolicy, User, UserRole, UserSession)
 from grants.core.audit import record
+from grants.core.errors import DomainError
 from grants.core.timeutil import now
 from grants.extensions import db
 
@@ -30,11 +31,8 @@ def _hasher() -> PasswordHasher:
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 
 
-class AccountError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field  # the form field the message belongs next to
+class AccountError(DomainError):
+    """An account rule refused the action (the field names the form field it belongs next to)."""
 
 
 def hash_password(password: str) -> str:

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 
 from grants.accounts.models import User, VerificationCode
 from grants.core.audit import record
+from grants.core.errors import DomainError
 from grants.core.timeutil import now
 from grants.extensions import db
 
@@ -28,11 +29,8 @@ RESEND_SECONDS = 60
 MAX_WRONG = 5
 
 
-class VerificationError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class VerificationError(DomainError):
+    """A verification code was refused."""
 
 
 def _hash(purpose: str, contact: str, code: str) -> str:

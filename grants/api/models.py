@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from grants.core.models import enum_check
 from grants.core.timeutil import UTCDateTime, now
 from grants.extensions import db
 
@@ -154,7 +155,7 @@ class WebhookDelivery(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("endpoint_id", "event_id"),
         sa.Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
-        sa.CheckConstraint("status IN ('pending','delivered','failed')", name="status_known"),
+        enum_check("status", DeliveryStatus),
         sa.CheckConstraint("status != 'delivered' OR delivered_at IS NOT NULL", name="delivered_has_time"),
     )
 

@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 from grants.accounts.models import Role
-
-
-def _authed(user) -> bool:
-    return bool(user and user.is_authenticated)
+from grants.core.permissions import is_authenticated
 
 
 def two_factor_satisfied(user) -> bool:
@@ -19,26 +16,26 @@ def two_factor_satisfied(user) -> bool:
 
 def can_list_tokens(user) -> bool:
     """Every signed-in user sees their own tokens (the page also lists service accounts to admins)."""
-    return _authed(user)
+    return is_authenticated(user)
 
 
 def can_create_token(user) -> bool:
     """Any signed-in person may create a personal token, after 2FA when they use it."""
-    return _authed(user) and two_factor_satisfied(user)
+    return is_authenticated(user) and two_factor_satisfied(user)
 
 
 def can_revoke_token(user, token) -> bool:
     """The token's holder; admins revoke any token (a leaked service-account token first of all)."""
-    if not _authed(user):
+    if not is_authenticated(user):
         return False
     return token.user_id == user.id or user.has_role(Role.ADMIN)
 
 
 def can_manage_service_accounts(user) -> bool:
     """Admins create service accounts and their tokens (after 2FA when they use it)."""
-    return _authed(user) and user.has_role(Role.ADMIN) and two_factor_satisfied(user)
+    return is_authenticated(user) and user.has_role(Role.ADMIN) and two_factor_satisfied(user)
 
 
 def can_manage_webhooks(user) -> bool:
     """Admins register webhook endpoints and read the delivery log."""
-    return _authed(user) and user.has_role(Role.ADMIN)
+    return is_authenticated(user) and user.has_role(Role.ADMIN)

@@ -12,6 +12,7 @@ from grants.accounts.models import UNIT_ROLES, Role, User
 from grants.api.models import ApiToken, ServiceAccount, TokenKind
 from grants.api.scopes import ALL_SCOPES, normalise
 from grants.core.audit import record
+from grants.core.errors import DomainError
 from grants.core.timeutil import now
 from grants.extensions import db
 
@@ -20,11 +21,8 @@ MAX_DAYS = 366
 SERVICE_ROLES = (Role.FINANCE, Role.OFFICER, Role.AUDITOR)
 
 
-class TokenError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class TokenError(DomainError):
+    """An API token action was refused."""
 
 
 def hash_secret(secret: str) -> str:

@@ -32,6 +32,7 @@ from sqlalchemy import event
 
 from grants.api.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from grants.core.audit import record
+from grants.core.errors import DomainError
 from grants.core.models import AuditLog
 from grants.core.timeutil import now, to_local
 from grants.extensions import db
@@ -54,11 +55,8 @@ MAX_ATTEMPTS = 8
 SIGNATURE_HEADER = "X-Grants-Signature"
 
 
-class WebhookError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class WebhookError(DomainError):
+    """A webhook endpoint setting was refused."""
 
 
 def event_label(kind: str) -> str:

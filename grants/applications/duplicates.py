@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 
 from grants.applications.models import Application, ApplicationStatus, DuplicateDecision, DuplicateReview
 from grants.core.audit import record
+from grants.core.errors import DomainError
 from grants.core.timeutil import now
 from grants.extensions import db
 
@@ -32,11 +33,8 @@ NOT_RECEIVED = (ApplicationStatus.DRAFT, ApplicationStatus.WITHDRAWN)
 _STRIP = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
-class DuplicateError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class DuplicateError(DomainError):
+    """A duplicate-application rule refused the action."""
 
 
 @dataclass

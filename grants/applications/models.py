@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from grants.core.models import enum_check
 from grants.core.timeutil import UTCDateTime, now
 from grants.extensions import db
 
@@ -103,10 +104,6 @@ CERTIFICATE_LEVELS = [("", _l("无")), ("assistant", _l("助理社会工作师")
                       ("senior", _l("高级社会工作师"))]
 
 
-def _in(values) -> str:
-    return ",".join(f"'{v}'" for v in values)
-
-
 class Application(db.Model):
     """One organisation's proposal (申报书) to one call."""
 
@@ -168,7 +165,7 @@ class Application(db.Model):
         sa.Index("ix_application_call_submitted", "call_id", "submitted_at", "id"),
         # the district menu of that list reads the call's organisations from the index alone
         sa.Index("ix_application_call_org", "call_id", "organization_id"),
-        sa.CheckConstraint(f"status IN ({_in(ApplicationStatus)})", name="status_known"),
+        enum_check("status", ApplicationStatus),
         sa.CheckConstraint("requested_fen >= 0 AND own_funding_fen >= 0 AND total_budget_fen >= 0",
                            name="amounts_not_negative"),
         sa.CheckConstraint("status IN ('draft','withdrawn') OR submitted_at IS NOT NULL", name="submitted_has_time"),
@@ -240,7 +237,7 @@ class OutputTarget(db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("application_id", "kind"),
-        sa.CheckConstraint(f"kind IN ({_in(OutputKind)})", name="kind_known"),
+        enum_check("kind", OutputKind),
         sa.CheckConstraint("target >= 0", name="target_not_negative"),
     )
 
@@ -282,7 +279,7 @@ class BudgetLine(db.Model):
     application: Mapped[Application] = relationship(back_populates="budget_lines")
 
     __table_args__ = (
-        sa.CheckConstraint(f"kind IN ({_in(BudgetKind)})", name="kind_known"),
+        enum_check("kind", BudgetKind),
         sa.CheckConstraint("funded_by IN ('grant','own')", name="funded_by_known"),
         sa.CheckConstraint("unit_price_fen >= 0 AND quantity >= 0", name="not_negative"),
         sa.CheckConstraint("amount_fen = unit_price_fen * quantity", name="amount_is_product"),

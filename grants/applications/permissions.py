@@ -7,34 +7,30 @@ from __future__ import annotations
 
 from grants.accounts.models import Role
 from grants.applications.models import EDITABLE_STATES, ApplicationStatus
+from grants.core.permissions import is_authenticated
+from grants.core.units import in_unit_subtree
 from grants.organizations.permissions import is_member
-
-
-def _authed(user) -> bool:
-    return bool(user and user.is_authenticated)
 
 
 def in_unit_scope(user, call) -> bool:
     """The call's host unit is the user's unit or one below it."""
-    from grants.organizations.services import unit_subtree_ids
-
-    return user.host_unit_id is not None and call.host_unit_id in unit_subtree_ids(user.host_unit_id)
+    return in_unit_subtree(user, call.host_unit_id)
 
 
 def can_apply(user, call) -> bool:
     """A member of an organisation may start an application while the call is published and open
     (the eligibility rules are checked, and explained, on submit)."""
-    return (_authed(user) and user.has_role(Role.APPLICANT) and user.organization is not None
+    return (is_authenticated(user) and user.has_role(Role.APPLICANT) and user.organization is not None
             and str(call.status) == "published" and call.is_open)
 
 
 def is_own(user, application) -> bool:
-    return _authed(user) and user.has_role(Role.APPLICANT) and is_member(user, application.organization)
+    return is_authenticated(user) and user.has_role(Role.APPLICANT) and is_member(user, application.organization)
 
 
 def can_view_application(user, application) -> bool:
     """The organisation's members; officers and auditors of the call's unit subtree (drafts stay private)."""
-    if not _authed(user):
+    if not is_authenticated(user):
         return False
     if is_own(user, application):
         return True
@@ -70,12 +66,12 @@ def can_download_application(user, application) -> bool:
 
 def can_list_call_applications(user, call) -> bool:
     """The screening list and its Excel export: officers and auditors of the call's unit subtree."""
-    return _authed(user) and user.has_role(Role.OFFICER, Role.AUDITOR) and in_unit_scope(user, call)
+    return is_authenticated(user) and user.has_role(Role.OFFICER, Role.AUDITOR) and in_unit_scope(user, call)
 
 
 def can_screen_application(user, application) -> bool:
     """Officers of the call's unit subtree screen submitted applications (形式审查)."""
-    return (_authed(user) and user.has_role(Role.OFFICER) and in_unit_scope(user, application.call)
+    return (is_authenticated(user) and user.has_role(Role.OFFICER) and in_unit_scope(user, application.call)
             and application.status == ApplicationStatus.SUBMITTED)
 
 
@@ -83,14 +79,14 @@ def can_decide_duplicate(user, application) -> bool:
     """重复申报认定: officers of the call's unit subtree, from screening until the award list is final."""
     from grants.calls.models import CallStatus
 
-    return (_authed(user) and user.has_role(Role.OFFICER) and in_unit_scope(user, application.call)
+    return (is_authenticated(user) and user.has_role(Role.OFFICER) and in_unit_scope(user, application.call)
             and application.status not in (ApplicationStatus.DRAFT, ApplicationStatus.WITHDRAWN)
             and application.call.status not in (CallStatus.FINALIZED, CallStatus.ARCHIVED))
 
 
 def can_browse_screening(user) -> bool:
-    return _authed(user) and user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None
+    return is_authenticated(user) and user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None
 
 
 def can_list_own_applications(user) -> bool:
-    return _authed(user) and user.has_role(Role.APPLICANT) and user.organization is not None
+    return is_authenticated(user) and user.has_role(Role.APPLICANT) and user.organization is not None

@@ -15,6 +15,7 @@ from grants.applications.models import (
 )
 from grants.applications.states import APPLICATION_WORKFLOW, SCREENING_ACTIONS
 from grants.core.audit import record
+from grants.core.errors import DomainError
 from grants.core.money import Money
 from grants.core.storage import DEFAULT_ALLOWED, UploadRejected, save_upload
 from grants.core.timeutil import format_local, now, today_local
@@ -35,11 +36,8 @@ TEXT_FIELDS = tuple(REQUIRED_TEXT)
 NOT_COUNTED = (ApplicationStatus.DRAFT, ApplicationStatus.WITHDRAWN)
 
 
-class ApplicationError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class ApplicationError(DomainError):
+    """An application rule refused the action."""
 
 
 class DeadlinePassed(ApplicationError):

@@ -1,4 +1,4 @@
-"""The application workflow (WORKFLOWS.md):
+"""The application workflow (docs/WORKFLOWS.md, generated from the table below):
 draft → submitted → eligible | ineligible | returned (the organisation edits and resubmits);
 eligible → under_review → scored → (shortlisted → pitched) → awarded | not_awarded;
 awarded → confirmed | cancelled (objection upheld); draft | submitted | returned → withdrawn.
@@ -63,6 +63,21 @@ APPLICATION_WORKFLOW = Workflow(
     },
     state_labels={str(k): v for k, v in STATUS_LABELS.items()},
     action_labels=ACTION_LABELS,
+    states=tuple(S),
+    effects={
+        (S.DRAFT, "submit"): "only before the call's deadline, complete and eligible; numbered; organisation "
+                             "told (application_received)",
+        (S.RETURNED, "submit"): "before the resubmission deadline; officers told (application_resubmitted)",
+        (S.SUBMITTED, "mark_eligible"): "organisation told (screening_passed)",
+        (S.SUBMITTED, "mark_ineligible"): "reason required; organisation told (screening_ineligible)",
+        (S.SUBMITTED, "return"): "reason and resubmission deadline; organisation told (screening_returned)",
+        (S.UNDER_REVIEW, "score"): "system: when the last written review is in; organisation told "
+                                   "(review_finished)",
+        (S.SHORTLISTED, "pitch"): "system: when the last pitch review is in",
+        (S.AWARDED, "confirm"): "with the call's finalize (notice ended, objections handled)",
+        (S.AWARDED, "cancel"): "an upheld objection cancels the award",
+    },
+    description="One organisation's application (申报) to a call.",
 )
 
 # The officer's screening decisions (形式审查) offered on the application page.

@@ -10,24 +10,23 @@ import sqlalchemy as sa
 
 from grants.accounts.models import Role
 from grants.assessments.models import Assessment, AssessmentStatus, ReportStatus
+from grants.assessments.states import ASSESSMENT_WORKFLOW, REPORT_WORKFLOW
 from grants.contracts.models import ContractStatus, TrancheStatus
 from grants.contracts.permissions import in_unit_scope, is_contract_officer, is_own_contract
+from grants.contracts.states import TRANCHE_WORKFLOW
+from grants.core.permissions import is_authenticated
 from grants.extensions import db
 
 
-def _authed(user) -> bool:
-    return bool(user and user.is_authenticated)
-
-
 def is_assigned_evaluator(user, report) -> bool:
-    if not (_authed(user) and user.has_role(Role.EVALUATOR)):
+    if not (is_authenticated(user) and user.has_role(Role.EVALUATOR)):
         return False
     return db.session.scalar(sa.select(Assessment.id).where(
         Assessment.report_id == report.id, Assessment.evaluator_id == user.id).limit(1)) is not None
 
 
 def can_view_report(user, report) -> bool:
-    if not _authed(user):
+    if not is_authenticated(user):
         return False
     if is_own_contract(user, report.contract):
         return True
@@ -44,17 +43,17 @@ def can_download_evidence(user, report) -> bool:
 
 def can_start_report(user, tranche) -> bool:
     return (is_own_contract(user, tranche.contract) and tranche.contract.status == ContractStatus.ACTIVE
-            and tranche.status in (TrancheStatus.DUE, TrancheStatus.RECTIFYING))
+            and TRANCHE_WORKFLOW.allows(tranche.status, "submit_report"))
 
 
 def can_edit_report(user, report) -> bool:
     return (is_own_contract(user, report.contract) and report.contract.status == ContractStatus.ACTIVE
-            and report.status in (ReportStatus.DRAFT, ReportStatus.RETURNED))
+            and REPORT_WORKFLOW.allows(report.status, "submit"))
 
 
 def can_review_report(user, report) -> bool:
     """Officers of the unit subtree return or accept a submitted report (and assign the evaluator)."""
-    return is_contract_officer(user, report.contract) and report.status == ReportStatus.SUBMITTED
+    return is_contract_officer(user, report.contract) and REPORT_WORKFLOW.allows(report.status, "accept")
 
 
 def can_manage_rectification(user, tranche) -> bool:
@@ -62,7 +61,7 @@ def can_manage_rectification(user, tranche) -> bool:
 
 
 def can_view_assessment(user, assessment) -> bool:
-    if not _authed(user):
+    if not is_authenticated(user):
         return False
     if user.id == assessment.evaluator_id and user.has_role(Role.EVALUATOR):
         return True
@@ -73,14 +72,14 @@ def can_view_assessment(user, assessment) -> bool:
 
 
 def can_score_assessment(user, assessment) -> bool:
-    return (_authed(user) and user.has_role(Role.EVALUATOR) and user.id == assessment.evaluator_id
-            and assessment.status == AssessmentStatus.ASSIGNED)
+    return (is_authenticated(user) and user.has_role(Role.EVALUATOR) and user.id == assessment.evaluator_id
+            and ASSESSMENT_WORKFLOW.allows(assessment.status, "submit"))
 
 
 def can_list_my_assessments(user) -> bool:
-    return _authed(user) and user.has_role(Role.EVALUATOR)
+    return is_authenticated(user) and user.has_role(Role.EVALUATOR)
 
 
 def can_edit_rubric(user, call) -> bool:
     """Officers of the call's unit subtree set its assessment rubric (评估指标)."""
-    return _authed(user) and user.has_role(Role.OFFICER) and in_unit_scope(user, call)
+    return is_authenticated(user) and user.has_role(Role.OFFICER) and in_unit_scope(user, call)

@@ -21,8 +21,10 @@ from grants.contracts.services import (
     SYSTEM_ROLES, close_if_settled, contract_link, flag_reclaim, keep_final_grade, mark_tranche_payable,
     open_next_report, tell_organization, tell_staff, unit_users, withhold_tranche,
 )
+from grants.assessments.states import ASSESSMENT_WORKFLOW, REPORT_WORKFLOW
 from grants.contracts.states import TRANCHE_WORKFLOW
 from grants.core.audit import lock_chain, record
+from grants.core.errors import DomainError
 from grants.core.money import yuan
 from grants.core.timeutil import SHANGHAI, UTC, now, today_local
 from grants.core.workdays import add_working_days
@@ -33,11 +35,8 @@ DEFAULT_RECTIFY_WORKING_DAYS = 10
 EVIDENCE_TYPES = ("pdf", "jpg", "jpeg", "png", "docx", "xlsx", "doc", "xls", "zip")
 
 
-class AssessmentError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class AssessmentError(DomainError):
+    """A report or assessment rule refused the action."""
 
 
 @dataclass(frozen=True)
@@ -218,7 +217,7 @@ def submit_report(report: ProgressReport, actor) -> None:
         raise AssessmentError(_("整改期限（%(d)s）已过，不能再提交整改报告", d=tranche.rectify_due_on.isoformat()))
     TRANCHE_WORKFLOW.transition(tranche, "submit_report", actor, detail={"report_id": report.id,
                                                                         "round": report.round})
-    report.status = ReportStatus.SUBMITTED
+    REPORT_WORKFLOW.transition(report, "submit", actor, audit=False)
     report.submitted_at, report.submitted_by_id = now(), actor.id
     if report.first_submitted_at is None:
         report.first_submitted_at = report.submitted_at
@@ -236,7 +235,7 @@ def return_report(report: ProgressReport, actor, comment: str) -> None:
         raise AssessmentError(_("只能退回已提交、尚未受理的报告"))
     action = "return_rectification" if report.round == 2 else "return_report"
     TRANCHE_WORKFLOW.transition(report.tranche, action, actor, detail={"report_id": report.id})
-    report.status = ReportStatus.RETURNED
+    REPORT_WORKFLOW.transition(report, "return", actor, audit=False)
     report.officer_comment = comment
     report.returned_at, report.returned_by_id = now(), actor.id
     record(actor, "report.return", report, after={"status": "returned", "comment": comment})
@@ -268,7 +267,7 @@ def accept_report(report: ProgressReport, actor, evaluator: User | None, comment
     contract = report.contract
     if evaluator.organization is not None and evaluator.organization.id == contract.organization_id:
         raise AssessmentError(_("评估人员不能是被评估组织的成员"), "evaluator_id")
-    report.status = ReportStatus.ACCEPTED
+    REPORT_WORKFLOW.transition(report, "accept", actor, audit=False)
     report.accepted_at, report.accepted_by_id = now(), actor.id
     if comment.strip():
         report.officer_comment = comment.strip()
@@ -325,7 +324,7 @@ def submit_assessment(assessment: Assessment, actor, *, points: dict[int, int | 
     assessment.passed = passed
     assessment.satisfaction_pct = satisfaction_pct
     assessment.comment = (comment or "").strip()
-    assessment.status = AssessmentStatus.SUBMITTED
+    ASSESSMENT_WORKFLOW.transition(assessment, "submit", actor, audit=False)
     assessment.submitted_at = now()
     tranche = assessment.tranche
     TRANCHE_WORKFLOW.transition(tranche, "assess", actor, roles=SYSTEM_ROLES,

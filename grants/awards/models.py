@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from grants.core.models import enum_check
 from grants.core.timeutil import SHANGHAI, UTC, UTCDateTime, now
 from grants.extensions import db
 
@@ -41,10 +42,6 @@ OBJECTION_STATUS_LABELS = {
     ObjectionStatus.UPHELD: _l("异议成立"),
     ObjectionStatus.REJECTED: _l("异议不成立"),
 }
-
-
-def _in(enum) -> str:
-    return ",".join(f"'{v.value}'" for v in enum)
 
 
 class Award(db.Model):
@@ -84,7 +81,7 @@ class Award(db.Model):
     __table_args__ = (
         sa.Index("ix_award_call_status", "call_id", "status"),
         sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
-        sa.CheckConstraint(f"status IN ({_in(AwardStatus)})", name="status_known"),
+        enum_check("status", AwardStatus),
         sa.CheckConstraint("status IN ('draft','cancelled') OR (approved_by_id IS NOT NULL AND approved_at IS NOT NULL)",
                            name="approved_has_approver"),
         sa.CheckConstraint("status != 'confirmed' OR confirmed_at IS NOT NULL", name="confirmed_has_time"),
@@ -196,7 +193,7 @@ class Objection(db.Model):
         back_populates="objection", cascade="all, delete-orphan", order_by="ObjectionEvidence.id", lazy="selectin")
 
     __table_args__ = (
-        sa.CheckConstraint(f"status IN ({_in(ObjectionStatus)})", name="status_known"),
+        enum_check("status", ObjectionStatus),
         sa.CheckConstraint("status = 'open' OR (handled_at IS NOT NULL AND handled_by_id IS NOT NULL)",
                            name="handled_has_handler"),
     )

@@ -26,9 +26,12 @@ from grants.awards.models import (
     PublicNotice, new_receipt_no,
 )
 from grants.calls.models import Call, CallStatus
+from grants.calls.states import CALL_WORKFLOW
 from grants.core import workdays
 from grants.core.audit import record
+from grants.core.errors import DomainError
 from grants.core.money import yuan
+from grants.awards.states import AWARD_WORKFLOW, OBJECTION_WORKFLOW
 from grants.core.states import IllegalTransition
 from grants.core.storage import UploadRejected, safe_display_name, save_upload
 from grants.core.timeutil import CalendarUnknown, now, today_local
@@ -41,14 +44,12 @@ UNDECIDED = (ApplicationStatus.SCORED, ApplicationStatus.SHORTLISTED, Applicatio
 HOLIDAYS_URL = "/admin/holidays"
 
 
-class AwardError(ValueError):
+class AwardError(DomainError):
     """A rule about awards was broken; `problems` lists every problem (in Chinese)."""
 
     def __init__(self, message: str, problems: list[str] | None = None, field: str | None = None):
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, field)
         self.problems = problems or [message]
-        self.field = field
 
 
 # --- ranking --------------------------------------------------------------------
@@ -514,7 +515,7 @@ def approve_awards(call: Call, actor) -> list[Award]:
     drafts = [a for a in awards_of(call) if a.status == AwardStatus.DRAFT]
     at = now()
     for award in drafts:
-        award.status = AwardStatus.APPROVED
+        AWARD_WORKFLOW.transition(award, "approve", actor, roles=_roles(actor), audit=False)
         award.approved_by_id = actor.id
         award.approved_at = at
     db.session.flush()
@@ -532,7 +533,7 @@ def reopen_awards(call: Call, reason: str, actor) -> list[Award]:
     if not reason:
         raise AwardError(_("请填写退回理由"), field="reason")
     for award in awards:
-        award.status = AwardStatus.DRAFT
+        AWARD_WORKFLOW.transition(award, "reopen", actor, roles=_roles(actor), audit=False)
         award.approved_by_id = None
         award.approved_at = None
     db.session.flush()
@@ -569,8 +570,6 @@ def publish_notice(call: Call, actor, *, show_panel_names: bool = False) -> Publ
     notice = PublicNotice(call_id=call.id, starts_on=starts_on, ends_on=ends_on, published_at=now(),
                           published_by_id=actor.id, show_panel_names=bool(show_panel_names))
     db.session.add(notice)
-    from grants.calls.services import CALL_WORKFLOW
-
     try:
         CALL_WORKFLOW.transition(call, "start_notice", actor, roles=_roles(actor))
         for award in awards:
@@ -702,10 +701,10 @@ def handle_objection(objection: Objection, decision: str, reason: str, actor, *,
     objection.handled_at = now()
     promoted = None
     if decision == "reject":
-        objection.status = ObjectionStatus.REJECTED
+        OBJECTION_WORKFLOW.transition(objection, "reject", actor, roles=_roles(actor), audit=False)
         record(actor, "objection.reject", objection, after={"reason": reason})
         return None
-    objection.status = ObjectionStatus.UPHELD
+    OBJECTION_WORKFLOW.transition(objection, "uphold", actor, roles=_roles(actor), audit=False)
     record(actor, "objection.uphold", objection, after={"reason": reason})
     award = objection.award
     if award is not None and award.status in ACTIVE_AWARD_STATUSES:
@@ -718,7 +717,7 @@ def handle_objection(objection: Objection, decision: str, reason: str, actor, *,
 def cancel_award(award: Award, reason: str, actor) -> None:
     """Cancel an award (objection upheld): its budget is freed, the application is cancelled."""
     before = award.status
-    award.status = AwardStatus.CANCELLED
+    AWARD_WORKFLOW.transition(award, "cancel", actor, roles=_roles(actor), audit=False)
     award.cancelled_reason = reason[:500]
     award.allocations.clear()
     if award.application.status == ApplicationStatus.AWARDED:
@@ -816,7 +815,7 @@ def finalize_notice(call: Call, actor) -> list[Award]:
     roles = _roles(actor)
     try:
         for award in awards_of(call):
-            award.status = AwardStatus.CONFIRMED
+            AWARD_WORKFLOW.transition(award, "confirm", actor, roles=roles, audit=False)
             award.confirmed_at = at
             APPLICATION_WORKFLOW.transition(award.application, "confirm", actor, roles=roles)
             confirmed.append(award)
@@ -824,8 +823,6 @@ def finalize_notice(call: Call, actor) -> list[Award]:
             Application.call_id == call.id, Application.status.in_(UNDECIDED))))
         for app in unfunded:
             APPLICATION_WORKFLOW.transition(app, "reject", actor, roles=roles)
-        from grants.calls.services import CALL_WORKFLOW
-
         CALL_WORKFLOW.transition(call, "finalize", actor, roles=roles)
     except IllegalTransition as exc:
         raise AwardError(exc.message)

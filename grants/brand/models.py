@@ -12,12 +12,9 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from grants.core.models import enum_check
 from grants.core.timeutil import UTCDateTime, now
 from grants.extensions import db
-
-
-def _in(column: str, enum) -> str:
-    return f"{column} IN (" + ",".join(f"'{v.value}'" for v in enum) + ")"
 
 
 class SelectionStatus(StrEnum):
@@ -91,8 +88,8 @@ class BrandSelection(db.Model):
         back_populates="selection", cascade="all, delete-orphan", order_by="BrandCriterion.sort", lazy="selectin")
 
     __table_args__ = (
-        sa.CheckConstraint(_in("status", SelectionStatus), name="status_known"),
-        sa.CheckConstraint(_in("aggregation", Aggregation), name="aggregation_known"),
+        enum_check("status", SelectionStatus),
+        enum_check("aggregation", Aggregation),
         sa.CheckConstraint("winners_count >= 1", name="winners_positive"),
         sa.CheckConstraint("status NOT IN ('decided','published') OR decided_at IS NOT NULL",
                            name="decided_has_time"),
@@ -154,8 +151,8 @@ class BrandNomination(db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("selection_id", "contract_id", name="uq_brand_nomination"),
-        sa.CheckConstraint(_in("source", NominationSource), name="source_known"),
-        sa.CheckConstraint(_in("status", NominationStatus), name="status_known"),
+        enum_check("source", NominationSource),
+        enum_check("status", NominationStatus),
         sa.CheckConstraint("length(reason) > 0", name="has_reason"),
         sa.CheckConstraint("NOT is_winner OR status = 'accepted'", name="winner_accepted"),
     )

@@ -6,34 +6,30 @@ from __future__ import annotations
 
 from grants.accounts.models import Role
 from grants.brand.models import NominationStatus, SelectionStatus
-
-
-def _authed(user) -> bool:
-    return bool(user and getattr(user, "is_authenticated", False))
+from grants.core.permissions import is_authenticated
+from grants.core.units import in_unit_subtree
 
 
 def _in_scope(user, selection) -> bool:
-    from grants.organizations.services import unit_subtree_ids
-
-    return user.host_unit_id is not None and selection.host_unit_id in unit_subtree_ids(user.host_unit_id)
+    return in_unit_subtree(user, selection.host_unit_id)
 
 
 def can_list_selections(user) -> bool:
-    return _authed(user) and user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None
+    return is_authenticated(user) and user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None
 
 
 def can_create_selection(user) -> bool:
-    return _authed(user) and user.has_role(Role.OFFICER) and user.host_unit_id is not None
+    return is_authenticated(user) and user.has_role(Role.OFFICER) and user.host_unit_id is not None
 
 
 def can_view_selection(user, selection) -> bool:
     """Officers and auditors of the unit subtree."""
-    return _authed(user) and user.has_role(Role.OFFICER, Role.AUDITOR) and _in_scope(user, selection)
+    return is_authenticated(user) and user.has_role(Role.OFFICER, Role.AUDITOR) and _in_scope(user, selection)
 
 
 def can_manage_selection(user, selection) -> bool:
     """Officers of the subtree, until the result is published or the selection cancelled."""
-    return (_authed(user) and user.has_role(Role.OFFICER) and _in_scope(user, selection)
+    return (is_authenticated(user) and user.has_role(Role.OFFICER) and _in_scope(user, selection)
             and selection.status not in (SelectionStatus.PUBLISHED, SelectionStatus.CANCELLED))
 
 
@@ -43,7 +39,7 @@ def can_edit_selection(user, selection) -> bool:
 
 
 def can_list_tasks(user) -> bool:
-    return _authed(user) and user.has_role(Role.EXPERT)
+    return is_authenticated(user) and user.has_role(Role.EXPERT)
 
 
 def can_score(user, nomination) -> bool:
@@ -51,16 +47,16 @@ def can_score(user, nomination) -> bool:
     Whether the content is shown then depends on the conflict declaration (services.may_score)."""
     from grants.brand.services import is_panel_member
 
-    return (_authed(user) and user.has_role(Role.EXPERT)
+    return (is_authenticated(user) and user.has_role(Role.EXPERT)
             and nomination.selection.status == SelectionStatus.SCORING
             and nomination.status == NominationStatus.ACCEPTED and is_panel_member(nomination.selection, user))
 
 
 def can_put_forward(user) -> bool:
     """组织自荐: administrators of a verified organisation."""
-    return (_authed(user) and user.has_role(Role.APPLICANT) and user.membership is not None
+    return (is_authenticated(user) and user.has_role(Role.APPLICANT) and user.membership is not None
             and user.membership.is_admin)
 
 
 def can_list_own(user) -> bool:
-    return _authed(user) and user.has_role(Role.APPLICANT) and user.organization is not None
+    return is_authenticated(user) and user.has_role(Role.APPLICANT) and user.organization is not None

@@ -17,9 +17,10 @@ from grants.brand.models import (
     Aggregation, BrandConflict, BrandCriterion, BrandNomination, BrandPanelMember, BrandReview, BrandScore,
     BrandSelection, NominationSource, NominationStatus, SelectionStatus,
 )
-from grants.brand.states import SELECTION_WORKFLOW
+from grants.brand.states import NOMINATION_WORKFLOW, SELECTION_WORKFLOW
 from grants.contracts.models import Contract, ContractStatus
 from grants.core.audit import record
+from grants.core.errors import DomainError
 from grants.core.inputs import int_or_none, parse_int
 from grants.core.states import IllegalTransition
 from grants.core.timeutil import format_local, now
@@ -32,13 +33,8 @@ from grants.reviews.services import auto_conflict_reason, expert_facts
 DEFAULT_CRITERIA = [("项目成效", 30), ("社会影响", 25), ("创新性", 20), ("可持续与可推广", 15), ("规范管理", 10)]
 
 
-class BrandError(ValueError):
+class BrandError(DomainError):
     """A rule of the selection was broken; the message is shown to the user (in Chinese)."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 def _audit(actor, action: str, obj, selection: BrandSelection, **kw):
@@ -269,7 +265,8 @@ def accept_nomination(n: BrandNomination, actor) -> None:
     """The officer takes a self-nomination into the scoring."""
     if n.selection.status != SelectionStatus.NOMINATING or n.status != NominationStatus.PROPOSED:
         raise BrandError(_("该自荐已处理或评选已进入评审"))
-    n.status, n.decided_by_id = NominationStatus.ACCEPTED, actor.id
+    NOMINATION_WORKFLOW.transition(n, "accept", actor, audit=False)
+    n.decided_by_id = actor.id
     _audit(actor, "brand_nomination.accept", n, n.selection, before={"status": "proposed"},
            after={"status": "accepted"})
 
@@ -283,7 +280,8 @@ def decline_nomination(n: BrandNomination, actor, reason: str) -> None:
     if n.selection.status != SelectionStatus.NOMINATING or n.status == NominationStatus.DECLINED:
         raise BrandError(_("该推荐已处理或评选已进入评审"))
     before = n.status
-    n.status, n.decided_by_id, n.declined_reason = NominationStatus.DECLINED, actor.id, reason[:500]
+    NOMINATION_WORKFLOW.transition(n, "decline", actor, audit=False)
+    n.decided_by_id, n.declined_reason = actor.id, reason[:500]
     _audit(actor, "brand_nomination.decline", n, n.selection, before={"status": before},
            after={"status": "declined", "reason": reason})
 

@@ -5,7 +5,8 @@ it is published, and cancel a selection that has not been decided."""
 from flask_babel import lazy_gettext as _l
 
 from grants.accounts.models import Role
-from grants.brand.models import SELECTION_STATUS_LABELS
+from grants.brand.models import NOMINATION_STATUS_LABELS, SELECTION_STATUS_LABELS
+from grants.brand.models import NominationStatus as N
 from grants.brand.models import SelectionStatus as S
 from grants.core.states import Workflow
 
@@ -34,4 +35,30 @@ SELECTION_WORKFLOW = Workflow(
     },
     state_labels={str(k): v for k, v in SELECTION_STATUS_LABELS.items()},
     action_labels=SELECTION_ACTION_LABELS,
+    states=tuple(S),
+    effects={
+        (S.NOMINATING, "start_scoring"): "only when no self-nomination waits for a decision and one is accepted",
+        (S.DECIDED, "publish"): "the winners become public",
+    },
+    description="A brand-project selection (品牌项目评选) of one host unit among its finished projects.",
+)
+
+# A nomination made by an officer is accepted at once; an organisation's self-nomination (自荐) is proposed
+# until an officer accepts or declines it; an accepted one may still be withdrawn (declined) before scoring.
+NOMINATION_WORKFLOW = Workflow(
+    "brand_nomination",
+    {
+        (N.PROPOSED, "accept"): (N.ACCEPTED, OFFICER),
+        (N.PROPOSED, "decline"): (N.DECLINED, OFFICER),
+        (N.ACCEPTED, "decline"): (N.DECLINED, OFFICER),
+    },
+    state_labels={str(k): v for k, v in NOMINATION_STATUS_LABELS.items()},
+    action_labels={"accept": _l("采纳自荐"), "decline": _l("不予采纳")},
+    states=tuple(N),
+    effects={
+        (N.PROPOSED, "accept"): "only while the selection is nominating",
+        (N.PROPOSED, "decline"): "reason required (the organisation reads it); only while nominating",
+        (N.ACCEPTED, "decline"): "reason required; only while nominating",
+    },
+    description="A project nominated to a brand selection (by an officer, or put forward by its organisation).",
 )

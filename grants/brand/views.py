@@ -23,7 +23,7 @@ from grants.calls.models import GRADE_LABELS
 from grants.contracts.models import Contract
 from grants.core.forms import choices
 from grants.core.inputs import int_or_none
-from grants.core.web import ensure, get_or_404
+from grants.core.web import ensure, get_or_404, run_action
 from grants.extensions import db
 
 
@@ -34,13 +34,7 @@ def _fail(exc) -> None:
 
 def _apply(action, done: str) -> None:
     """Run one service call: commit and say `done`, or roll back and show the service's refusal."""
-    try:
-        action()
-    except svc.BrandError as exc:
-        _fail(exc)
-    else:
-        db.session.commit()
-        flash(done, "success")
+    run_action(action, done)
 
 
 def _form_errors(form) -> str:
@@ -166,7 +160,6 @@ def detail(selection_id: int):
         seated = {m.user_id for m in members}
         invite_form.expert_id.choices = choices([(p.user.id, f"{p.user.display_name}（{p.employer or p.user.username}）")
                                                  for p in expert_pool() if p.user.id not in seated])
-        db.session.commit()  # pool profiles created for expert accounts that had none
     ranking = svc.compute_ranking(s) if s.status in (SelectionStatus.SCORING, SelectionStatus.DECIDED,
                                                      SelectionStatus.PUBLISHED) else []
     decide_form = DecideForm()

@@ -7,35 +7,19 @@ from typing import Any, Iterable
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
-from grants.accounts.models import Role
 from grants.core.audit import record
+from grants.core.errors import DomainError
 from grants.core.money import yuan
-from grants.core.states import IllegalTransition, Workflow
+from grants.core.states import IllegalTransition
 from grants.core.timeutil import SHANGHAI, UTC, now
+from grants.calls.states import CALL_WORKFLOW  # noqa: F401  (re-exported)
 from grants.calls.models import (
     CALL_STATUS_LABELS, AttachmentRequirement, Call, CallCategory, CallDocument, CallFundingSource, CallStatus,
     Grade, RubricCriterion, RubricStage, ScoreBand, TrancheTemplate, TrancheTrigger,
 )
 from grants.extensions import db
 from grants.organizations.models import HostUnit, LegalForm
-
-_OFFICER = frozenset({Role.OFFICER})
-
-CALL_WORKFLOW = Workflow(
-    "call",
-    {
-        (CallStatus.DRAFT, "publish"): (CallStatus.PUBLISHED, _OFFICER),
-        (CallStatus.PUBLISHED, "close"): (CallStatus.REVIEWING, _OFFICER),
-        (CallStatus.REVIEWING, "start_notice"): (CallStatus.NOTICE, _OFFICER),
-        (CallStatus.NOTICE, "finalize"): (CallStatus.FINALIZED, _OFFICER),
-        (CallStatus.FINALIZED, "archive"): (CallStatus.ARCHIVED, _OFFICER),
-    },
-    state_labels=CALL_STATUS_LABELS,
-    action_labels={"publish": _l("发布"), "close": _l("截止申报、进入评审"), "start_notice": _l("进入公示"),
-                   "finalize": _l("确定立项"), "archive": _l("归档")},
-)
 
 # Defaults of a new call, the common practice of the city bureaus.
 DEFAULT_CRITERIA = [("需求分析", 20), ("项目设计", 30), ("可行性", 20), ("预算合理性", 15), ("创新性", 15)]
@@ -72,13 +56,11 @@ CHILDREN: dict[str, tuple[type, tuple[str, ...]]] = {
 }
 
 
-class CallError(ValueError):
+class CallError(DomainError):
     """A rule about calls was broken; `problems` lists every problem found (in Chinese)."""
 
     def __init__(self, message: str, field: str | None = None, problems: list[str] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+        super().__init__(message, field)
         self.problems = problems or [message]
 
 

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from grants.contracts.models import SETTLED_TRANCHE_STATES, Contract, ContractStatus, Tranche, TrancheStatus
 from grants.contracts.states import CONTRACT_WORKFLOW, TRANCHE_WORKFLOW
 from grants.core.audit import lock_chain, record
+from grants.core.errors import DomainError
 from grants.core.money import Money, yuan
 from grants.core.timeutil import now, today_local
 from grants.extensions import db
@@ -38,13 +39,8 @@ DEFAULT_TERMS = """第一条 项目内容
 本协议一式两份，甲乙双方各执一份，自双方签字盖章之日起生效。"""
 
 
-class ContractError(ValueError):
+class ContractError(DomainError):
     """A refused contract action, with a Chinese message for the user."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 # --- numbers, terms, schedule ---------------------------------------------------------------

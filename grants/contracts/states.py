@@ -1,4 +1,4 @@
-"""The contract and tranche workflows (WORKFLOWS.md).
+"""The contract and tranche workflows (docs/WORKFLOWS.md, generated from the tables below).
 
 Contract: draft → issued → signed_by_org → active (countersigned) → completed | terminated.
 Tranche: scheduled → due → report_submitted → assessed → payable | rectifying | withheld → paid.
@@ -43,6 +43,19 @@ CONTRACT_WORKFLOW = Workflow(
     },
     state_labels={str(k): v for k, v in CONTRACT_STATUS_LABELS.items()},
     action_labels=CONTRACT_ACTION_LABELS,
+    states=tuple(C),
+    effects={
+        (C.DRAFT, "issue"): "tranche amounts must add up to the contract's; organisation told (contract_issued)",
+        (C.ISSUED, "sign"): "by an administrator of the organisation, with name and title; issuer and unit "
+                            "officers told (contract_signed)",
+        (C.SIGNED_BY_ORG, "reject_signature"): "reason required; organisation told (signature_rejected)",
+        (C.SIGNED_BY_ORG, "countersign"): "organisation told (contract_active); a signing tranche becomes payable "
+                                          "(payment requested); the first report is due",
+        (C.ACTIVE, "complete"): "once every tranche is settled",
+        **{(st, "terminate"): "reason required; tranches not yet payable are withheld; payments held"
+           for st in (C.DRAFT, C.ISSUED, C.SIGNED_BY_ORG, C.ACTIVE)},
+    },
+    description="The grant agreement (资助协议) of one confirmed award.",
 )
 
 TRANCHE_ACTION_LABELS = {
@@ -79,4 +92,12 @@ TRANCHE_WORKFLOW = Workflow(
     },
     state_labels={str(k): v for k, v in TRANCHE_STATUS_LABELS.items()},
     action_labels=TRANCHE_ACTION_LABELS,
+    states=tuple(T),
+    effects={
+        (T.SCHEDULED, "make_payable"): "a tranche paid on signing: a payment is requested",
+        (T.ASSESSED, "make_payable"): "the band's payment ratio applies; a payment is requested",
+        (T.ASSESSED, "rectify"): "a failing round-1 assessment: a rectification deadline is set",
+        (T.PAYABLE, "pay"): "taken when its payment is released",
+    },
+    description="One instalment (分期) of a contract: reported on, assessed, then paid or withheld.",
 )

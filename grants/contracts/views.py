@@ -25,7 +25,7 @@ from grants.core.forms import form_errors
 from grants.core.pdf import pdf_response, render_pdf
 from grants.core.states import IllegalTransition
 from grants.core.storage import UploadRejected, save_upload, send_stored
-from grants.core.web import ensure, get_or_404, int_arg, paginate
+from grants.core.web import ensure, get_or_404, int_arg, paginate, run_action
 from grants.extensions import db
 
 PER_PAGE = 50
@@ -172,14 +172,7 @@ def _act(contract, allowed: bool, fn, success: str, *, form=None):
     if not form.validate_on_submit():
         flash(form_errors(form) or _("表单安全校验失败，请刷新页面后重试"), "danger")
         return redirect(url_for("contracts.detail", contract_id=contract.id))
-    try:
-        fn()
-    except (ContractError, IllegalTransition) as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-    else:
-        db.session.commit()
-        flash(success, "success")
+    run_action(fn, success)
     return redirect(url_for("contracts.detail", contract_id=contract.id))
 
 

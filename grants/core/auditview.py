@@ -150,10 +150,10 @@ def all_action_choices() -> list[tuple[str, str]]:
 def _workflows() -> dict:
     from grants.applications.states import APPLICATION_WORKFLOW
     from grants.brand.states import SELECTION_WORKFLOW
-    from grants.calls.services import CALL_WORKFLOW
+    from grants.calls.states import CALL_WORKFLOW
     from grants.contracts.states import CONTRACT_WORKFLOW, TRANCHE_WORKFLOW
     from grants.finance.states import PAYMENT_WORKFLOW
-    from grants.organizations.services import ORG_WORKFLOW
+    from grants.organizations.states import ORG_WORKFLOW
 
     return {w.name: w for w in (APPLICATION_WORKFLOW, SELECTION_WORKFLOW, CALL_WORKFLOW, CONTRACT_WORKFLOW,
                                 TRANCHE_WORKFLOW, PAYMENT_WORKFLOW, ORG_WORKFLOW)}

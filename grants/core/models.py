@@ -12,11 +12,15 @@ from grants.core.timeutil import UTCDateTime, now
 from grants.extensions import db
 
 
+def enum_values_sql(enum) -> str:
+    """'a','b',...: every value of the enum (or the given values) quoted for an SQL IN list."""
+    return ",".join(f"'{getattr(v, 'value', v)}'" for v in enum)
+
+
 def enum_check(column: str, enum: type[StrEnum], name: str | None = None) -> sa.CheckConstraint:
     """CHECK (column IN (...every value of enum...)): the one way a status or kind column refuses an unknown
     value at the database. Named `<column>_known` unless `name` says otherwise."""
-    values = ",".join(f"'{v.value}'" for v in enum)
-    return sa.CheckConstraint(f"{column} IN ({values})", name=name or f"{column}_known")
+    return sa.CheckConstraint(f"{column} IN ({enum_values_sql(enum)})", name=name or f"{column}_known")
 
 
 class AuditLog(db.Model):

@@ -10,6 +10,8 @@ from decimal import Decimal, InvalidOperation
 
 import cn2an
 
+from grants.core.errors import DomainError
+
 # ASCII digits only ('\\d' also matches Arabic-Indic and other scripts' digits); thousands separators only in
 # their right places, so '1,00' and '1,5' are refused instead of read as 100 and 15.
 _AMOUNT_RE = re.compile(r"^-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{1,2})?$")
@@ -21,7 +23,7 @@ _FULL_WIDTH = str.maketrans("０１２３４５６７８９－．，", "01234567
 MAX_YUAN = 10**12
 
 
-class MoneyError(ValueError):
+class MoneyError(DomainError):
     """Raised for input that is not an amount in yuan with at most two decimals."""
 
 

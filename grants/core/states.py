@@ -22,6 +22,12 @@ class Workflow:
     state_labels: dict = field(default_factory=dict)
     action_labels: dict = field(default_factory=dict)
     state_attr: str = "status"
+    # What else happens when a transition is taken (notices, money, other workflows), as data for
+    # docs/WORKFLOWS.md: {(state, action): text}.
+    effects: dict = field(default_factory=dict)
+    # Every state of the workflow in display order (the enum), so states no transition reaches are listed too.
+    states: tuple = ()
+    description: str = ""
 
     def state_label(self, state) -> str:
         return str(self.state_labels.get(str(state), state))
@@ -49,11 +55,21 @@ class Workflow:
         entry = self.table.get((state, action))
         return entry[0] if entry else None
 
+    def all_states(self) -> list:
+        """Every state: the declared ones first, then any the table names that were not declared."""
+        seen = list(self.states)
+        for (from_state, _action), (to_state, _roles) in self.table.items():
+            for st in (from_state, to_state):
+                if st not in seen:
+                    seen.append(st)
+        return seen
+
     def transition(self, obj, action: str, actor, *, roles: Iterable[str] | None = None,
-                   detail: dict | None = None) -> StrEnum:
+                   detail: dict | None = None, audit: bool = True) -> StrEnum:
         """Apply `action` to `obj`, checking the table and the actor's roles; audit it.
 
-        `roles` defaults to the actor's roles; the system (scheduler) passes roles={'system'}.
+        `roles` defaults to the actor's roles; the system (scheduler) passes roles={'system'}. A service
+        that writes its own, richer audit record of the same action passes audit=False.
         """
         from grants.core.audit import record  # late import: audit imports models
 
@@ -68,6 +84,8 @@ class Workflow:
         if not actor_roles & allowed:
             raise IllegalTransition(_("您的角色无权执行“%(action)s”", action=self.action_label(action)))
         setattr(obj, self.state_attr, new_state)
+        if not audit:
+            return new_state
         record(actor, f"{self.name}.{action}", obj,
                before={self.state_attr: str(current)}, after={self.state_attr: str(new_state), **(detail or {})})
         return new_state

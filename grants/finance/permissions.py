@@ -9,50 +9,48 @@ who assessed) is checked by services.duty_conflict, which also explains a refusa
 from __future__ import annotations
 
 from grants.accounts.models import Role
-from grants.finance.models import HOLDABLE_STATUSES, PaymentStatus
+from grants.core.permissions import is_authenticated
+from grants.core.units import in_unit_subtree
+from grants.finance.models import PaymentStatus
+from grants.finance.states import PAYMENT_WORKFLOW
 from grants.organizations.permissions import is_member
 
 STAFF = (Role.FINANCE, Role.OFFICER, Role.AUDITOR)
 
 
-def _authed(user) -> bool:
-    return bool(user and user.is_authenticated)
-
-
 def in_unit_scope(user, call) -> bool:
-    from grants.organizations.services import unit_subtree_ids
-
-    return user.host_unit_id is not None and call.host_unit_id in unit_subtree_ids(user.host_unit_id)
+    return in_unit_subtree(user, call.host_unit_id)
 
 
 def can_browse_payments(user) -> bool:
     """The payment queue (filtered to the user's unit subtree)."""
-    return _authed(user) and user.has_role(*STAFF) and user.host_unit_id is not None
+    return is_authenticated(user) and user.has_role(*STAFF) and user.host_unit_id is not None
 
 
 def can_view_payment(user, payment) -> bool:
-    return _authed(user) and user.has_role(*STAFF) and in_unit_scope(user, payment.call)
+    return is_authenticated(user) and user.has_role(*STAFF) and in_unit_scope(user, payment.call)
 
 
 def can_handle_payment(user, payment) -> bool:
     """Finance of the call's unit subtree (approve, second approval, return, release, reclaim)."""
-    return _authed(user) and user.has_role(Role.FINANCE) and in_unit_scope(user, payment.call)
+    return is_authenticated(user) and user.has_role(Role.FINANCE) and in_unit_scope(user, payment.call)
 
 
 def can_resubmit_payment(user, payment) -> bool:
-    return (_authed(user) and user.has_role(Role.FINANCE, Role.OFFICER) and in_unit_scope(user, payment.call)
-            and payment.status == PaymentStatus.RETURNED)
+    return (is_authenticated(user) and user.has_role(Role.FINANCE, Role.OFFICER) and in_unit_scope(user, payment.call)
+            and PAYMENT_WORKFLOW.allows(payment.status, "resubmit"))
 
 
 def can_hold_payment(user, payment) -> bool:
     """Officers of the call's unit subtree put a payment on hold (暂停拨付) or lift the hold."""
-    return (_authed(user) and user.has_role(Role.OFFICER) and in_unit_scope(user, payment.call)
-            and payment.status in (*HOLDABLE_STATUSES, PaymentStatus.HELD))
+    return (is_authenticated(user) and user.has_role(Role.OFFICER) and in_unit_scope(user, payment.call)
+            and (PAYMENT_WORKFLOW.allows(payment.status, "hold", {Role.OFFICER})
+                 or PAYMENT_WORKFLOW.allows(payment.status, "lift_hold", {Role.OFFICER})))
 
 
 def can_download_voucher(user, payment) -> bool:
     """拨款通知单 of a released payment: staff in scope, and the paid organisation's members."""
-    if not _authed(user) or payment.status != PaymentStatus.RELEASED:
+    if not is_authenticated(user) or payment.status != PaymentStatus.RELEASED:
         return False
     if user.has_role(Role.APPLICANT) and is_member(user, payment.organization):
         return True
@@ -60,7 +58,7 @@ def can_download_voucher(user, payment) -> bool:
 
 
 def can_view_ledger(user, call) -> bool:
-    return _authed(user) and user.has_role(*STAFF) and in_unit_scope(user, call)
+    return is_authenticated(user) and user.has_role(*STAFF) and in_unit_scope(user, call)
 
 
 def can_browse_ledgers(user) -> bool:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from grants.core.audit import lock_chain, record
+from grants.core.errors import DomainError
 from grants.core.money import Money
 from grants.core.timeutil import now, today_local
 from grants.extensions import db
@@ -25,13 +26,8 @@ from grants.finance.states import PAYMENT_WORKFLOW
 DEFAULT_SECOND_APPROVAL_FEN = 20_000_000  # ¥200,000
 
 
-class PaymentError(ValueError):
+class PaymentError(DomainError):
     """A refused payment action, with a message for the user (and the form field it concerns)."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class AlreadyDone(PaymentError):

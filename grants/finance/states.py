@@ -1,4 +1,4 @@
-"""The payment workflow (WORKFLOWS.md): requested → approved (→ second_approved above the threshold)
+"""The payment workflow (docs/WORKFLOWS.md, generated from the table below): requested → approved (→ second_approved above the threshold)
 → released; requested | approved | second_approved → held (officer) → requested once lifted (the
 approvals are cleared, so a lifted payment is approved afresh); finance may return a payment with a
 reason, and a returned payment is resubmitted as requested. Reclaims (追回) are entries linked to a
@@ -48,4 +48,17 @@ PAYMENT_WORKFLOW = Workflow(
     },
     state_labels={str(k): v for k, v in PAYMENT_STATUS_LABELS.items()},
     action_labels=ACTION_LABELS,
+    states=tuple(S),
+    effects={
+        (S.REQUESTED, "approve"): "not by the tranche's evaluator",
+        (S.APPROVED, "second_approve"): "above the threshold only; not by the first approver",
+        (S.APPROVED, "release"): "below the threshold; not by the approver; the tranche takes pay (paid)",
+        (S.SECOND_APPROVED, "release"): "not by either approver; the tranche takes pay (paid)",
+        (S.REQUESTED, "return"): "reason required",
+        (S.APPROVED, "return"): "reason required",
+        (S.SECOND_APPROVED, "return"): "reason required",
+        (S.REQUESTED, "hold"): "reason required; a payment of a project on hold is held at once (system)",
+        (S.HELD, "lift_hold"): "approvals cleared: approved afresh",
+    },
+    description="A payment (拨付) of one payable tranche.",
 )

@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from openpyxl import load_workbook
 
 from grants.core.audit import record
+from grants.core.errors import DomainError
 from grants.core.money import Money, MoneyError
 from grants.core.timeutil import SHANGHAI, now
 from grants.extensions import db
@@ -37,12 +38,8 @@ LEGAL_FORMS = {"社会团体": "association", "社会服务机构": "service_ins
                "基金会": "foundation", "备案的社区社会组织": "filed_community", "社区社会组织": "filed_community"}
 
 
-class ImportFileError(ValueError):
+class ImportFileError(DomainError):
     """The file is not a workbook of the template."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass

@@ -3,11 +3,8 @@ internal notes only staff. Nobody else: other organisations and other units see 
 from __future__ import annotations
 
 from grants.accounts.models import Role
+from grants.core.permissions import is_authenticated
 from grants.messages.models import SubjectType
-
-
-def _authed(user) -> bool:
-    return bool(user and user.is_authenticated)
 
 
 def _call(subject):
@@ -18,13 +15,13 @@ def is_party(user, subject) -> bool:
     """A member of the subject's organisation (the other side of the officers)."""
     from grants.organizations.permissions import is_member
 
-    return _authed(user) and user.has_role(Role.APPLICANT) and is_member(user, subject.organization)
+    return is_authenticated(user) and user.has_role(Role.APPLICANT) and is_member(user, subject.organization)
 
 
 def _staff(user, subject, roles) -> bool:
     from grants.contracts.permissions import in_unit_scope
 
-    return _authed(user) and user.has_role(*roles) and in_unit_scope(user, _call(subject))
+    return is_authenticated(user) and user.has_role(*roles) and in_unit_scope(user, _call(subject))
 
 
 def _open(subject) -> bool:

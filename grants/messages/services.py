@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from grants.core.audit import record
+from grants.core.errors import DomainError
 from grants.extensions import db
 from grants.messages.models import Message, SubjectType
 from grants.messages.permissions import is_party, subject_kind
@@ -16,11 +17,8 @@ MAX_BODY = 5000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class MessageError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class MessageError(DomainError):
+    """A message was refused."""
 
 
 def load_subject(subject_type: str, subject_id: int):

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from grants.core.models import enum_check
 from grants.core.timeutil import UTCDateTime, now
 from grants.extensions import db
 
@@ -116,7 +117,7 @@ class Organization(db.Model):
 
     __table_args__ = (
         sa.CheckConstraint("rating BETWEEN 0 AND 5", name="rating_range"),
-        sa.CheckConstraint("status IN ('pending','verified','suspended')", name="status_known"),
+        enum_check("status", OrgStatus),
         # Registered organisations carry a credit code; filed ones a filing number instead.
         sa.CheckConstraint("uscc IS NOT NULL OR filing_number IS NOT NULL", name="identified"),
     )
@@ -207,7 +208,7 @@ class OrganizationChangeRequest(db.Model):
     certificate = relationship("StoredFile", lazy="joined")
 
     __table_args__ = (
-        sa.CheckConstraint("status IN ('pending','approved','rejected')", name="status_known"),
+        enum_check("status", ChangeRequestStatus),
     )
 
     @property

@@ -1,13 +1,11 @@
 """Who may see and change organisations and host units. Deny by default."""
 from grants.accounts.models import Role
-
-
-def _authed(user) -> bool:
-    return bool(user and user.is_authenticated)
+from grants.core.permissions import is_authenticated
+from grants.core.units import in_unit_subtree, unit_subtree_ids
 
 
 def is_member(user, org) -> bool:
-    return _authed(user) and user.membership is not None and user.membership.organization_id == org.id
+    return is_authenticated(user) and user.membership is not None and user.membership.organization_id == org.id
 
 
 def is_org_admin(user, org) -> bool:
@@ -17,14 +15,14 @@ def is_org_admin(user, org) -> bool:
 def can_view_organization(user, org) -> bool:
     """Members see their own organisation; staff who decide on applications see every organisation
     (organisations are platform-wide)."""
-    if not _authed(user):
+    if not is_authenticated(user):
         return False
     return is_member(user, org) or user.has_role(Role.OFFICER, Role.AUDITOR, Role.FINANCE)
 
 
 def can_view_record(user, org) -> bool:
     """组织履历: the organisation's own members, and staff of a unit (who see their unit subtree's calls)."""
-    if not _authed(user):
+    if not is_authenticated(user):
         return False
     if is_member(user, org):
         return True
@@ -38,13 +36,11 @@ def can_view_private_details(user, org) -> bool:
 
 def unit_governs(user, unit_id: int | None) -> bool:
     """The user's unit is `unit_id` or a unit above it. An object of no unit is governed by top units only."""
-    from grants.organizations.services import unit_subtree_ids
-
-    if not (_authed(user) and user.host_unit_id):
+    if not (is_authenticated(user) and user.host_unit_id):
         return False
     if unit_id is None:
         return user.host_unit is not None and user.host_unit.parent_id is None
-    return unit_id in unit_subtree_ids(user.host_unit_id)
+    return in_unit_subtree(user, unit_id)
 
 
 def funding_unit_ids(org) -> set[int]:
@@ -62,14 +58,12 @@ def funding_unit_ids(org) -> set[int]:
 def can_view_bank_details(user, org) -> bool:
     """收款账户: the organisation itself; officers and finance of the units that fund it (and units above
     them); auditors whose unit governs a funding unit or the organisation's own unit. Nobody else."""
-    if not _authed(user):
+    if not is_authenticated(user):
         return False
     if is_member(user, org):
         return True
     if not user.host_unit_id:
         return False
-    from grants.organizations.services import unit_subtree_ids
-
     subtree = unit_subtree_ids(user.host_unit_id)
     funders = funding_unit_ids(org)
     if user.has_role(Role.OFFICER, Role.FINANCE) and funders & subtree:
@@ -84,17 +78,17 @@ def can_edit_organization(user, org) -> bool:
 
 def can_review_change_request(user, change_request) -> bool:
     """Officers of the organisation's unit (or above) approve or reject its change requests."""
-    return (_authed(user) and user.has_role(Role.OFFICER)
+    return (is_authenticated(user) and user.has_role(Role.OFFICER)
             and unit_governs(user, change_request.organization.host_unit_id))
 
 
 def can_list_change_requests(user) -> bool:
-    return _authed(user) and user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None
+    return is_authenticated(user) and user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None
 
 
 def can_view_change_request(user, change_request) -> bool:
     """The organisation's members, and officers and auditors of its unit or above."""
-    if not _authed(user):
+    if not is_authenticated(user):
         return False
     if is_member(user, change_request.organization):
         return True
@@ -106,12 +100,12 @@ def can_manage_members(user, org) -> bool:
 
 
 def can_list_organizations(user) -> bool:
-    return _authed(user) and user.has_role(Role.OFFICER, Role.AUDITOR, Role.FINANCE)
+    return is_authenticated(user) and user.has_role(Role.OFFICER, Role.AUDITOR, Role.FINANCE)
 
 
 def can_verify_organization(user, org=None) -> bool:
     """Officers of the unit the organisation is registered with, or of a unit above it, verify, suspend and
     blacklist it (a city delegates by registering organisations with its districts)."""
-    if not (_authed(user) and user.has_role(Role.OFFICER)):
+    if not (is_authenticated(user) and user.has_role(Role.OFFICER)):
         return False
     return org is None or unit_governs(user, org.host_unit_id)

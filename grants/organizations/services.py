@@ -6,60 +6,29 @@ import secrets
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from stdnum.cn import uscc as uscc_std
 
 from grants.accounts.models import Role
 from grants.accounts.services import AccountError, create_user
 from grants.core.audit import lock_chain, record
-from grants.core.states import Workflow
+from grants.core.errors import DomainError
 from grants.core.timeutil import now
+from grants.core.units import unit_subtree_ids  # noqa: F401  (re-exported; the one copy is in core)
 from grants.extensions import db
 from grants.organizations.models import (
     CHILD_LEVEL, LEGAL_FORM_LABELS, ORG_STATUS_LABELS, ChangeRequestStatus, HostUnit, Invitation, LegalForm,
     Organization, OrganizationChangeRequest, OrganizationMember, OrgStatus, UnitLevel,
 )
+from grants.organizations.states import CHANGE_REQUEST_WORKFLOW, ORG_WORKFLOW  # noqa: F401  (re-exported)
 
 INVITATION_DAYS = 7
 
-ORG_WORKFLOW = Workflow(
-    "organization",
-    {
-        (OrgStatus.PENDING, "verify"): (OrgStatus.VERIFIED, frozenset({Role.OFFICER})),
-        (OrgStatus.VERIFIED, "suspend"): (OrgStatus.SUSPENDED, frozenset({Role.OFFICER})),
-        (OrgStatus.SUSPENDED, "reinstate"): (OrgStatus.VERIFIED, frozenset({Role.OFFICER})),
-        (OrgStatus.PENDING, "reject"): (OrgStatus.SUSPENDED, frozenset({Role.OFFICER})),
-    },
-    state_labels=ORG_STATUS_LABELS,
-    action_labels={"verify": _l("认证通过"), "suspend": _l("暂停"), "reinstate": _l("恢复"), "reject": _l("不予认证")},
-)
 
-
-class OrganizationError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class OrganizationError(DomainError):
+    """An organisation or host-unit rule refused the action."""
 
 
 # --- host units --------------------------------------------------------------
-
-def unit_subtree_ids(unit_id: int | None) -> set[int]:
-    """The unit and every unit below it (one query; the tree is small)."""
-    if unit_id is None:
-        return set()
-    rows = db.session.execute(sa.select(HostUnit.id, HostUnit.parent_id)).all()
-    children: dict[int | None, list[int]] = {}
-    for uid, parent in rows:
-        children.setdefault(parent, []).append(uid)
-    result, stack = set(), [unit_id]
-    while stack:
-        uid = stack.pop()
-        if uid in result:
-            continue
-        result.add(uid)
-        stack.extend(children.get(uid, []))
-    return result
 
 
 def unit_choices() -> list[tuple[int, str]]:
@@ -298,7 +267,7 @@ def decide_change_request(cr: OrganizationChangeRequest, approve: bool, note: st
             _check_unit(facts["host_unit_id"])
         for key, value in facts.items():
             setattr(org, key, value)
-    cr.status = ChangeRequestStatus.APPROVED if approve else ChangeRequestStatus.REJECTED
+    CHANGE_REQUEST_WORKFLOW.transition(cr, "approve" if approve else "reject", actor, audit=False)
     cr.decided_by_id = actor.id
     cr.decided_at = now()
     cr.decision_note = note[:500]

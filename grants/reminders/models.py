@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from grants.core.models import enum_check
 from grants.core.timeutil import UTCDateTime, now
 from grants.extensions import db
 
@@ -69,7 +70,7 @@ class OutboxMail(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, index=True)
 
     __table_args__ = (
-        sa.CheckConstraint("status IN ('queued','sending','sent','failed','uncertain')", name="status_known"),
+        enum_check("status", MailStatus),
         sa.CheckConstraint("attempts >= 0", name="attempts_nonneg"),
         sa.CheckConstraint("status <> 'sent' OR sent_at IS NOT NULL", name="sent_has_time"),
         sa.CheckConstraint("status <> 'sending' OR claimed_at IS NOT NULL", name="sending_has_claim"),
@@ -103,7 +104,7 @@ class OutboxSms(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, index=True)
 
     __table_args__ = (
-        sa.CheckConstraint("status IN ('queued','sending','sent','failed','uncertain')", name="status_known"),
+        enum_check("status", MailStatus),
         sa.CheckConstraint("attempts >= 0", name="attempts_nonneg"),
         sa.CheckConstraint("status <> 'sent' OR sent_at IS NOT NULL", name="sent_has_time"),
         sa.CheckConstraint("status <> 'sending' OR claimed_at IS NOT NULL", name="sending_has_claim"),

@@ -2,24 +2,21 @@
 from __future__ import annotations
 
 from grants.accounts.models import Role
-
-
-def _authed(user) -> bool:
-    return bool(user and getattr(user, "is_authenticated", False))
+from grants.core.permissions import is_authenticated
 
 
 def can_read_notification(user, notification) -> bool:
     """Each inbox is private to its owner."""
-    return _authed(user) and notification.user_id == user.id
+    return is_authenticated(user) and notification.user_id == user.id
 
 
 def can_use_inbox(user) -> bool:
-    return _authed(user)
+    return is_authenticated(user)
 
 
 def can_view_outbox(user) -> bool:
     """The mail outbox holds every user's mail: admins only."""
-    return _authed(user) and user.has_role(Role.ADMIN)
+    return is_authenticated(user) and user.has_role(Role.ADMIN)
 
 
 def can_resend_mail(user, mail) -> bool:
@@ -31,11 +28,11 @@ def can_resend_mail(user, mail) -> bool:
 
 def can_manage_scheduler(user) -> bool:
     """The scheduler page and the platform-wide rule defaults: admins."""
-    return _authed(user) and user.has_role(Role.ADMIN)
+    return is_authenticated(user) and user.has_role(Role.ADMIN)
 
 
 def can_list_call_reminders(user) -> bool:
-    return _authed(user) and user.has_role(Role.OFFICER) and user.host_unit_id is not None
+    return is_authenticated(user) and user.has_role(Role.OFFICER) and user.host_unit_id is not None
 
 
 def can_manage_call_reminders(user, call) -> bool:

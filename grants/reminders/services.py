@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from grants.core.audit import record
+from grants.core.errors import DomainError
 from grants.core.timeutil import now
 from grants.extensions import db
 from grants.reminders.channels import EmailChannel, Message, SmsChannel, active_channels
@@ -19,11 +20,8 @@ from grants.reminders.models import (
 from grants.reminders.registry import RULES
 
 
-class ReminderError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class ReminderError(DomainError):
+    """A reminder setting was refused."""
 
 
 def preference_set(rows) -> set[str]:

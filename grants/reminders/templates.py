@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from jinja2.sandbox import SandboxedEnvironment
 
 from grants.core.audit import record
+from grants.core.errors import DomainError
 from grants.core.timeutil import now
 from grants.extensions import db
 from grants.reminders.models import NoticeTemplate
@@ -24,11 +25,8 @@ LIMITS = {"title": 500, "body": 5000, "sms": 500}
 _STRICT = SandboxedEnvironment(autoescape=False, undefined=jinja2.StrictUndefined)
 
 
-class TemplateError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class TemplateError(DomainError):
+    """A notice template was refused (unknown placeholder, empty text)."""
 
 
 def sample_variables(kind: str) -> dict:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from grants.core.models import enum_check, enum_values_sql
 from grants.core.timeutil import UTCDateTime, now
 from grants.extensions import db
 
@@ -47,10 +48,6 @@ class Recommendation(StrEnum):
 
 RECOMMENDATION_LABELS = {Recommendation.FUND: _l("资助"), Recommendation.FUND_WITH_CHANGES: _l("修改后资助"),
                          Recommendation.REJECT: _l("不予资助")}
-
-
-def _in(enum) -> str:
-    return ",".join(f"'{v.value}'" for v in enum)
 
 
 class ExpertProfile(db.Model):
@@ -96,7 +93,7 @@ class PanelMember(db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("call_id", "user_id", "stage", name="uq_panel_member"),
-        sa.CheckConstraint(f"stage IN ({_in(ReviewStage)})", name="stage_known"),
+        enum_check("stage", ReviewStage),
     )
 
 
@@ -121,7 +118,7 @@ class Conflict(db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("application_id", "expert_id", name="uq_conflict"),
-        sa.CheckConstraint(f"source IN ({_in(ConflictSource)})", name="source_known"),
+        enum_check("source", ConflictSource),
         # Only the expert's own declaration can say "no conflict"; auto and officer rows are conflicts.
         sa.CheckConstraint("has_conflict OR source = 'declared'", name="only_declared_clears"),
         sa.CheckConstraint("NOT has_conflict OR source != 'declared' OR length(reason) > 0",
@@ -151,7 +148,7 @@ class ReviewAssignment(db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("application_id", "expert_id", "stage", name="uq_review_assignment"),
-        sa.CheckConstraint(f"stage IN ({_in(ReviewStage)})", name="stage_known"),
+        enum_check("stage", ReviewStage),
     )
 
     @property
@@ -189,9 +186,9 @@ class Review(db.Model):
         # Covers the ranking's read (expert and points_total included): no table lookup per review.
         sa.Index("ix_review_application_stage_status", "application_id", "stage", "status", "expert_id",
                  "points_total"),
-        sa.CheckConstraint(f"stage IN ({_in(ReviewStage)})", name="stage_known"),
-        sa.CheckConstraint(f"status IN ({_in(ReviewStatus)})", name="status_known"),
-        sa.CheckConstraint(f"recommendation IS NULL OR recommendation IN ({_in(Recommendation)})",
+        enum_check("stage", ReviewStage),
+        enum_check("status", ReviewStatus),
+        sa.CheckConstraint(f"recommendation IS NULL OR recommendation IN ({enum_values_sql(Recommendation)})",
                            name="recommendation_known"),
         sa.CheckConstraint("suggested_amount_fen IS NULL OR suggested_amount_fen > 0", name="suggested_positive"),
         sa.CheckConstraint("points_total >= 0", name="points_total_nonneg"),

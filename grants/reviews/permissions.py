@@ -10,22 +10,18 @@ import sqlalchemy as sa
 
 from grants.accounts.models import Role
 from grants.calls.models import CallStatus
+from grants.core.permissions import is_authenticated
+from grants.core.units import in_unit_subtree
 from grants.extensions import db
 
 
-def _authed(user) -> bool:
-    return bool(user and getattr(user, "is_authenticated", False))
-
-
 def _in_scope(user, call) -> bool:
-    from grants.organizations.services import unit_subtree_ids
-
-    return user.host_unit_id is not None and call.host_unit_id in unit_subtree_ids(user.host_unit_id)
+    return in_unit_subtree(user, call.host_unit_id)
 
 
 def expert_may_see(user, application) -> bool:
     """The expert has an assignment for this application, declared no conflict, and is not conflicted."""
-    if not _authed(user) or not user.has_role(Role.EXPERT):
+    if not is_authenticated(user) or not user.has_role(Role.EXPERT):
         return False
     from grants.reviews.models import Conflict, ReviewAssignment
     from grants.reviews.services import auto_conflict_reason, expert_facts
@@ -49,18 +45,18 @@ def expert_may_open_files(user, application) -> bool:
 
 def can_review(user, assignment) -> bool:
     """Open the scoring page of one's own assignment (content shown only after the declaration)."""
-    return (_authed(user) and user.has_role(Role.EXPERT) and assignment.expert_id == user.id
+    return (is_authenticated(user) and user.has_role(Role.EXPERT) and assignment.expert_id == user.id
             and assignment.application.call.status in (CallStatus.REVIEWING, CallStatus.NOTICE,
                                                        CallStatus.FINALIZED, CallStatus.ARCHIVED))
 
 
 def can_list_tasks(user) -> bool:
-    return _authed(user) and user.has_role(Role.EXPERT)
+    return is_authenticated(user) and user.has_role(Role.EXPERT)
 
 
 def can_manage_pool(user) -> bool:
     """Officers recruit experts into the pool (专家库) for their own unit."""
-    return _authed(user) and user.has_role(Role.OFFICER) and user.host_unit_id is not None
+    return is_authenticated(user) and user.has_role(Role.OFFICER) and user.host_unit_id is not None
 
 
 def can_edit_expert(user, profile) -> bool:
@@ -72,18 +68,18 @@ def can_edit_expert(user, profile) -> bool:
 
 
 def can_view_pool(user) -> bool:
-    return _authed(user) and user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None
+    return is_authenticated(user) and user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None
 
 
 def can_manage_review(user, call) -> bool:
     """Panel, conflicts, assignment, reopening, shortlist: officers of the call's unit subtree."""
-    return (_authed(user) and user.has_role(Role.OFFICER) and _in_scope(user, call)
+    return (is_authenticated(user) and user.has_role(Role.OFFICER) and _in_scope(user, call)
             and call.status in (CallStatus.PUBLISHED, CallStatus.REVIEWING))
 
 
 def can_view_review(user, call) -> bool:
     """Progress, ranking and the score sheet: officers and auditors of the subtree (not drafts)."""
-    return (_authed(user) and user.has_role(Role.OFFICER, Role.AUDITOR) and _in_scope(user, call)
+    return (is_authenticated(user) and user.has_role(Role.OFFICER, Role.AUDITOR) and _in_scope(user, call)
             and call.status != CallStatus.DRAFT)
 
 

@@ -17,7 +17,9 @@ from grants.applications.models import Application, ApplicationStatus
 from grants.applications.states import APPLICATION_WORKFLOW
 from grants.calls.models import Call, CallStatus, RubricCriterion
 from grants.core.audit import record
+from grants.core.errors import DomainError
 from grants.core.states import IllegalTransition
+from grants.reviews.states import REVIEW_WORKFLOW
 from grants.core.timeutil import format_local, now
 from grants.extensions import db
 from grants.organizations.models import Organization, OrganizationMember
@@ -36,13 +38,8 @@ ASSIGNABLE_WRITTEN = (ApplicationStatus.ELIGIBLE, ApplicationStatus.UNDER_REVIEW
 ASSIGNABLE_PITCH = (ApplicationStatus.SHORTLISTED,)
 
 
-class ReviewError(ValueError):
+class ReviewError(DomainError):
     """A review rule was broken; the message is shown to the user (in Chinese)."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 def _transition_app(application: Application, action: str, actor, *, system: bool = False, **detail) -> None:
@@ -693,7 +690,7 @@ def save_review(assignment: ReviewAssignment, expert: User, data: dict[str, Any]
         if not review.recommendation:
             problems["recommendation"] = _("请选择推荐意见")
         if not problems:
-            review.status = ReviewStatus.SUBMITTED
+            REVIEW_WORKFLOW.transition(review, "submit", expert, audit=False)
             review.submitted_at = now()
             db.session.flush()
             record(expert, "review.submit", review, after={
@@ -741,7 +738,7 @@ def reopen_review(review: Review, reason: str, actor) -> Review:
         raise ReviewError(_("该申报已进入立项环节，不能退回评分"))
     before = {"status": review.status, "submitted_at": review.submitted_at,
               "points": {str(s.criterion_id): s.points for s in review.scores}}
-    review.status = ReviewStatus.DRAFT
+    REVIEW_WORKFLOW.transition(review, "reopen", actor, audit=False)
     review.submitted_at = None
     review.reopened_reason = reason[:500]
     record(actor, "review.reopen", review, before=before, after={"status": "draft", "reason": reason})

@@ -191,9 +191,9 @@ def expert_new():
                               title=form.title.data or "")
         except AccountError as exc:
             db.session.rollback()
-            msg = getattr(exc, "message", None) or str(exc)
-            target = form.password if "密码" in msg else form.username
-            target.errors = list(target.errors) + [msg]
+            # The field the service names (the password policy names "password"); else the user name.
+            target = (getattr(form, exc.field, None) if exc.field else None) or form.username
+            target.errors = list(target.errors) + [exc.message]
         else:
             db.session.commit()
             flash(_("已将 %(n)s 加入专家库，首次登录须修改密码", n=form.display_name.data), "success")
