@@ -1,7 +1,7 @@
 """open data version: the counter naming the cached open-data files
 
 Revision ID: 0011
-Revises: 0004
+Revises: 0009
 Create Date: 2026-12-03 07:00:00
 """
 import datetime as dt
@@ -14,7 +14,7 @@ import grants.core.timeutil
 
 
 revision = "0011"
-down_revision = "0004"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
