@@ -11,9 +11,9 @@ ms: how many backends wait, and on what (the audit chain's advisory lock, a row,
 
 At the end the database is checked: every submission a client saw accepted is submitted exactly once (one number,
 one `submit` audit row), none is lost, the numbers are 1…n without repeats, and `audit verify` passes. Last,
-the deadline: the call's close_at is set two seconds ahead and 64 more organisations submit spread over the
-second before and after it; every accepted submission must carry a time before close_at and every later one
-must be refused.
+the deadline: 64 more organisations log in and load their form, then the call's close_at is set three seconds
+ahead and they submit spread over the second before and after it; every accepted submission must carry a time
+before close_at, none after it (a request sent just before it may still arrive after it and be refused).
 """
 from __future__ import annotations
 
@@ -171,7 +171,9 @@ def _timed(stats: Stats, kind: str, fn):
 
 
 def rush_org(base: str, username: str, app_id: int, saves: int, stats: Stats, deadline_phase: bool = False,
-             submit_at: float | None = None) -> None:
+             submit_at=None) -> None:
+    """One organisation: log in, (GET the form, POST it) `saves` times as a draft, then GET and submit. In the
+    deadline phase `submit_at()` blocks until every late client has its form and says when to send."""
     s = requests.Session()
     r = _timed(stats, "login", lambda: s.post(f"{base}/login", data={"login": username, "password": "Passw0rd!"},
                                               allow_redirects=False, timeout=60))
@@ -198,7 +200,7 @@ def rush_org(base: str, username: str, app_id: int, saves: int, stats: Stats, de
         fields = [(k, (v + f" {i}") if k == "objectives" else v) for k, v in fields]
         last = i == saves
         if last and submit_at is not None:
-            time.sleep(max(0.0, submit_at - time.time()))
+            time.sleep(max(0.0, submit_at() - time.time()))
         kind = "submit POST" if last else "save POST"
         sent = time.time()
         r = _timed(stats, kind, lambda: s.post(edit, data=[*fields, ("action", "submit" if last else "save")],
@@ -312,19 +314,33 @@ def main() -> int:
             sampler.join()
             load1 = os.getloadavg()
 
-            # The deadline, to the second: close two seconds from now, submissions spread over ±1 s around it.
+            # The deadline, to the second: once every late client is logged in with its form loaded, the call
+            # closes at the next whole second plus three, and the submissions are sent spread over ±1 s around it.
             engine = sa.create_engine(url)
-            deadline = dt.datetime.now(UTC).replace(microsecond=0) + dt.timedelta(seconds=4)
-            with engine.begin() as conn:
-                conn.execute(sa.text("UPDATE call SET close_at = :c WHERE id = :i"), {"c": deadline, "i": call_id})
             late_stats = Stats()
-            spread = [deadline.timestamp() - 1 + 2 * i / len(late) for i in range(len(late))]
-            late_threads = [threading.Thread(target=rush_org, args=(base, u, a, 0, late_stats, True, when))
-                            for (u, a), when in zip(late, spread)]
+            plan = {}
+
+            def set_deadline():
+                plan["deadline"] = dt.datetime.now(UTC).replace(microsecond=0) + dt.timedelta(seconds=3)
+                with engine.begin() as conn:
+                    conn.execute(sa.text("UPDATE call SET close_at = :c WHERE id = :i"),
+                                 {"c": plan["deadline"], "i": call_id})
+
+            ready = threading.Barrier(len(late), action=set_deadline, timeout=600)
+
+            def when(i):
+                def at():
+                    ready.wait()
+                    return plan["deadline"].timestamp() - 1 + 2 * i / len(late)
+                return at
+
+            late_threads = [threading.Thread(target=rush_org, args=(base, u, a, 0, late_stats, True, when(i)))
+                            for i, (u, a) in enumerate(late)]
             for t in late_threads:
                 t.start()
             for t in late_threads:
                 t.join()
+            deadline = plan["deadline"]
 
             report(args, engine, call_id, stats, late_stats, deadline, elapsed, waits, load0, load1, rush, late)
             engine.dispose()

@@ -314,7 +314,8 @@ def checkpoint_if_due(at=None):
         return None
     at = at or now()
     last = db.session.scalar(sa.select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1))
-    head = db.session.scalar(sa.select(sa.func.max(AuditLog.id))) or 0
+    seal_pending()
+    head = _chain_head(db.session)[2] or 0  # the sealed chain's last row (what a checkpoint would name)
     if last is not None and (last.last_id == head or
                              at - last.at < _dt.timedelta(minutes=current_app.config.get("AUDIT_CHECKPOINT_MINUTES", 60))):
         return None

@@ -238,8 +238,8 @@ def run_pass(at: dt.datetime | None = None) -> PassResult:
         from grants.core.audit import checkpoint_if_due
 
         # A signed checkpoint of the audit chain's head, so rows cut off its end are detected later.
-        if checkpoint_if_due():
-            db.session.commit()
+        checkpoint_if_due()
+        db.session.commit()  # the checkpoint, or what it sealed first (and the sealing lock goes)
     except Exception as exc:  # noqa: BLE001 — reported like a step; the reminders go on
         db.session.rollback()
         log.exception("audit checkpoint failed")
