@@ -88,6 +88,8 @@ ALLOWED: dict[str, set[str]] = {
     "finance.ledgers": {"finance", "officer", "auditor"},  # the caller's own unit subtree only
     "finance.ledger": set(),
     "finance.ledger_export": set(),
+    "finance.queue_export": {"finance", "officer", "auditor"},  # rows of the caller's own unit subtree only
+    "finance.batch": {"finance"},  # acts only on ticked payments of the caller's unit subtree; others refused per item
     "dashboard.index": {"officer", "auditor"},  # figures of the caller's own unit subtree only
     "dashboard.export": {"officer", "auditor"},
     "dashboard.items": {"officer", "auditor"},
