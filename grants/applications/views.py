@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from grants.applications import bp
 from grants.applications import permissions as perm
 from grants.applications.exports import applications_workbook
+from grants.core.batch import render_outcome, run_batch, selected_ids
 from grants.core.excel import xlsx_response
 from grants.applications.forms import ApplicationForm, ScreeningFilterForm, ScreeningForm, parse_application_form
 from grants.applications.models import (
@@ -328,7 +329,40 @@ def call_list(call_id: int):
     ensure(perm.can_list_call_applications(current_user, call))
     form, stmt, count_stmt = _filtered(call, for_list=True)
     page = paginate(stmt, per_page=PER_PAGE, count_stmt=count_stmt)
-    return render_template("applications/list.html", call=call, page=page, form=form, counts=status_counts(call))
+    return render_template("applications/list.html", call=call, page=page, form=form, counts=status_counts(call),
+                           can_batch=perm.can_batch_screen(current_user, call), batch_form=ScreeningForm(),
+                           screening_actions=SCREENING_ACTIONS, workflow=APPLICATION_WORKFLOW)
+
+
+@bp.route("/calls/<int:call_id>/applications/batch-screen", methods=["POST"])
+@login_required
+def batch_screen(call_id: int):
+    """对所选项形式审查: pass several at once; 不合格 and 退回修改 take each application's own reason (and one new
+    deadline for the returned). Each through screen_application in its own transaction; refusals listed."""
+    call = get_or_404(Call, call_id)
+    ensure(perm.can_batch_screen(current_user, call))
+    back = url_for("applications.call_list", call_id=call.id, **{k: v for k, v in request.args.items() if k != "page"})
+    form = ScreeningForm()
+    action = form.action.data
+    if not form.validate_on_submit() or action not in SCREENING_ACTIONS:
+        flash(form_errors(form) or _("请选择审查操作"), "danger")
+        return redirect(back)
+    ids = selected_ids()
+    if not ids:
+        flash(_("请先勾选要处理的项"), "warning")
+        return redirect(back)
+    deadline = local_to_utc(form.new_deadline.data) if form.new_deadline.data else None
+
+    def act(a):
+        reason = request.form.get(f"reason-{a.id}", "") or form.reason.data or ""
+        screen_application(a, action, current_user, reason=reason, new_deadline_at=deadline)
+
+    outcome = run_batch(str(APPLICATION_WORKFLOW.action_label(action)), ids,
+                        lambda i: db.session.get(Application, i),
+                        lambda a: a.call_id == call.id and perm.can_batch_screen(current_user, a.call),
+                        act, label=lambda a: f"{a.number or ''} {a.display_name} · {a.organization.name}",
+                        url=lambda a: url_for("applications.detail", application_id=a.id))
+    return render_outcome(outcome, back, _("返回申报列表"))
 
 
 @bp.route("/calls/<int:call_id>/applications.xlsx")
