@@ -50,6 +50,7 @@ ALLOWED: dict[str, set[str]] = {
     "organizations.invite": set(),
     "organizations.member_admin": set(),
     "organizations.index": {"officer", "auditor", "finance"},
+    "organizations.export": {"officer", "auditor", "finance"},  # the list's rows, as filtered
     "organizations.status": set(),  # only officers of the unit it is registered with, or above
     "organizations.blacklist": set(),
     "organizations.change_requests": {"officer", "auditor"},  # the caller's own unit subtree only
@@ -142,6 +143,7 @@ ALLOWED: dict[str, set[str]] = {
     "reviews.shortlist": set(),
     "reviews.score_sheet": set(),
     "contracts.index": {"officer", "finance", "auditor"},  # lists the caller's own unit subtree only
+    "contracts.export": {"officer", "finance", "auditor"},  # rows of the caller's own unit subtree only
     "contracts.mine": {"applicant"},  # the caller's own organisation's contracts
     "contracts.create": set(),
     "contracts.detail": set(),  # the world's contract belongs to another unit and organisation
