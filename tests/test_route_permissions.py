@@ -144,6 +144,9 @@ ALLOWED: dict[str, set[str]] = {
     "reviews.score_sheet": set(),
     "contracts.index": {"officer", "finance", "auditor"},  # lists the caller's own unit subtree only
     "contracts.export": {"officer", "finance", "auditor"},  # rows of the caller's own unit subtree only
+    "assessments.reports": {"officer", "auditor"},  # the caller's own unit subtree only
+    "assessments.reports_export": {"officer", "auditor"},
+    "assessments.chase_reports": {"officer"},  # only ticked reports of the caller's unit subtree; others refused per item
     "contracts.mine": {"applicant"},  # the caller's own organisation's contracts
     "contracts.create": set(),
     "contracts.detail": set(),  # the world's contract belongs to another unit and organisation
