@@ -171,7 +171,7 @@ ALLOWED: dict[str, set[str]] = {
     "assessments.rectify_deadline": set(),
     "assessments.withhold": set(),
     "assessments.rubric": set(),  # the world's call belongs to another unit
-    "awards.objections_export": set(),  # the world's call belongs to another unit
+    "awards.objections_export": {"admin"},  # as awards.notice: admins see every call's notice
     "awards.index": {"officer", "auditor", "admin"},  # lists the caller's own unit subtree (admin: calls to approve)
     "awards.draft": {"admin"},  # the admin may open any draft to approve it (four-eyes step); officers: own subtree
     "awards.propose": set(),
