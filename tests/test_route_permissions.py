@@ -190,7 +190,8 @@ ALLOWED: dict[str, set[str]] = {
     "awards.feedback": set(),  # another organisation's application
     "applications.apply": {"applicant"},  # any organisation may apply to an open call (the world's is not open)
     "applications.mine": {"applicant"},  # the caller's own organisation's applications
-    "applications.batch_screen": set(),  # the world's call belongs to another unit
+    "applications.batch_screen": set(),
+    "applications.autosave": set(),  # another organisation's draft  # the world's call belongs to another unit
     "applications.edit": set(),  # the world's application belongs to another organisation and unit
     "applications.detail": set(),
     "applications.status": set(),

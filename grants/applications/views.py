@@ -3,7 +3,7 @@ PDF, attachments, withdraw; the officers' screening list, Excel export and decis
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -151,6 +151,25 @@ def edit(application_id: int):
         return _render_form(application, _form_values(application, request.form), problems)
     flash(_("草稿已保存（%(t)s）", t=format_local(now(), "%H:%M:%S")), "success")
     return redirect(url_for("applications.edit", application_id=application.id))
+
+
+@bp.route("/applications/<int:application_id>/autosave", methods=["POST"])
+@login_required
+def autosave(application_id: int):
+    """自动保存 from the form's script (a few seconds after typing, and on leaving the page): the same permission,
+    deadline and state checks as 保存草稿, text only (files go with 保存草稿), answered in JSON."""
+    application = get_or_404(Application, application_id)
+    ensure(perm.can_edit_application(current_user, application))
+    if not ApplicationForm().validate_on_submit():
+        return jsonify(ok=False, message=_("页面已过期，自动保存失败，请刷新页面后手动保存")), 400
+    try:
+        save_draft(application, parse_application_form(request.form), current_user)
+    except ApplicationError as exc:
+        db.session.rollback()
+        return jsonify(ok=False, message=_("未能自动保存：%(m)s", m=exc.message)), 409
+    db.session.commit()
+    saved = format_local(now(), "%H:%M")
+    return jsonify(ok=True, saved_at=saved, message=_("已自动保存 %(t)s", t=saved))
 
 
 @bp.route("/applications/mine")
