@@ -144,6 +144,7 @@ ALLOWED: dict[str, set[str]] = {
     "reviews.score_sheet": set(),
     "contracts.index": {"officer", "finance", "auditor"},  # lists the caller's own unit subtree only
     "contracts.export": {"officer", "finance", "auditor"},  # rows of the caller's own unit subtree only
+    "assessments.autosave_report": set(),  # another organisation's report
     "assessments.reports": {"officer", "auditor"},  # the caller's own unit subtree only
     "assessments.reports_export": {"officer", "auditor"},
     "assessments.chase_reports": {"officer"},  # only ticked reports of the caller's unit subtree; others refused per item

@@ -92,6 +92,32 @@ def edit_report(report_id: int):
     return _render_edit(report, form, problems, typed, 400 if problems else 200)
 
 
+@bp.route("/reports/<int:report_id>/autosave", methods=["POST"])
+@login_required
+def autosave_report(report_id: int):
+    """自动保存 of the report form: the same permission and checks as 保存 (files go with 保存), JSON answer."""
+    from flask import jsonify
+
+    from grants.core.timeutil import format_local, now
+
+    report = get_or_404(ProgressReport, report_id)
+    ensure(perm.can_edit_report(current_user, report))
+    if not TokenForm().validate_on_submit():
+        return jsonify(ok=False, message=_("页面已过期，自动保存失败，请刷新页面后手动保存")), 400
+    achieved, spent, problems = parse_report_form(report, request.form)
+    if problems:
+        return jsonify(ok=False, message=_("有 %(n)s 处内容有误，未自动保存，请修改", n=len(problems))), 409
+    try:
+        save_report(report, narrative=request.form.get("narrative", ""), achieved=achieved, spent=spent,
+                    actor=current_user)
+    except AssessmentError as exc:
+        db.session.rollback()
+        return jsonify(ok=False, message=_("未能自动保存：%(m)s", m=exc.message)), 409
+    db.session.commit()
+    saved = format_local(now(), "%H:%M")
+    return jsonify(ok=True, saved_at=saved, message=_("已自动保存 %(t)s", t=saved))
+
+
 def _render_edit(report, form, problems, typed, status=200):
     return render_template("assessments/report_form.html", r=report, c=report.contract, form=form,
                            problems=problems, typed=typed, missing=report_problems(report)), status
