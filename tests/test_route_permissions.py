@@ -125,6 +125,7 @@ ALLOWED: dict[str, set[str]] = {
     "reviews.declare": set(),  # another expert's assignment
     "reviews.review": set(),
     "reviews.experts": {"officer", "auditor"},  # the pool is shared read-only; each unit edits its own experts
+    "reviews.experts_export": {"officer", "auditor"},  # the same pool
     "reviews.expert_new": {"officer"},  # the new expert belongs to the officer's own unit
     "reviews.expert_edit": set(),  # the world's expert was recruited by another unit
     "reviews.calls": {"officer", "auditor"},  # lists the calls of the caller's own unit subtree

@@ -178,6 +178,27 @@ def experts():
                            can_manage=perm.can_manage_pool(current_user))
 
 
+@bp.route("/experts.xlsx")
+@login_required
+def experts_export():
+    """专家库 as a workbook: the same pool the page lists."""
+    from grants.core.excel import list_workbook
+    from grants.core.timeutil import format_local, now, today_local
+
+    ensure(perm.can_view_pool(current_user))
+    headers = [("姓名", 12), ("职称", 12), ("用户名", 14), ("专业领域", 24), ("工作单位", 24), ("关联社会组织", 24),
+               ("电话", 14), ("邮箱", 22), ("聘请单位", 16)]
+
+    def rows():
+        for p in db.session.scalars(svc.expert_pool_query()).unique():
+            yield [p.user.display_name, p.title, p.user.username, p.specialties_text, p.employer,
+                   p.affiliated_organization.name if p.affiliated_organization else "", p.phone or p.user.mobile or "",
+                   p.user.email or "", p.host_unit.short_name if p.host_unit else _("市级专家库")]
+
+    data = list_workbook("专家库", f"专家库（导出时间 {format_local(now(), '%Y-%m-%d %H:%M')}）", headers, rows())
+    return xlsx_response(data, f"专家库-{today_local().isoformat()}.xlsx")
+
+
 @bp.route("/experts/new", methods=["GET", "POST"])
 @login_required
 def expert_new():

@@ -25,6 +25,12 @@
       data.delete('action');
       return data;
     }
+    function show(text, tone) {
+      if (!status) return;
+      status.textContent = text || '';
+      status.classList.remove('text-muted', 'text-success', 'text-danger');
+      status.classList.add(tone);
+    }
     function save(leaving) {
       if (!url || !dirty) return;
       if (inflight && !leaving) { again = true; return; }
@@ -35,19 +41,16 @@
       if (leaving) return;
       sent.then(function (r) { return r.json().then(function (j) { return {ok: r.ok, j: j}; }); })
         .then(function (res) {
-          if (status) {
-            status.textContent = res.j.message || '';
-            status.className = res.ok ? 'small text-success' : 'small text-danger';
-          }
+          show(res.j.message, res.ok ? 'text-success' : 'text-danger');
           if (!res.ok) dirty = true;
         })
-        .catch(function () { dirty = true; if (status) { status.textContent = status.getAttribute('data-failed') || ''; status.className = 'small text-danger'; } })
+        .catch(function () { dirty = true; show(status && status.getAttribute('data-failed'), 'text-danger'); })
         .then(function () { inflight = false; if (again) { again = false; save(false); } });
     }
     function edited() {
       dirty = true;
       if (!url) return;
-      if (status) { status.textContent = status.getAttribute('data-pending') || ''; status.className = 'small text-muted'; }
+      show(status && status.getAttribute('data-pending'), 'text-muted');
       clearTimeout(timer);
       timer = setTimeout(function () { save(false); }, delay);
     }

@@ -64,3 +64,22 @@ def test_batch_assign_refusals(app, db, client, login_as):
     login_as(factories.user(roles=("auditor",), unit=call.host_unit))
     assert client.post(url, data={"stage": "written", "batch_action": "assign", "expert_id": experts[2].id,
                                   "ids": [a.id]}).status_code == 403
+
+
+def test_expert_pool_export(app, db, client, login_as):
+    import io
+
+    from openpyxl import load_workbook
+
+    e = rf.expert(specialties=["为老服务"], employer="=HYPERLINK(\"x\")")
+    db.session.commit()
+    login_as("officer")
+    r = client.get("/reviews/experts.xlsx")
+    assert r.status_code == 200
+    ws = load_workbook(io.BytesIO(r.data)).active
+    assert [c.value for c in ws[2]][:4] == ["姓名", "职称", "用户名", "专业领域"]
+    row = next(r for r in ws.iter_rows(min_row=3, values_only=True) if r[2] == e.username)
+    assert row[3] == "为老服务" and row[4].startswith("'=")
+    assert "/reviews/experts.xlsx" in client.get("/reviews/experts").get_data(as_text=True)
+    login_as("expert")
+    assert client.get("/reviews/experts.xlsx").status_code == 403
