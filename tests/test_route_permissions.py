@@ -54,6 +54,7 @@ ALLOWED: dict[str, set[str]] = {
     "organizations.status": set(),  # only officers of the unit it is registered with, or above
     "organizations.blacklist": set(),
     "organizations.change_requests": {"officer", "auditor"},  # the caller's own unit subtree only
+    "organizations.change_requests_export": {"officer", "auditor"},  # the caller's own unit subtree only
     "organizations.change_request": set(),  # another unit's organisation
     "organizations.change_request_certificate": set(),
     "core.audit_log": {"officer", "auditor", "admin"},  # rows of the caller's own units only
