@@ -139,6 +139,8 @@ class Config:
 
     # Payments strictly above this amount (in fen) need a second finance user's approval (复核).
     PAYMENT_SECOND_APPROVAL_FEN = int(os.environ.get("PAYMENT_SECOND_APPROVAL_FEN", "20000000"))
+    # Long forms (application, progress report) save their draft this long after the last keystroke.
+    AUTOSAVE_DELAY_MS = int(os.environ.get("AUTOSAVE_DELAY_MS", "4000"))
 
     # Coverage targets of the host-unit tree shown on the dashboard (统计): the share, in percent, of the
     # districts and of the streets under the viewer's unit that should run their own call each year.

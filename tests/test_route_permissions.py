@@ -51,9 +51,11 @@ ALLOWED: dict[str, set[str]] = {
     "organizations.member_admin": set(),
     "organizations.index": {"officer", "auditor", "finance"},
     "search.index": {"officer", "auditor", "finance"},  # finds the caller's unit subtree's items only
+    "organizations.export": {"officer", "auditor", "finance"},  # the list's rows, as filtered
     "organizations.status": set(),  # only officers of the unit it is registered with, or above
     "organizations.blacklist": set(),
     "organizations.change_requests": {"officer", "auditor"},  # the caller's own unit subtree only
+    "organizations.change_requests_export": {"officer", "auditor"},  # the caller's own unit subtree only
     "organizations.change_request": set(),  # another unit's organisation
     "organizations.change_request_certificate": set(),
     "core.audit_log": {"officer", "auditor", "admin"},  # rows of the caller's own units only
@@ -89,6 +91,8 @@ ALLOWED: dict[str, set[str]] = {
     "finance.ledgers": {"finance", "officer", "auditor"},  # the caller's own unit subtree only
     "finance.ledger": set(),
     "finance.ledger_export": set(),
+    "finance.queue_export": {"finance", "officer", "auditor"},  # rows of the caller's own unit subtree only
+    "finance.batch": {"finance"},  # acts only on ticked payments of the caller's unit subtree; others refused per item
     "dashboard.index": {"officer", "auditor"},  # figures of the caller's own unit subtree only
     "dashboard.export": {"officer", "auditor"},
     "dashboard.items": {"officer", "auditor"},
@@ -123,6 +127,7 @@ ALLOWED: dict[str, set[str]] = {
     "reviews.declare": set(),  # another expert's assignment
     "reviews.review": set(),
     "reviews.experts": {"officer", "auditor"},  # the pool is shared read-only; each unit edits its own experts
+    "reviews.experts_export": {"officer", "auditor"},  # the same pool
     "reviews.expert_new": {"officer"},  # the new expert belongs to the officer's own unit
     "reviews.expert_edit": set(),  # the world's expert was recruited by another unit
     "reviews.calls": {"officer", "auditor"},  # lists the calls of the caller's own unit subtree
@@ -133,6 +138,7 @@ ALLOWED: dict[str, set[str]] = {
     "reviews.assignments": set(),
     "reviews.auto_assign": set(),
     "reviews.assign": set(),
+    "reviews.batch_assign": set(),  # the world's call belongs to another unit
     "reviews.reassign": set(),
     "reviews.unassign": set(),
     "reviews.review_detail": set(),
@@ -141,6 +147,11 @@ ALLOWED: dict[str, set[str]] = {
     "reviews.shortlist": set(),
     "reviews.score_sheet": set(),
     "contracts.index": {"officer", "finance", "auditor"},  # lists the caller's own unit subtree only
+    "contracts.export": {"officer", "finance", "auditor"},  # rows of the caller's own unit subtree only
+    "assessments.autosave_report": set(),  # another organisation's report
+    "assessments.reports": {"officer", "auditor"},  # the caller's own unit subtree only
+    "assessments.reports_export": {"officer", "auditor"},
+    "assessments.chase_reports": {"officer"},  # only ticked reports of the caller's unit subtree; others refused per item
     "contracts.mine": {"applicant"},  # the caller's own organisation's contracts
     "contracts.create": set(),
     "contracts.detail": set(),  # the world's contract belongs to another unit and organisation
@@ -165,6 +176,7 @@ ALLOWED: dict[str, set[str]] = {
     "assessments.rectify_deadline": set(),
     "assessments.withhold": set(),
     "assessments.rubric": set(),  # the world's call belongs to another unit
+    "awards.objections_export": {"admin"},  # as awards.notice: admins see every call's notice
     "awards.index": {"officer", "auditor", "admin"},  # lists the caller's own unit subtree (admin: calls to approve)
     "awards.draft": {"admin"},  # the admin may open any draft to approve it (four-eyes step); officers: own subtree
     "awards.propose": set(),
@@ -183,6 +195,8 @@ ALLOWED: dict[str, set[str]] = {
     "awards.feedback": set(),  # another organisation's application
     "applications.apply": {"applicant"},  # any organisation may apply to an open call (the world's is not open)
     "applications.mine": {"applicant"},  # the caller's own organisation's applications
+    "applications.batch_screen": set(),
+    "applications.autosave": set(),  # another organisation's draft  # the world's call belongs to another unit
     "applications.edit": set(),  # the world's application belongs to another organisation and unit
     "applications.detail": set(),
     "applications.status": set(),

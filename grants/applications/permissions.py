@@ -75,6 +75,12 @@ def can_screen_application(user, application) -> bool:
             and application.status == ApplicationStatus.SUBMITTED)
 
 
+def can_batch_screen(user, call) -> bool:
+    """对所选项形式审查 on a call's list: officers of the call's unit subtree (each item is then screened only
+    while submitted, as screen_application's transition allows)."""
+    return _authed(user) and user.has_role(Role.OFFICER) and in_unit_scope(user, call)
+
+
 def can_decide_duplicate(user, application) -> bool:
     """重复申报认定: officers of the call's unit subtree, from screening until the award list is final."""
     from grants.calls.models import CallStatus

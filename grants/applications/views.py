@@ -3,13 +3,14 @@ PDF, attachments, withdraw; the officers' screening list, Excel export and decis
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from grants.applications import bp
 from grants.applications import permissions as perm
 from grants.applications.exports import applications_workbook
+from grants.core.batch import render_outcome, run_batch, selected_ids
 from grants.core.excel import xlsx_response
 from grants.applications.forms import ApplicationForm, ScreeningFilterForm, ScreeningForm, parse_application_form
 from grants.applications.models import (
@@ -150,6 +151,25 @@ def edit(application_id: int):
         return _render_form(application, _form_values(application, request.form), problems)
     flash(_("草稿已保存（%(t)s）", t=format_local(now(), "%H:%M:%S")), "success")
     return redirect(url_for("applications.edit", application_id=application.id))
+
+
+@bp.route("/applications/<int:application_id>/autosave", methods=["POST"])
+@login_required
+def autosave(application_id: int):
+    """自动保存 from the form's script (a few seconds after typing, and on leaving the page): the same permission,
+    deadline and state checks as 保存草稿, text only (files go with 保存草稿), answered in JSON."""
+    application = get_or_404(Application, application_id)
+    ensure(perm.can_edit_application(current_user, application))
+    if not ApplicationForm().validate_on_submit():
+        return jsonify(ok=False, message=_("页面已过期，自动保存失败，请刷新页面后手动保存")), 400
+    try:
+        save_draft(application, parse_application_form(request.form), current_user)
+    except ApplicationError as exc:
+        db.session.rollback()
+        return jsonify(ok=False, message=_("未能自动保存：%(m)s", m=exc.message)), 409
+    db.session.commit()
+    saved = format_local(now(), "%H:%M")
+    return jsonify(ok=True, saved_at=saved, message=_("已自动保存 %(t)s", t=saved))
 
 
 @bp.route("/applications/mine")
@@ -339,7 +359,41 @@ def call_list(call_id: int):
     ensure(perm.can_list_call_applications(current_user, call))
     form, stmt, count_stmt = _filtered(call, for_list=True)
     page = paginate(stmt, per_page=PER_PAGE, count_stmt=count_stmt)
-    return render_template("applications/list.html", call=call, page=page, form=form, counts=status_counts(call))
+    return render_template("applications/list.html", call=call, page=page, form=form, counts=status_counts(call),
+                           # the unit scope was checked above: no second subtree query for the checkboxes
+                           can_batch=current_user.has_role("officer"), batch_form=ScreeningForm(),
+                           screening_actions=SCREENING_ACTIONS, workflow=APPLICATION_WORKFLOW)
+
+
+@bp.route("/calls/<int:call_id>/applications/batch-screen", methods=["POST"])
+@login_required
+def batch_screen(call_id: int):
+    """对所选项形式审查: pass several at once; 不合格 and 退回修改 take each application's own reason (and one new
+    deadline for the returned). Each through screen_application in its own transaction; refusals listed."""
+    call = get_or_404(Call, call_id)
+    ensure(perm.can_batch_screen(current_user, call))
+    back = url_for("applications.call_list", call_id=call.id, **{k: v for k, v in request.args.items() if k != "page"})
+    form = ScreeningForm()
+    action = form.action.data
+    if not form.validate_on_submit() or action not in SCREENING_ACTIONS:
+        flash(form_errors(form) or _("请选择审查操作"), "danger")
+        return redirect(back)
+    ids = selected_ids()
+    if not ids:
+        flash(_("请先勾选要处理的项"), "warning")
+        return redirect(back)
+    deadline = local_to_utc(form.new_deadline.data) if form.new_deadline.data else None
+
+    def act(a):
+        reason = request.form.get(f"reason-{a.id}", "") or form.reason.data or ""
+        screen_application(a, action, current_user, reason=reason, new_deadline_at=deadline)
+
+    outcome = run_batch(str(APPLICATION_WORKFLOW.action_label(action)), ids,
+                        lambda i: db.session.get(Application, i),
+                        lambda a: a.call_id == call.id and perm.can_batch_screen(current_user, a.call),
+                        act, label=lambda a: f"{a.number or ''} {a.display_name} · {a.organization.name}",
+                        url=lambda a: url_for("applications.detail", application_id=a.id))
+    return render_outcome(outcome, back, _("返回申报列表"))
 
 
 @bp.route("/calls/<int:call_id>/applications.xlsx")

@@ -83,3 +83,17 @@ def can_list_my_assessments(user) -> bool:
 def can_edit_rubric(user, call) -> bool:
     """Officers of the call's unit subtree set its assessment rubric (评估指标)."""
     return is_authenticated(user) and user.has_role(Role.OFFICER) and in_unit_scope(user, call)
+
+
+def can_list_reports(user) -> bool:
+    """进度报告 list (reports due, overdue, submitted) of the unit subtree: officers and auditors."""
+    return is_authenticated(user) and user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None
+
+
+def can_chase_reports(user) -> bool:
+    """催交 overdue reports from the list: officers (each tranche then only within their unit subtree)."""
+    return is_authenticated(user) and user.has_role(Role.OFFICER) and user.host_unit_id is not None
+
+
+def can_chase_report(user, tranche) -> bool:
+    return is_contract_officer(user, tranche.contract)

@@ -510,3 +510,45 @@ def set_assessment_criteria(call, rows: list[dict], actor) -> dict[str, str]:
     record(actor, "assessment.rubric", call, before={"criteria": before},
            after={"criteria": [(r["name"].strip(), r["max_points"], r["kind"]) for r in rows]})
     return {}
+
+
+# --- 催交: chasing overdue reports -------------------------------------------------------------
+
+def report_overdue_condition(today):
+    """SQL: the tranche's report is overdue (still due after its report date) on an active contract."""
+    return sa.and_(Tranche.status == TrancheStatus.DUE, Tranche.due_on.is_not(None), Tranche.due_on < today,
+                   Tranche.contract_id.in_(sa.select(Contract.id).where(Contract.status == ContractStatus.ACTIVE)))
+
+
+def chase_report(tranche: Tranche, actor) -> int:
+    """催交: remind the organisation's people of an overdue report, at most once a day per tranche; audited.
+    Returns how many people were told."""
+    from grants.core.audit import record
+    from grants.core.models import AuditLog
+    from grants.core.timeutil import SHANGHAI, today_local
+    from grants.reminders.kinds import DEADLINE
+    from grants.reminders.notices import organization_people
+    from grants.reminders.services import notify
+
+    contract = tranche.contract
+    today = today_local()
+    if (contract.status != ContractStatus.ACTIVE or tranche.status != TrancheStatus.DUE or tranche.due_on is None
+            or tranche.due_on >= today):
+        raise AssessmentError(_("该报告未逾期（或已提交），无需催交"))
+    start_of_day = dt.datetime.combine(today, dt.time(0), tzinfo=SHANGHAI).astimezone(dt.timezone.utc)
+    if db.session.scalar(sa.select(AuditLog.id).where(
+            AuditLog.action == "tranche.chase_report", AuditLog.object_type == "tranche",
+            AuditLog.object_id == str(tranche.id), AuditLog.at >= start_of_day).limit(1)):
+        raise AssessmentError(_("今天已催交过该报告，请明天再催"))
+    people = organization_people(contract.organization_id)
+    if not people:
+        raise AssessmentError(_("该社会组织没有可接收提醒的账号"))
+    days = (today - tranche.due_on).days
+    title = _("请尽快提交进度报告：%(p)s", p=contract.project_name)
+    body = _("项目“%(p)s”的%(t)s报告应于 %(d)s 前提交，已逾期 %(n)s 天。项目主管提醒您尽快提交，评估通过后方可拨付该期资金。",
+             p=contract.project_name, t=tranche.name, d=tranche.due_on.isoformat(), n=days)
+    for user in people:
+        notify(user, title, body, link=f"/contracts/{contract.id}", kind=DEADLINE.key)
+    record(actor, "tranche.chase_report", tranche, after={"due_on": tranche.due_on.isoformat(), "days_overdue": days,
+                                                          "told": len(people)})
+    return len(people)

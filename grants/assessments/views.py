@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.orm import contains_eager
 
 from grants.accounts.models import User
 from grants.assessments import bp
@@ -89,6 +90,32 @@ def edit_report(report_id: int):
             flash(_("已保存"), "success")
             return redirect(url_for("assessments.edit_report", report_id=report.id))
     return _render_edit(report, form, problems, typed, 400 if problems else 200)
+
+
+@bp.route("/reports/<int:report_id>/autosave", methods=["POST"])
+@login_required
+def autosave_report(report_id: int):
+    """自动保存 of the report form: the same permission and checks as 保存 (files go with 保存), JSON answer."""
+    from flask import jsonify
+
+    from grants.core.timeutil import format_local, now
+
+    report = get_or_404(ProgressReport, report_id)
+    ensure(perm.can_edit_report(current_user, report))
+    if not TokenForm().validate_on_submit():
+        return jsonify(ok=False, message=_("页面已过期，自动保存失败，请刷新页面后手动保存")), 400
+    achieved, spent, problems = parse_report_form(report, request.form)
+    if problems:
+        return jsonify(ok=False, message=_("有 %(n)s 处内容有误，未自动保存，请修改", n=len(problems))), 409
+    try:
+        save_report(report, narrative=request.form.get("narrative", ""), achieved=achieved, spent=spent,
+                    actor=current_user)
+    except AssessmentError as exc:
+        db.session.rollback()
+        return jsonify(ok=False, message=_("未能自动保存：%(m)s", m=exc.message)), 409
+    db.session.commit()
+    saved = format_local(now(), "%H:%M")
+    return jsonify(ok=True, saved_at=saved, message=_("已自动保存 %(t)s", t=saved))
 
 
 def _render_edit(report, form, problems, typed, status=200):
@@ -311,3 +338,111 @@ def _rubric_rows(formdata) -> list[dict]:
 def band_ranges_filter(bands):
     """Score bands as ranges ("60 分以下 不合格"), for the assessment, rubric and call pages."""
     return band_ranges(bands)
+
+
+# --- 进度报告 list for staff: due, overdue (催交 several at once), submitted; Excel export ---------------
+
+REPORT_FILTERS = ("overdue", "due", "report_submitted", "rectifying", "all")
+REPORT_PER_PAGE = 50
+
+
+def _report_filters():
+    """The list's filters as SQL (the page, its export and its batch share them), within the unit subtree."""
+    from grants.calls.models import Call
+    from grants.contracts.models import Contract
+    from grants.core.timeutil import today_local
+    from grants.organizations.models import Organization
+    from grants.organizations.services import unit_subtree_ids
+
+    from grants.assessments.services import report_overdue_condition
+
+    units = unit_subtree_ids(current_user.host_unit_id)
+    calls = db.session.scalars(sa.select(Call).where(Call.host_unit_id.in_(units))
+                               .order_by(Call.year.desc(), Call.id.desc())).all()
+    state = request.args.get("state", "overdue")
+    if state not in REPORT_FILTERS:
+        state = "overdue"
+    conditions = [Tranche.trigger != "signing",
+                  Tranche.contract_id.in_(sa.select(Contract.id).join(Call, Call.id == Contract.call_id)
+                                          .where(Call.host_unit_id.in_(units)))]
+    if state == "overdue":
+        conditions.append(report_overdue_condition(today_local()))
+    elif state != "all":
+        conditions.append(Tranche.status == state)
+    call_id = int_or_none(request.args.get("call_id"), minimum=1)
+    if call_id:
+        conditions.append(Tranche.contract_id.in_(sa.select(Contract.id).where(Contract.call_id == call_id)))
+    q = (request.args.get("q") or "").strip()[:100]
+    if q:
+        like = f"%{q}%"
+        conditions.append(Tranche.contract_id.in_(
+            sa.select(Contract.id).join(Organization, Organization.id == Contract.organization_id)
+            .where(sa.or_(Contract.number.ilike(like), Contract.project_name.ilike(like), Organization.name.ilike(like)))))
+    stmt = (sa.select(Tranche).join(Tranche.contract).where(*conditions)
+            .options(contains_eager(Tranche.contract))
+            .order_by(Tranche.due_on.asc().nulls_last(), Tranche.id))
+    filters = {"state": state, "call_id": call_id, "q": q}
+    return calls, filters, stmt, sa.select(sa.func.count(Tranche.id)).where(*conditions)
+
+
+def _latest_reports(tranche_ids) -> dict[int, ProgressReport]:
+    """Tranche id → its latest report (one query)."""
+    latest: dict[int, ProgressReport] = {}
+    if tranche_ids:
+        for r in db.session.scalars(sa.select(ProgressReport).where(ProgressReport.tranche_id.in_(list(tranche_ids)))
+                                    .order_by(ProgressReport.round)):
+            latest[r.tranche_id] = r
+    return latest
+
+
+@bp.route("/reports")
+@login_required
+def reports():
+    """进度报告 list: overdue first by report date; officers tick the overdue ones to 催交 them at once."""
+    from grants.core.timeutil import today_local
+    from grants.core.web import paginate
+
+    ensure(perm.can_list_reports(current_user))
+    calls, filters, stmt, count_stmt = _report_filters()
+    page = paginate(stmt, per_page=REPORT_PER_PAGE, count_stmt=count_stmt)
+    return render_template("assessments/reports.html", page=page, calls=calls, filters=filters,
+                           latest=_latest_reports([t.id for t in page.items]), today=today_local(),
+                           can_chase=perm.can_chase_reports(current_user), batch_form=TokenForm())
+
+
+@bp.route("/reports.xlsx")
+@login_required
+def reports_export():
+    from grants.assessments.exports import reports_workbook
+    from grants.core.excel import xlsx_response
+    from grants.core.timeutil import today_local
+
+    ensure(perm.can_list_reports(current_user))
+    _calls, _filters, stmt, _count = _report_filters()
+    tranches = db.session.scalars(stmt).unique().all()
+    return xlsx_response(reports_workbook(tranches, _latest_reports([t.id for t in tranches]), today_local()),
+                         f"进度报告-{today_local().isoformat()}.xlsx")
+
+
+@bp.route("/reports/chase", methods=["POST"])
+@login_required
+def chase_reports():
+    """对所选项催交: each overdue report's organisation reminded through chase_report, one transaction each."""
+    from grants.assessments.services import chase_report
+    from grants.core.batch import render_outcome, run_batch, selected_ids
+
+    ensure(perm.can_chase_reports(current_user))
+    back = url_for("assessments.reports", **{k: v for k, v in request.args.items() if k != "page"})
+    if not TokenForm().validate_on_submit():
+        flash(_("表单安全校验失败，请刷新页面后重试"), "danger")
+        return redirect(back)
+    ids = selected_ids()
+    if not ids:
+        flash(_("请先勾选要处理的项"), "warning")
+        return redirect(back)
+    outcome = run_batch(_("催交报告"), ids, lambda i: db.session.get(Tranche, i),
+                        lambda t: perm.can_chase_report(current_user, t), lambda t: chase_report(t, current_user),
+                        label=lambda t: f"{t.contract.number} · {t.contract.project_name} · {t.contract.party_b_name}"
+                                        f" · {t.name}",
+                        url=lambda t: url_for("contracts.detail", contract_id=t.contract_id))
+    return render_outcome(outcome, back, _("返回进度报告列表"))

@@ -305,6 +305,24 @@ def notice(call_id: int):
         handle_form=HandleObjectionForm(), candidates=candidates, can_export=perm.can_export_summary(current_user, call))
 
 
+@bp.route("/awards/calls/<int:call_id>/objections.xlsx")
+@login_required
+def objections_export(call_id: int):
+    """异议 of the call's notice as a workbook (the notice page's officers and auditors)."""
+    from sqlalchemy.orm import selectinload
+
+    from grants.awards.exports import objections_workbook
+    from grants.core.excel import xlsx_response
+
+    call = get_or_404(Call, call_id)
+    ensure(perm.can_view_awards(current_user, call))
+    notice = services.notice_of(call)
+    objections = [] if notice is None else db.session.scalars(
+        sa.select(Objection).where(Objection.notice_id == notice.id)
+        .options(selectinload(Objection.handled_by)).order_by(Objection.id)).unique()
+    return xlsx_response(objections_workbook(call, objections), f"{call.year}-{call.title}-异议.xlsx")
+
+
 @bp.route("/awards/objections/<int:objection_id>/handle", methods=["POST"])
 @login_required
 def handle_objection(objection_id: int):

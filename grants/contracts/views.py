@@ -37,18 +37,14 @@ def _scope_units():
     return unit_subtree_ids(current_user.host_unit_id)
 
 
-@bp.route("/contracts")
-@login_required
-def index():
-    """资助协议 list of the unit subtree: filters and paging, a fixed number of queries."""
-    ensure(perm.can_list_contracts(current_user))
-    units = _scope_units()
+def _contract_filters(units):
+    """The list's filter form and statement (the page and its Excel export share them)."""
     calls = db.session.scalars(sa.select(Call).where(Call.host_unit_id.in_(units))
                                .order_by(Call.year.desc(), Call.id.desc())).all()
     form = ContractFilterForm(request.args)
     form.set_choices(calls)
     stmt = (sa.select(Contract).join(Call, Call.id == Contract.call_id).where(Call.host_unit_id.in_(units))
-            .options(selectinload(Contract.tranches)).order_by(Contract.call_id.desc(), Contract.seq))
+            .order_by(Contract.call_id.desc(), Contract.seq))
     q = (request.args.get("q") or "").strip()
     if q:  # the staff search's query language and conditions (number, project, organisation; year:, …)
         from grants.search.query import QueryError, parse_query
@@ -64,7 +60,17 @@ def index():
     call_id = int_arg("call_id")
     if call_id is not None:
         stmt = stmt.where(Contract.call_id == call_id)
-    page = paginate(stmt, per_page=PER_PAGE)
+    return calls, form, stmt
+
+
+@bp.route("/contracts")
+@login_required
+def index():
+    """资助协议 list of the unit subtree: filters and paging, a fixed number of queries."""
+    ensure(perm.can_list_contracts(current_user))
+    units = _scope_units()
+    calls, form, stmt = _contract_filters(units)
+    page = paginate(stmt.options(selectinload(Contract.tranches)), per_page=PER_PAGE)
     waiting = _awards_waiting(units) if current_user.has_role("officer") else []
     rubric_calls = [c for c in calls if str(c.status) in ("notice", "finalized", "archived")]
     from grants.assessments.services import late_reports_by_tranche
@@ -72,6 +78,21 @@ def index():
     late = late_reports_by_tranche([c.id for c in page.items])
     return render_template("contracts/index.html", page=page, form=form, waiting=waiting, action_form=ActionForm(),
                            rubric_calls=rubric_calls, late=late)
+
+
+@bp.route("/contracts.xlsx")
+@login_required
+def export():
+    """The contract list as filtered, every row, in the user's unit subtree."""
+    ensure(perm.can_list_contracts(current_user))
+    from grants.contracts.exports import contracts_workbook
+    from grants.core.excel import xlsx_response
+    from grants.core.timeutil import today_local
+
+    _calls, _form, stmt = _contract_filters(_scope_units())
+    contracts = db.session.scalars(stmt.options(selectinload(Contract.tranches), selectinload(Contract.call))
+                                   .execution_options(yield_per=500))
+    return xlsx_response(contracts_workbook(contracts), f"资助协议-{today_local().isoformat()}.xlsx")
 
 
 def _awards_waiting(units):

@@ -82,3 +82,40 @@ def xlsx_response(data: bytes, filename: str):
     # RFC 5987 so Chinese file names survive in every browser.
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
     return response
+
+
+def yuan_cell(fen: int | None):
+    """An amount in fen as the number of yuan a cell holds: a Decimal with exactly two places, never a float."""
+    from decimal import Decimal
+
+    return (Decimal(fen or 0) / 100).quantize(Decimal("0.01"))
+
+
+def list_workbook(sheet_title: str, title: str, headers: list[tuple[str, int]], rows,
+                  money_columns: tuple[int, ...] = ()) -> bytes:
+    """A staff list as a workbook: a title line, bold headers with widths and a filter, then one row per item
+    (`rows` may be a generator, read once); `money_columns` (1-based) hold yuan_cell() values shown as 0.00."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    wb = new_workbook()
+    ws = wb.active
+    ws.title = sheet_title
+    ws.append([title])
+    ws["A1"].font = Font(bold=True, size=13)
+    ws.append([h for h, _w in headers])
+    for col, (_h, width) in enumerate(headers, start=1):
+        cell = ws.cell(row=2, column=col)
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDE6F2")
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        ws.column_dimensions[get_column_letter(col)].width = width
+    count = 0
+    for row in rows:
+        ws.append(list(row))
+        count += 1
+        for col in money_columns:
+            ws.cell(row=ws.max_row, column=col).number_format = YUAN_FORMAT
+    ws.freeze_panes = "A3"
+    ws.auto_filter.ref = f"A2:{get_column_letter(len(headers))}{count + 2}"
+    return workbook_bytes(wb)

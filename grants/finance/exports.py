@@ -62,3 +62,26 @@ def ledger_workbook(ledger) -> bytes:
     ws2.freeze_panes = "A2"
     ws2.auto_filter.ref = f"A1:{get_column_letter(len(headers2))}{len(ledger.entries) + 1}"
     return workbook_bytes(wb)
+
+
+PAYMENT_HEADERS = [("申请时间", 18), ("创投活动", 26), ("社会组织", 28), ("项目", 28), ("协议编号", 18),
+                   ("拨付节点", 14), ("金额（元）", 14), ("状态", 10), ("银行流水号", 20), ("支付日期", 12),
+                   ("已追回（元）", 14), ("暂停/退回原因", 30)]
+
+
+def payments_workbook(payments) -> bytes:
+    """The payment queue as filtered (拨款列表): one row per payment, amounts in yuan."""
+    from grants.core.excel import list_workbook, yuan_cell
+    from grants.finance.models import PAYMENT_STATUS_LABELS
+
+    def rows():
+        for p in payments:
+            c = p.contract
+            yield [format_local(p.requested_at, "%Y-%m-%d %H:%M"), p.call.title_with_year, c.party_b_name,
+                   c.project_name, c.number, p.tranche.name, yuan_cell(p.amount_fen),
+                   str(PAYMENT_STATUS_LABELS.get(p.status, p.status)), p.bank_reference or "",
+                   p.released_on.isoformat() if p.released_on else "", yuan_cell(p.reclaimed_fen),
+                   p.hold_reason or p.returned_reason or ""]
+
+    return list_workbook("拨款", f"拨款列表（导出时间 {format_local(now(), '%Y-%m-%d %H:%M')}）", PAYMENT_HEADERS, rows(),
+                         money_columns=(7, 11))

@@ -2,13 +2,19 @@
 and the ledgers (台账) per call with their Excel export."""
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from grants.accounts.models import Role
 from grants.calls.models import Call
+from grants.core.batch import render_outcome, run_batch, selected_ids
+from grants.core.inputs import int_or_none
 from grants.core.money import Money
 from grants.core.pdf import pdf_response, render_pdf
 from grants.core.states import IllegalTransition
@@ -19,7 +25,7 @@ from grants.finance import bp
 from grants.finance import permissions as perm
 from grants.finance import services
 from grants.core.excel import xlsx_response
-from grants.finance.exports import ledger_workbook
+from grants.finance.exports import ledger_workbook, payments_workbook
 from grants.finance.forms import (
     HoldForm, LiftForm, PaymentActionForm, QueueFilterForm, ReasonForm, ReclaimForm, ReleaseForm,
 )
@@ -42,11 +48,8 @@ def _scope_call_ids():
 
 # --- the queue ----------------------------------------------------------------------------
 
-@bp.route("/payments")
-@login_required
-def queue():
-    """付款队列: filters by status, call and organisation; a fixed number of queries per page."""
-    ensure(perm.can_browse_payments(current_user))
+def _queue_filters():
+    """The queue's filter form and its SQL conditions (the list and its Excel export share them)."""
     scope = _scope_call_ids()
     calls = db.session.scalars(sa.select(Call).where(Call.id.in_(scope))
                                .order_by(Call.year.desc(), Call.id.desc())).all()
@@ -72,13 +75,83 @@ def queue():
     if org:
         conditions.append(Payment.organization_id.in_(
             sa.select(Organization.id).where(Organization.name.contains(org, autoescape=True))))
+    return form, conditions
+
+
+@bp.route("/payments")
+@login_required
+def queue():
+    """付款队列: filters by status, call and organisation; a fixed number of queries per page."""
+    ensure(perm.can_browse_payments(current_user))
+    form, conditions = _queue_filters()
     stmt = sa.select(Payment).where(*conditions).order_by(Payment.requested_at.desc(), Payment.id.desc())
     page = paginate(stmt, per_page=PER_PAGE,
                     count_stmt=sa.select(sa.func.count(Payment.id)).where(*conditions))
     totals = db.session.execute(sa.select(sa.func.count(Payment.id), sa.func.coalesce(sa.func.sum(Payment.amount_fen), 0))
                                 .where(*conditions)).one()
     return render_template("finance/queue.html", page=page, form=form, total_fen=int(totals[1]),
-                           threshold_fen=services.second_approval_threshold_fen())
+                           threshold_fen=services.second_approval_threshold_fen(),
+                           can_batch=current_user.has_role(Role.FINANCE), batch_form=PaymentActionForm(),
+                           today=today_local())
+
+
+@bp.route("/payments.xlsx")
+@login_required
+def queue_export():
+    """The queue as filtered, every row (not only the page shown), in the user's unit scope."""
+    ensure(perm.can_browse_payments(current_user))
+    _form, conditions = _queue_filters()
+    stmt = (sa.select(Payment).where(*conditions).order_by(Payment.requested_at.desc(), Payment.id.desc())
+            .options(selectinload(Payment.call))
+            .execution_options(yield_per=500))
+    return xlsx_response(payments_workbook(db.session.scalars(stmt)), f"拨款-{today_local().isoformat()}.xlsx")
+
+
+BATCH_ACTIONS = {"approve": _l("审核通过"), "second_approve": _l("复核通过"), "release": _l("确认支付")}
+
+
+@bp.route("/payments/batch", methods=["POST"])
+@login_required
+def batch():
+    """对所选项审核 / 复核 / 确认支付: each payment through its single-item service, one transaction each, with
+    every rule of that service (segregation of duties, the second-approval threshold, holds) applied per item."""
+    ensure(perm.can_browse_payments(current_user) and current_user.has_role(Role.FINANCE))
+    back = url_for("finance.queue", **{k: v for k, v in request.args.items() if k != "page"})
+    form = PaymentActionForm()
+    action = request.form.get("batch_action", "")
+    if not form.validate_on_submit() or action not in BATCH_ACTIONS:
+        flash(_("表单安全校验失败，请刷新页面后重试"), "danger")
+        return redirect(back)
+    ids = selected_ids()
+    if not ids:
+        flash(_("请先勾选要处理的项"), "warning")
+        return redirect(back)
+    released_on = None
+    if action == "release":
+        try:
+            released_on = dt.date.fromisoformat(request.form.get("released_on", ""))
+        except ValueError:
+            flash(_("请填写支付日期（格式 2026-11-23）"), "danger")
+            return redirect(back)
+
+    def version(p):
+        return int_or_none(request.form.get(f"version-{p.id}"))
+
+    def act(p):
+        if action == "approve":
+            services.approve_payment(p, current_user, expected_version=version(p))
+        elif action == "second_approve":
+            services.second_approve_payment(p, current_user, expected_version=version(p))
+        else:
+            services.release_payment(p, current_user, request.form.get(f"bank_reference-{p.id}", ""), released_on,
+                                     expected_version=version(p))
+
+    outcome = run_batch(str(BATCH_ACTIONS[action]), ids, lambda i: db.session.get(Payment, i),
+                        lambda p: perm.can_handle_payment(current_user, p), act,
+                        label=lambda p: f"{p.contract.party_b_name} · {p.contract.number} · {p.tranche.name} · "
+                                        f"{Money(p.amount_fen).format()}",
+                        url=lambda p: url_for("finance.payment", payment_id=p.id))
+    return render_outcome(outcome, back, _("返回拨款队列"))
 
 
 # --- one payment ---------------------------------------------------------------------------

@@ -165,13 +165,10 @@ def edit(org_id: int):
     return render_template("organizations/edit.html", form=form, org=org)
 
 
-@bp.route("/organizations/change-requests")
-@login_required
-def change_requests():
-    """变更申请: the pending (or decided) change requests of the organisations of the caller's unit subtree."""
+def _change_request_filters():
+    """The caller's unit subtree's change requests of one status (the page and its export share them)."""
     from grants.organizations.services import unit_subtree_ids
 
-    ensure(perm.can_list_change_requests(current_user))
     status = request.args.get("status", ChangeRequestStatus.PENDING)
     if status not in {s.value for s in ChangeRequestStatus}:
         status = ChangeRequestStatus.PENDING
@@ -179,7 +176,42 @@ def change_requests():
             .where(OrganizationChangeRequest.host_unit_id.in_(unit_subtree_ids(current_user.host_unit_id)),
                    OrganizationChangeRequest.status == status)
             .order_by(OrganizationChangeRequest.id.desc()))
+    return status, stmt
+
+
+@bp.route("/organizations/change-requests")
+@login_required
+def change_requests():
+    """变更申请: the pending (or decided) change requests of the organisations of the caller's unit subtree."""
+    ensure(perm.can_list_change_requests(current_user))
+    status, stmt = _change_request_filters()
     return render_template("organizations/change_requests.html", page=paginate(stmt), status=status)
+
+
+@bp.route("/organizations/change-requests.xlsx")
+@login_required
+def change_requests_export():
+    """The change requests of the tab shown, with each changed field before and after."""
+    from grants.core.auditview import field_label
+    from grants.core.excel import list_workbook, xlsx_response
+    from grants.core.timeutil import format_local, now, today_local
+
+    ensure(perm.can_list_change_requests(current_user))
+    _status, stmt = _change_request_filters()
+    headers = [("组织", 28), ("变更事项", 18), ("变更前", 26), ("变更后", 26), ("提交人", 12), ("提交时间", 18),
+               ("状态", 10), ("审核人", 12), ("审核时间", 18), ("审核意见", 30)]
+
+    def rows():
+        for cr in db.session.scalars(stmt).unique():
+            for key, value in (cr.after or {}).items():
+                yield [cr.organization.name, str(field_label(key)), str((cr.before or {}).get(key, "") or ""),
+                       str(value or ""), cr.requested_by.display_name if cr.requested_by else "",
+                       format_local(cr.requested_at, "%Y-%m-%d %H:%M"), str(cr.status_label),
+                       cr.decided_by.display_name if cr.decided_by else "",
+                       format_local(cr.decided_at, "%Y-%m-%d %H:%M") if cr.decided_at else "", cr.decision_note]
+
+    data = list_workbook("变更申请", f"组织变更申请（导出时间 {format_local(now(), '%Y-%m-%d %H:%M')}）", headers, rows())
+    return xlsx_response(data, f"组织变更申请-{today_local().isoformat()}.xlsx")
 
 
 @bp.route("/organizations/change-requests/<int:request_id>/certificate")
@@ -277,10 +309,8 @@ def join(token: str):
     return render_template("organizations/join.html", form=form, inv=inv)
 
 
-@bp.route("/organizations")
-@login_required
-def index():
-    ensure(perm.can_list_organizations(current_user))
+def _org_filters():
+    """The list's filter form and statement (the page and its Excel export share them)."""
     form = OrgFilterForm(request.args)
     stmt = sa.select(Organization)
     if form.q.data:  # the staff search's query language and conditions (name, credit code, filing number)
@@ -297,9 +327,30 @@ def index():
         stmt = stmt.where(Organization.legal_form == form.legal_form.data)
     if form.district.data:
         stmt = stmt.where(Organization.district == form.district.data.strip())
-    page = paginate(stmt.order_by(Organization.status != "pending", Organization.created_at.desc(),
-                                  Organization.id.desc()))
+    return form, stmt.order_by(Organization.status != "pending", Organization.created_at.desc(), Organization.id.desc())
+
+
+@bp.route("/organizations")
+@login_required
+def index():
+    ensure(perm.can_list_organizations(current_user))
+    form, stmt = _org_filters()
+    page = paginate(stmt)
     return render_template("organizations/index.html", page=page, form=form)
+
+
+@bp.route("/organizations.xlsx")
+@login_required
+def export():
+    """The organisation list as filtered, every row (the list's own scope)."""
+    ensure(perm.can_list_organizations(current_user))
+    from grants.core.excel import xlsx_response
+    from grants.core.timeutil import today_local
+    from grants.organizations.exports import organizations_workbook
+
+    _form, stmt = _org_filters()
+    orgs = db.session.scalars(stmt.execution_options(yield_per=500))
+    return xlsx_response(organizations_workbook(orgs), f"社会组织-{today_local().isoformat()}.xlsx")
 
 
 def _valid_reason() -> str | None:

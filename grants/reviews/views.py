@@ -13,6 +13,7 @@ from grants.accounts.services import AccountError
 from grants.applications.models import Application, ApplicationStatus
 from grants.calls.models import Call, CallStatus
 from grants.core.forms import choices
+from grants.core.inputs import int_or_none
 from grants.core.money import Money
 from grants.core.web import Page, ensure, get_or_404, int_arg, paginate
 from grants.extensions import db
@@ -175,6 +176,27 @@ def experts():
     editable = {p.id for p in page.items if perm.can_edit_expert(current_user, p)}
     return render_template("reviews/experts.html", pool=page.items, page=page, editable=editable,
                            can_manage=perm.can_manage_pool(current_user))
+
+
+@bp.route("/experts.xlsx")
+@login_required
+def experts_export():
+    """专家库 as a workbook: the same pool the page lists."""
+    from grants.core.excel import list_workbook
+    from grants.core.timeutil import format_local, now, today_local
+
+    ensure(perm.can_view_pool(current_user))
+    headers = [("姓名", 12), ("职称", 12), ("用户名", 14), ("专业领域", 24), ("工作单位", 24), ("关联社会组织", 24),
+               ("电话", 14), ("邮箱", 22), ("聘请单位", 16)]
+
+    def rows():
+        for p in db.session.scalars(svc.expert_pool_query()).unique():
+            yield [p.user.display_name, p.title, p.user.username, p.specialties_text, p.employer,
+                   p.affiliated_organization.name if p.affiliated_organization else "", p.phone or p.user.mobile or "",
+                   p.user.email or "", p.host_unit.short_name if p.host_unit else _("市级专家库")]
+
+    data = list_workbook("专家库", f"专家库（导出时间 {format_local(now(), '%Y-%m-%d %H:%M')}）", headers, rows())
+    return xlsx_response(data, f"专家库-{today_local().isoformat()}.xlsx")
 
 
 @bp.route("/experts/new", methods=["GET", "POST"])
@@ -405,6 +427,7 @@ def assignments(call_id: int):
         "reviews/assignments.html", call=call, stage=stage, rows=rows, progress=svc.expert_progress(call, stage),
         assign_form=assign_form, auto_form=auto_form, reassign_form=reassign_form, can_manage=can_manage,
         conflicted=conflicted, reassign_to=reassign_to, action_form=ActionForm(), shortlist_form=ShortlistForm(size=call.pitch_shortlist_size),
+        apps=apps, experts=experts,
         call_closed=call.close_at is not None and call.is_closed_for_applications,
     )
 
@@ -454,6 +477,46 @@ def assign(call_id: int):
     else:
         flash(_form_errors(form), "danger")
     return redirect(url_for("reviews.assignments", call_id=call.id, stage=stage))
+
+
+@bp.route("/calls/<int:call_id>/assignments/batch", methods=["POST"])
+@login_required
+def batch_assign(call_id: int):
+    """对所选申报分配 / 撤销 one expert: each application through assign_expert or remove_assignment in its own
+    transaction (panel, conflicts, state and submitted reviews checked per item); refusals listed."""
+    from grants.core.batch import render_outcome, run_batch, selected_ids
+
+    call = _call_for_manage(call_id)
+    stage = request.form.get("stage", "written")
+    back = url_for("reviews.assignments", call_id=call.id, stage=stage if stage in ("written", "pitch") else "written")
+    action = request.form.get("batch_action", "")
+    expert = db.session.get(User, int_or_none(request.form.get("expert_id"), minimum=1) or 0)
+    if not ActionForm().validate_on_submit() or stage not in ("written", "pitch") or action not in ("assign", "unassign"):
+        flash(_("表单有误，请刷新页面后重试"), "danger")
+        return redirect(back)
+    if expert is None or expert.id not in {m.user_id for m in svc.panel(call, stage)}:
+        flash(_("请选择该环节评审组中的专家"), "danger")
+        return redirect(back)
+    ids = selected_ids()
+    if not ids:
+        flash(_("请先勾选要处理的项"), "warning")
+        return redirect(back)
+
+    def act(application):
+        if action == "assign":
+            svc.assign_expert(application, expert, stage, current_user)
+            return
+        assignment = db.session.scalar(sa.select(ReviewAssignment).where(
+            ReviewAssignment.application_id == application.id, ReviewAssignment.expert_id == expert.id,
+            ReviewAssignment.stage == stage))
+        if assignment is None:
+            raise svc.ReviewError(_("该专家未分配评审此申报"))
+        svc.remove_assignment(assignment, current_user, reason=_("主管撤销"))
+
+    label = _("分配给 %(n)s", n=expert.display_name) if action == "assign" else _("撤销 %(n)s 的评审", n=expert.display_name)
+    outcome = run_batch(label, ids, lambda i: db.session.get(Application, i), lambda a: a.call_id == call.id, act,
+                        label=lambda a: f"{a.number or a.id} {a.display_name}（{a.organization.name}）")
+    return render_outcome(outcome, back, _("返回分配评审"))
 
 
 @bp.route("/assignments/<int:assignment_id>/reassign", methods=["POST"])

@@ -9,6 +9,7 @@
     var form = ev.target;
     if (form.hasAttribute && form.hasAttribute('data-confirm') && !window.confirm(form.getAttribute('data-confirm'))) {
       ev.preventDefault();
+      ev.stopImmediatePropagation();  // a cancelled submit must not reach data-once (which disables the button)
     }
   }, true);
 

@@ -123,3 +123,43 @@ def second_factor(page, username: str) -> None:
         page.wait_for_selector("#recovery-codes")
         page.click("#recovery-codes-done")
         page.wait_for_load_state("networkidle")
+
+
+@pytest.fixture(autouse=True)
+def accept_confirmations(request, monkeypatch):
+    """Irreversible and public actions ask `window.confirm` first (data-confirm, static/js/app.js). Playwright
+    dismisses a dialog nobody handles, so every page — the `page` fixture's and any a test opens — accepts them,
+    unless the test listens for dialogs itself (page.on / page.once("dialog", …)): then the test decides."""
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+    original_on, original_once = Page.on, Page.once
+
+    def watch(page):
+        if getattr(page, "_accepts_confirmations", False):
+            return page
+        page._accepts_confirmations = True
+
+        def accept(dialog):  # a listener must answer every dialog (beforeunload too) or the page waits forever
+            if not getattr(page, "_test_handles_dialogs", False):
+                dialog.accept()
+        original_on(page, "dialog", accept)
+        return page
+
+    def own(original):
+        def wrapper(self, event, f):
+            if event == "dialog":
+                self._test_handles_dialogs = True
+            return original(self, event, f)
+        return wrapper
+
+    monkeypatch.setattr(Page, "on", own(original_on))
+    monkeypatch.setattr(Page, "once", own(original_once))
+    for cls in (Browser, BrowserContext):
+        original_new_page = cls.new_page
+
+        def new_page(self, *args, _original=original_new_page, **kwargs):
+            return watch(_original(self, *args, **kwargs))
+        monkeypatch.setattr(cls, "new_page", new_page)
+    if "page" in request.fixturenames:
+        watch(request.getfixturevalue("page"))
+    yield

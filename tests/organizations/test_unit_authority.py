@@ -161,7 +161,17 @@ def test_verified_facts_change_only_through_an_approved_change_request(client, l
     assert cert.status_code == 200
     assert "证书.pdf" in page
     listing = client.get("/organizations/change-requests").get_data(as_text=True)
-    assert org.name in listing
+    assert org.name in listing and "/organizations/change-requests.xlsx?status=pending" in listing
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(client.get("/organizations/change-requests.xlsx").data)).active
+    assert [c.value for c in sheet[2]][:4] == ["组织", "变更事项", "变更前", "变更后"]
+    assert {(r[0], r[2], r[3]) for r in sheet.iter_rows(min_row=3, values_only=True)} == {
+        (org.name, "3", "5"), (org.name, "2018-01-01", "2000-01-01")}
+    login_as(factories.user(roles=("officer",), unit=hm))  # another district: none of its rows
+    sheet = load_workbook(io.BytesIO(client.get("/organizations/change-requests.xlsx").data)).active
+    assert list(sheet.iter_rows(min_row=3, values_only=True)) == []
+    login_as(cc_officer)
     assert client.post(f"/organizations/change-requests/{cr.id}", data={"decision": "approve"}).status_code == 302
     db.session.expire_all()
     assert org.rating == 5 and org.registered_on == dt.date(2000, 1, 1)
