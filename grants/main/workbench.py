@@ -379,7 +379,7 @@ OFFICER = [
          _list("awards.index")),
     Todo("award_plans", _l("待审批资助方案"), MENU_REVIEW, _award_plans, _u("awards.draft", call_id="ref"),
          _list("awards.index")),
-    Todo("to_countersign", _l("待盖章确认的协议"), MENU_CONTRACT, lambda c: _contracts(c, "signed_by_org"),
+    Todo("to_countersign", _l("待会签的协议"), MENU_CONTRACT, lambda c: _contracts(c, "signed_by_org"),
          _u("contracts.detail", contract_id="ref"), _list("contracts.index", status="signed_by_org")),
     Todo("reports_to_accept", _l("待受理进度报告"), MENU_CONTRACT, _reports_to_accept,
          _u("assessments.report", report_id="ref")),
