@@ -40,6 +40,7 @@ class Todo:
     # 0 or 1 and a Python check; such a to-do has no rows.
     flag: Callable | None = None     # (ctx) -> scalar SQL expression (a count)
     flag_check: Callable | None = None  # (ctx, value) -> (count, message)
+    newest_first: bool = False  # messages: the latest first; everything else: the deadline, then the oldest
 
 
 @dataclass
@@ -358,6 +359,13 @@ def _holiday_check(c: Ctx, confirmed: int):
 
 # --- the to-dos of each role ---------------------------------------------------------------------------------
 
+def _local_link(link: str | None) -> str:
+    """A notification's link, if it is a path on this site; otherwise the inbox."""
+    if link and link.startswith("/") and not link.startswith("//"):
+        return link
+    return url_for("reminders.inbox")
+
+
 def _u(endpoint, **kw):
     return lambda row: url_for(endpoint, **{k: getattr(row, v) for k, v in kw.items()})
 
@@ -416,8 +424,8 @@ APPLICANT = [
          _u("contracts.detail", contract_id="ref"), _list("contracts.mine")),
     Todo("rectifications", _l("待整改"), MENU_CONTRACT, lambda c: _my_tranches(c, "rectifying"),
          _u("contracts.detail", contract_id="ref"), _list("contracts.mine")),
-    Todo("messages", _l("未读消息"), "", _messages, lambda row: row.subtitle or url_for("reminders.inbox"),
-         _list("reminders.inbox")),
+    Todo("messages", _l("未读消息"), "", _messages, lambda row: _local_link(row.subtitle),
+         _list("reminders.inbox"), newest_first=True),
 ]
 ADMIN = [
     Todo("mail_failures", _l("发送失败的邮件"), MENU_ADMIN, _failed_mail, _u("reminders.outbox_mail", mail_id="ref"),
@@ -498,9 +506,9 @@ def sections(user) -> list[Section]:
         items = []
         if n:
             sub = t.query(ctx).subquery()
-            rows = db.session.execute(
-                sa.select(sub).order_by(sub.c.deadline.is_(None), sub.c.deadline, sub.c.since, sub.c.ref)
-                .limit(ITEMS_PER_KIND)).all()
+            order = (sub.c.since.desc(), sub.c.ref.desc()) if t.newest_first else \
+                (sub.c.deadline.is_(None), sub.c.deadline, sub.c.since, sub.c.ref)
+            rows = db.session.execute(sa.select(sub).order_by(*order).limit(ITEMS_PER_KIND)).all()
             for r in rows:
                 deadline = r.deadline
                 if t.key in ("assessments_due", "assessments_overdue") and r.since is not None:
