@@ -34,6 +34,8 @@ DEMO_USERS = [
     ("admin", "系统管理员", {Role.ADMIN}, None, None),
     ("officer", "王主管", {Role.OFFICER}, "city", None),
     ("officer_cc", "李科长", {Role.OFFICER}, "chongchuan", None),
+    # 分管领导: approves the award plans the officer drafts (the drafter may not approve their own).
+    ("officer2", "陈局长", {Role.OFFICER}, "city", None),
     ("expert", "张教授", {Role.EXPERT}, None, "南通大学社会学系"),
     ("expert2", "陈老师", {Role.EXPERT}, None, "南通市社会工作协会"),
     ("evaluator", "赵评估师", {Role.EVALUATOR}, None, "江海第三方评估中心"),
@@ -177,3 +179,11 @@ DEMO_EXTENSIONS.append(demo_contracts)
 from grants.finance.demo import demo_payments  # noqa: E402
 
 DEMO_EXTENSIONS.append(demo_payments)
+
+# The phases a newcomer tries today (docs/TOUR.md): a call closed yesterday waiting for screening and its panel,
+# and an award list whose 公示 has ended, ready for 定项 and contracts.
+from grants.applications.demo import demo_closed_call  # noqa: E402
+from grants.awards.demo import demo_notice_ended  # noqa: E402
+
+DEMO_EXTENSIONS.append(demo_closed_call)
+DEMO_EXTENSIONS.append(demo_notice_ended)

@@ -110,3 +110,59 @@ def demo_applications(units: dict) -> None:
                            reason="预算中人员费用测算依据不清，请补充社工劳务补贴的计算标准，并上传社区支持函。",
                            new_deadline_at=call.close_at + dt.timedelta(days=7))
     db.session.flush()
+
+
+# The city's second call of the year, closed yesterday: what an officer screens and hands to the panel today.
+CLOSED_TITLE = "{year}年南通市社区治理专项创投"
+CLOSED_PROJECTS = [
+    ("applicant", "“时间银行”社区互助积分计划", "社区治理", 60_000, "和平桥街道", "桃坞路社区"),
+    ("applicant2", "无障碍出行·社区助行服务", "助残服务", 45_000, "城东街道", "洪江社区"),
+    ("applicant3", "青少年社区议事员培养计划", "青少年服务", 40_000, "狼山镇街道", ""),
+    ("applicant4", "困境家庭“微心愿”帮扶行动", "济困救助", 50_000, "海门街道", "东洲社区"),
+]
+
+
+def demo_closed_call(units: dict) -> None:
+    """A city call that closed yesterday at 17:00 with four applications submitted on time (through the real
+    submit check, on the days they were submitted) and the expert panel invited: the officer screens them,
+    closes the call for review and assigns the experts."""
+    from grants.calls.demo import CURRENT_TITLE, _children, _settings
+    from grants.calls.services import create_call, publish_call
+    from grants.core.timeutil import SHANGHAI
+    from grants.demo import demo_clock
+    from grants.reviews.models import PanelMember, ReviewStage
+
+    officer = db.session.scalar(sa.select(User).where(User.username == "officer"))
+    template = db.session.scalar(sa.select(Call).where(Call.title == CURRENT_TITLE.format(year=now().year - 1)))
+    if officer is None or template is None:
+        return
+    today = now().astimezone(SHANGHAI)
+    close_at = (today - dt.timedelta(days=1)).replace(hour=17, minute=0, second=0, microsecond=0)
+    open_at = (close_at - dt.timedelta(days=30)).replace(hour=9)
+    call = create_call(units["city"], officer, title=CLOSED_TITLE.format(year=today.year), year=today.year,
+                       children=_children(), **_settings(open_at, close_at))
+    call.description = "聚焦社区治理与困难群体服务的专项创投，面向全市社会组织征集项目。"
+    with demo_clock((open_at - dt.timedelta(days=2)).astimezone(dt.timezone.utc)):
+        publish_call(call, officer)
+    db.session.flush()
+    for i, (username, name, category, requested, street, community) in enumerate(CLOSED_PROJECTS):
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        if user is None or user.organization is None:
+            continue
+        with demo_clock((close_at - dt.timedelta(days=6 - i, hours=3)).astimezone(dt.timezone.utc)):
+            application = start_application(call, user.organization, user)
+            db.session.flush()
+            save_draft(application, _input(call, category, requested, street, community, name), user)
+            for requirement in call.attachment_requirements:
+                if requirement.required:
+                    upload = FileStorage(io.BytesIO(DEMO_PDF), filename=f"{requirement.name}.pdf")
+                    add_attachment(application, requirement.id, upload, user)
+            db.session.flush()
+            submit_application(application, user)
+    experts = db.session.scalars(sa.select(User).where(User.username.in_(
+        ["expert", "expert2", "expert3", "expert4", "expert5"])).order_by(User.username)).all()
+    for expert in experts:
+        db.session.add(PanelMember(call_id=call.id, user_id=expert.id, stage=ReviewStage.WRITTEN,
+                                   invited_by_id=officer.id))
+    call.reviewers_per_application = 3
+    db.session.flush()

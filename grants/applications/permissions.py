@@ -78,7 +78,7 @@ def can_screen_application(user, application) -> bool:
 def can_batch_screen(user, call) -> bool:
     """对所选项形式审查 on a call's list: officers of the call's unit subtree (each item is then screened only
     while submitted, as screen_application's transition allows)."""
-    return _authed(user) and user.has_role(Role.OFFICER) and in_unit_scope(user, call)
+    return is_authenticated(user) and user.has_role(Role.OFFICER) and in_unit_scope(user, call)
 
 
 def can_decide_duplicate(user, application) -> bool:

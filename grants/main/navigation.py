@@ -73,6 +73,44 @@ def nav_items(user) -> list[NavItem]:
     return items
 
 
+@dataclass
+class NavGroup:
+    key: str
+    label: object
+    icon: str
+    items: list[NavItem]
+
+
+# The menus by stage of the annual loop; every entry but 工作台 belongs to one (an entry not listed falls into 管理).
+GROUPS = [
+    ("apply", _l("征集与申报"), "megaphone"),
+    ("review", _l("评审与立项"), "ui-checks"),
+    ("contract", _l("协议与拨款"), "file-earmark-check"),
+    ("stats", _l("统计与公开"), "bar-chart-line"),
+    ("admin", _l("管理"), "gear"),
+]
+GROUP_OF = {
+    "organizations.mine": "apply", "calls.index": "apply", "calls.public_list": "apply",
+    "applications.mine": "apply", "applications.screening": "apply", "organizations.index": "apply",
+    "organizations.change_requests": "apply",
+    "reviews.tasks": "review", "brand.tasks": "review", "reviews.calls": "review", "awards.index": "review",
+    "contracts.index": "contract", "contracts.mine": "contract", "assessments.mine": "contract",
+    "finance.queue": "contract", "finance.ledgers": "contract",
+    "brand.mine": "stats", "brand.index": "stats", "dashboard.index": "stats", "disclosure.index": "stats",
+}
+
+
+def nav_groups(user) -> list[NavGroup]:
+    """The user's entries (nav_items) in menus by stage, empty menus left out."""
+    items = [i for i in nav_items(user) if i.endpoint != "main.index"]
+    groups = []
+    for key, label, icon in GROUPS:
+        mine = [i for i in items if GROUP_OF.get(i.endpoint, "admin") == key]
+        if mine:
+            groups.append(NavGroup(key, label, icon, mine))
+    return groups
+
+
 # Each entry has an icon of its own: a role that sees two entries must tell them apart at a glance
 # (tests/test_app.py checks it for every role).
 

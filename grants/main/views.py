@@ -28,7 +28,11 @@ def workbench():
         counts = dict(db.session.execute(
             sa.select(Organization.status, sa.func.count()).group_by(Organization.status)).all())
         cards["org_counts"] = {str(s): counts.get(str(s), 0) for s in OrgStatus}
-    return render_template("main/workbench.html", cards=cards, org=current_user.organization)
+    from grants.main.workbench import sections
+
+    todo = sections(current_user)
+    return render_template("main/workbench.html", cards=cards, org=current_user.organization, sections=todo,
+                           waiting=sum(s.count for s in todo))
 
 
 _health_check: threading.Thread | None = None  # the check still waiting for the database, if any

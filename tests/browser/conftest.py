@@ -6,6 +6,7 @@ with a hint; in CI (CI=true) they fail instead.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -163,3 +164,24 @@ def accept_confirmations(request, monkeypatch):
     if "page" in request.fixturenames:
         watch(request.getfixturevalue("page"))
     yield
+
+
+def nav_click(page, menu: str | None, link: str) -> None:
+    """Click the navigation entry `link` in the menu `menu` (征集与申报, 评审与立项 …; None: whichever menu holds
+    it), unfolding the bar first on a phone."""
+    toggler = page.locator(".navbar-toggler")
+    if toggler.is_visible() and not page.locator("#mainnav.show").count():
+        toggler.click()
+        page.wait_for_selector("#mainnav.show")
+    nav = page.locator("#mainnav")
+    # By its text (the accessible name would include the icon font's glyph): the whole label, not a part of it.
+    entry = nav.locator(".dropdown-menu a.dropdown-item").filter(
+        has_text=re.compile(rf"^\s*{re.escape(link)}\s*$")).first
+    if menu is None:
+        toggle = entry.locator("xpath=ancestor::li[contains(@class, 'dropdown')][1]/a[contains(@class, 'dropdown-toggle')]")
+    else:
+        toggle = nav.locator("a.dropdown-toggle", has_text=menu).first
+    if not entry.is_visible():
+        toggle.click()
+    entry.click()
+    page.wait_for_load_state("networkidle")

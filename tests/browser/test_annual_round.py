@@ -35,7 +35,7 @@ from stdnum.cn import uscc as uscc_std
 
 from grants.core.timeutil import SHANGHAI
 from tests import factories
-from tests.browser.conftest import second_factor
+from tests.browser.conftest import nav_click, second_factor
 from tests.applications import factories as af
 from tests.contracts import factories as cf
 from tests.reviews import factories as rf
@@ -154,7 +154,7 @@ class Round:
 
 
 def nav(page, label):
-    page.locator("#mainnav a.nav-link", has_text=label).first.click()
+    nav_click(page, None, label)
 
 
 def flash(page, text):

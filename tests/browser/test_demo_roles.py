@@ -32,5 +32,6 @@ def test_phone_width_navigation(page, live_server, demo, screenshot):
     login(page, live_server, "applicant", DEMO_PASSWORD)
     page.click(".navbar-toggler")
     page.wait_for_selector("#mainnav.show")
-    assert page.locator("text=本组织").first.is_visible()
+    page.click("#nav-menu-apply")
+    assert page.locator("#mainnav .dropdown-menu").locator("a.dropdown-item", has_text="本组织").is_visible()
     screenshot(page, "foundation-phone-applicant")

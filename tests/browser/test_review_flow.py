@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests import factories
-from tests.browser.conftest import login
+from tests.browser.conftest import nav_click, login
 from tests.reviews import factories as rf
 
 POINTS = {
@@ -68,8 +68,7 @@ def test_experts_score_and_officer_ranks(page, live_server, review_world, screen
     call, officer, experts, apps = review_world
     page.on("dialog", lambda d: d.accept())
     login(page, live_server, "rv_officer", factories.PASSWORD)
-    page.click("text=专家评审")
-    page.wait_for_load_state("networkidle")
+    nav_click(page, "评审与立项", "专家评审")
     page.locator("#review-calls a", has_text="分配与进度").first.click()
     page.wait_for_load_state("networkidle")
     page.fill("#n", "2")

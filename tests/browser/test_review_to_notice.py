@@ -18,6 +18,7 @@ from grants.calls.models import CallFundingSource
 from grants.core.timeutil import SHANGHAI
 from tests import factories
 from tests.reviews import factories as rf
+from tests.browser.conftest import nav_click
 
 PHONE = {"width": 390, "height": 844}
 X, Y, Z = "银龄互助·幸福邻里", "残障青年就业赋能", "社区儿童四点半课堂"
@@ -81,11 +82,8 @@ def _login(page, base, username):
 
 
 def _nav(page, label):
-    """Click a navbar entry (unfolding the menu first on a phone)."""
-    toggler = page.locator(".navbar-toggler")
-    if toggler.is_visible():
-        toggler.click()
-    page.locator("#mainnav").get_by_role("link", name=label).click()
+    """Click a navbar entry (unfolding the bar and its menu first)."""
+    nav_click(page, None, label)
 
 
 def _flash(page, text):
