@@ -42,6 +42,8 @@ def nav_items(user) -> list[NavItem]:
         items.append(NavItem(_l("变更申请"), "organizations.change_requests", "pencil-square"))
     if user.has_role(Role.OFFICER, Role.FINANCE, Role.AUDITOR) and user.host_unit_id is not None:
         items.append(NavItem(_l("资助协议"), "contracts.index", "file-earmark-check"))
+    if user.has_role(Role.OFFICER, Role.AUDITOR) and user.host_unit_id is not None:
+        items.append(NavItem(_l("进度报告"), "assessments.reports", "journal-check"))
     if user.organization is not None and user.has_role(Role.APPLICANT):
         items.append(NavItem(_l("我的协议"), "contracts.mine", "file-earmark-check"))
         items.append(NavItem(_l("品牌项目"), "brand.mine", "trophy"))
@@ -94,7 +96,7 @@ GROUP_OF = {
     "applications.mine": "apply", "applications.screening": "apply", "organizations.index": "apply",
     "organizations.change_requests": "apply",
     "reviews.tasks": "review", "brand.tasks": "review", "reviews.calls": "review", "awards.index": "review",
-    "contracts.index": "contract", "contracts.mine": "contract", "assessments.mine": "contract",
+    "contracts.index": "contract", "contracts.mine": "contract", "assessments.reports": "contract", "assessments.mine": "contract",
     "finance.queue": "contract", "finance.ledgers": "contract",
     "brand.mine": "stats", "brand.index": "stats", "dashboard.index": "stats", "disclosure.index": "stats",
 }
