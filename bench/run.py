@@ -68,6 +68,40 @@ PAGES = [
     # the staff search (bench/search.py times more queries): a project name, and a 2-character word (no index)
     Page("search: project name", "officer", lambda g: "/search?q=%E5%9F%BA%E5%87%86%E9%A1%B9%E7%9B%AE4242"),
     Page("search: 2 characters", "officer", lambda g: "/search?q=%E9%A1%B9%E7%9B%AE"),
+    # Workbench (工作台) of every role, the other staff lists, the award draft and the exports (issue #19).
+    Page("applicant workbench", "applicant", lambda g: "/workbench"),
+    Page("officer workbench", "officer", lambda g: "/workbench"),
+    Page("finance workbench", "finance", lambda g: "/workbench"),
+    Page("expert workbench", "expert", lambda g: "/workbench"),
+    Page("applicant contracts (我的合同)", "applicant", lambda g: "/contracts/mine"),
+    Page("applicant notifications", "applicant", lambda g: "/notifications"),
+    Page("application detail", "officer", lambda g: f"/applications/{g.application_id}"),
+    Page("screening queue", "officer", lambda g: "/screening"),
+    Page("calls list", "officer", lambda g: "/calls"),
+    Page("review calls", "officer", lambda g: "/reviews/calls"),
+    Page("review assignments", "officer", lambda g: f"/reviews/calls/{g.review_call_id}/assignments"),
+    Page("review conflicts", "officer", lambda g: f"/reviews/calls/{g.review_call_id}/conflicts"),
+    Page("review panel", "officer", lambda g: f"/reviews/calls/{g.review_call_id}/panel"),
+    Page("expert pool", "officer", lambda g: "/reviews/experts"),
+    Page("awards list", "officer", lambda g: "/awards"),
+    Page("award draft (资助方案)", "officer", lambda g: f"/awards/calls/{g.review_call_id}"),
+    Page("contracts list", "officer", lambda g: "/contracts"),
+    Page("contract detail", "officer", lambda g: f"/contracts/{g.contract_id}"),
+    Page("organisations", "officer", lambda g: "/organizations"),
+    Page("dashboard drill-down", "officer", lambda g: "/dashboard/items?set=funded"),
+    Page("ledgers", "finance", lambda g: "/finance/ledger"),
+    Page("audit log", "officer", lambda g: "/audit"),
+    Page("public calls", None, lambda g: "/public/calls"),
+    Page("public notices", None, lambda g: "/public/notices"),
+    Page("export: applications of a call (xlsx)", "officer",
+         lambda g: f"/calls/{g.review_call_id}/applications.xlsx"),
+    Page("export: score sheet (xlsx)", "officer", lambda g: f"/reviews/calls/{g.review_call_id}/scores.xlsx"),
+    Page("export: ledger (xlsx)", "finance", lambda g: f"/finance/ledger/{g.running_call_id}/export.xlsx"),
+    Page("export: dashboard (xlsx)", "officer", lambda g: "/dashboard/export.xlsx"),
+    Page("open data: call CSV", None, lambda g: f"/disclosure/{g.running_call_id}.csv"),
+    Page("open data: call 360Giving JSON", None, lambda g: f"/disclosure/{g.running_call_id}/360giving.json"),
+    Page("open data: all grants CSV", None, lambda g: "/disclosure/grants.csv"),
+    Page("open data: all grants 360Giving JSON", None, lambda g: "/disclosure/360giving.json"),
     # The JSON API's lists (issue: p95 ≤ 50 ms); each call also writes its audit row.
     Page("API: approved payments", "finance", lambda g: "/api/v1/payments?status=approved", api=True),
     Page("API: applications of a call", "officer", lambda g: f"/api/v1/applications?call_id={g.review_call_id}",
@@ -313,7 +347,14 @@ def wrk(port: int, seconds: int, script: str | None = None) -> dict:
     return {"rps": rps, "non_2xx": int(bad.group(1)) if bad else 0, "socket_errors": errors.group(0) if errors else ""}
 
 
-def load_test(url: str, tmp: str, g: Generated, seconds: int) -> dict:
+WRK_ONE = """
+request = function()
+  return wrk.format("GET", %s, {["Cookie"] = %s, ["User-Agent"] = "%s"})
+end
+"""
+
+
+def load_test(url: str, tmp: str, g: Generated, seconds: int, page_seconds: int = 0) -> dict:
     if not shutil.which("wrk"):
         return {"skipped": "wrk not installed (apt-get install -y wrk)"}
     results = {}
@@ -334,6 +375,14 @@ def load_test(url: str, tmp: str, g: Generated, seconds: int) -> dict:
         script = Path(tmp) / "mixed.lua"
         script.write_text(WRK_SCRIPT % (lua, USER_AGENT))
         results["mixed"] = wrk(server.port, seconds, str(script))
+        if page_seconds:
+            # Each page alone under the same load, for its throughput ratio to the hello-world of this run.
+            results["pages"] = {}
+            for page, (path, cookie) in zip((p for p in PAGES if not p.api), reqs):
+                one = Path(tmp) / "one.lua"
+                one.write_text(WRK_ONE % (json.dumps(path), json.dumps(cookie), USER_AGENT))
+                results["pages"][page.name] = wrk(server.port, page_seconds, str(one))
+                print(f"  wrk {page.name:<40} {results['pages'][page.name]['rps']:9.1f} req/s", flush=True)
     finally:
         server.stop()
     return results
@@ -341,7 +390,8 @@ def load_test(url: str, tmp: str, g: Generated, seconds: int) -> dict:
 
 # --- one database ------------------------------------------------------------------------------------------
 
-def run_database(postgresql: bool, scale: float, runs: int, load_seconds: int, pages_only: bool = False) -> dict:
+def run_database(postgresql: bool, scale: float, runs: int, load_seconds: int, pages_only: bool = False,
+                 page_seconds: int = 0) -> dict:
     from grants.extensions import db
 
     report = {"database": "PostgreSQL" if postgresql else "SQLite", "sizes": {}}
@@ -368,7 +418,7 @@ def run_database(postgresql: bool, scale: float, runs: int, load_seconds: int, p
                     entry["pdf_contract_ms"], entry["pdf_application_ms"] = time_pdfs(app, db, g)
                     db.engine.dispose()
                 if load_seconds:
-                    entry["load"] = load_test(url, tmp, g, load_seconds)
+                    entry["load"] = load_test(url, tmp, g, load_seconds, page_seconds)
                     entry["load_calibration"] = calibration_line()
                 with app.app_context():
                     # Last: the warm-up pass writes thousands of notifications.
@@ -390,7 +440,7 @@ def markdown(reports: list[dict], scale: float, pages_only: bool = False) -> tup
         f"{r['database']} p50 ms | p95 ms | queries | ×hello p50" for r in reports) + " |"
     lines += [head, "|" + "---|" * (2 + 4 * len(reports))]
     for i, page in enumerate(reports[0]["sizes"][big]["pages"]):
-        url = re.sub(r"/\d+", "/<id>", page.path)
+        url = re.sub(r"/\d+(?=[/.?]|$)", "/<id>", page.path)
         cells = [page.name, f"`{url}`"]
         for r in reports:
             b, s = r["sizes"][big], r["sizes"][small]
@@ -449,6 +499,16 @@ def markdown(reports: list[dict], scale: float, pages_only: bool = False) -> tup
             lines.append("")
             lines.append(f"{r['database']} at scale {size:g} (built in {g.built_s:.0f} s): " +
                          ", ".join(f"{v:,} {k}" for k, v in g.counts.items()))
+    for r in reports:
+        lt = r["sizes"][big].get("load") or {}
+        if lt.get("pages"):
+            hello = lt["hello"]["rps"]
+            lines += ["", f"{r['database']}, scale {big:g}: each page alone under gunicorn -w 2, wrk -t2 -c16 "
+                          f"(hello-world {hello:,.0f} req/s in the same run)", "",
+                      "| page | req/s | ratio to hello-world | non-2xx |", "|---|---|---|---|"]
+            for name, x in lt["pages"].items():
+                ratio = f"1/{hello / x['rps']:,.0f}" if x["rps"] else "—"
+                lines.append(f"| {name} | {x['rps']:,.1f} | {ratio} | {x['non_2xx']} |")
     if any(r["sizes"][big]["pages"][i].status != 200 for r in reports for i in range(len(PAGES))):
         problems.append("a page did not answer 200")
     return "\n".join(lines), problems
@@ -461,6 +521,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--load-seconds", type=int, default=10)
     parser.add_argument("--no-load", action="store_true", help="skip gunicorn and wrk")
+    parser.add_argument("--page-load-seconds", type=int, default=3,
+                        help="wrk on each page alone for this long (0: only the mixed workload)")
+    parser.add_argument("--only-postgresql", action="store_true", help="skip SQLite (implies --postgresql)")
     parser.add_argument("--pages", default="", help="only the pages whose name contains one of these "
                         "comma-separated words; no ranking, reminder, PDF or load figures")
     args = parser.parse_args()
@@ -474,9 +537,10 @@ def main() -> int:
     print(f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {platform.platform()}; "
           f"python {platform.python_version()}; " + calibration_line(), flush=True)
     load = 0 if args.no_load else args.load_seconds
-    reports = [run_database(False, args.scale, args.runs, load, args.pages_only)]
-    if args.postgresql:
-        reports.append(run_database(True, args.scale, args.runs, load, args.pages_only))
+    reports = [] if args.only_postgresql else [
+        run_database(False, args.scale, args.runs, load, args.pages_only, args.page_load_seconds)]
+    if args.postgresql or args.only_postgresql:
+        reports.append(run_database(True, args.scale, args.runs, load, args.pages_only, args.page_load_seconds))
     table, problems = markdown(reports, args.scale, args.pages_only)
     print()
     print(table)

@@ -150,10 +150,52 @@ def budget_usage(call: Call, awards: Iterable) -> dict:
     return {"total": total, "by_source": by_source, "by_category": by_category}
 
 
-def budget_check(call: Call, awards: Iterable) -> list[str]:
-    """Chinese messages saying by how much a funding source, a category quota or the budget is exceeded."""
-    awards = list(awards)
-    usage = budget_usage(call, awards)
+class AwardSummary:
+    """The whole call's active awards summed in SQL (a provincial call has thousands): count, total, per
+    funding source and per category, the drafts and who drafted them, and the awards breaking an amount
+    rule — what the draft page shows without loading every award."""
+
+    def __init__(self, call: Call):
+        active = sa.and_(Award.call_id == call.id, Award.status.in_(ACTIVE_AWARD_STATUSES))
+        row = db.session.execute(sa.select(
+            sa.func.count(Award.id), sa.func.coalesce(sa.func.sum(Award.amount_fen), 0),
+            sa.func.count(Award.id).filter(Award.status == AwardStatus.DRAFT)).where(active)).one()
+        self.count, total, self.draft_count = int(row[0]), int(row[1]), int(row[2])
+        by_category = defaultdict(int, {k: int(v) for k, v in db.session.execute(
+            sa.select(Award.category_id, sa.func.sum(Award.amount_fen)).where(active).group_by(Award.category_id))})
+        by_source = defaultdict(int, {k: int(v) for k, v in db.session.execute(
+            sa.select(AwardAllocation.funding_source_id, sa.func.sum(AwardAllocation.amount_fen))
+            .join(Award, Award.id == AwardAllocation.award_id).where(active)
+            .group_by(AwardAllocation.funding_source_id))})
+        self.usage = {"total": total, "by_source": by_source, "by_category": by_category}
+        # Awards breaking the amount rules (none in a consistent draft): listed by name, like budget_check.
+        self.bad_amounts = list(db.session.execute(
+            sa.select(Application.project_name, Application.id, Award.amount_fen, Application.requested_fen)
+            .join(Application, Application.id == Award.application_id)
+            .where(active, sa.or_(Award.amount_fen <= 0, Award.amount_fen > Application.requested_fen))
+            .order_by(Award.rank.is_(None), Award.rank, Award.id).limit(50)))
+        from grants.accounts.models import User
+
+        self.drafters = list(db.session.scalars(
+            sa.select(User.display_name).where(User.id.in_(
+                sa.select(Award.proposed_by_id).where(active, Award.status == AwardStatus.DRAFT)))
+            .order_by(User.display_name)))
+        self.first = db.session.scalar(sa.select(Award).where(active)
+                                       .order_by(Award.rank.is_(None), Award.rank, Award.id).limit(1))
+
+    @property
+    def approved(self) -> bool:
+        return self.count > 0 and self.draft_count == 0
+
+
+def budget_check(call: Call, awards: Iterable | None = None, *, summary: AwardSummary | None = None) -> list[str]:
+    """Chinese messages saying by how much a funding source, a category quota or the budget is exceeded.
+    Checks `awards`, or (given `summary`) the call's active awards as summed in SQL."""
+    if summary is not None:
+        usage, awards = summary.usage, []
+    else:
+        awards = list(awards)
+        usage = budget_usage(call, awards)
     messages: list[str] = []
     budget = call.total_budget_fen
     if usage["total"] > budget:
@@ -178,6 +220,12 @@ def budget_check(call: Call, awards: Iterable) -> list[str]:
         if requested is not None and award.amount_fen > requested:
             messages.append(_("“%(name)s”的资助金额超出申请金额 %(gap)s", name=_project(award),
                               gap=yuan(award.amount_fen - requested)))
+    for name, app_id, amount, requested in (summary.bad_amounts if summary is not None else []):
+        name = name or _("（未命名项目）")
+        if amount <= 0:
+            messages.append(_("“%(name)s”的资助金额必须大于零", name=name))
+        if amount > requested:
+            messages.append(_("“%(name)s”的资助金额超出申请金额 %(gap)s", name=name, gap=yuan(amount - requested)))
     return messages
 
 
@@ -478,7 +526,7 @@ def approval_problem(call: Call, actor) -> str | None:
         return _("没有待审批的资助方案")
     if not actor.has_role(Role.ADMIN) and any(a.proposed_by_id == actor.id for a in drafts):
         return _("资助方案须由编制人以外的另一名工作人员（或管理员）审批")
-    problems = budget_check(call, awards_of(call))
+    problems = budget_check(call, summary=AwardSummary(call))
     if problems:
         return problems[0]
     return duplicate_problem(drafts)

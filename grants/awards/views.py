@@ -3,6 +3,7 @@ PDF summary (评审结果汇总表), the public 公示 pages with the objection 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -25,7 +26,7 @@ from grants.core.money import yuan
 from grants.core.pdf import pdf_response, render_pdf
 from grants.core.storage import send_stored
 from grants.core.timeutil import now
-from grants.core.web import ensure, get_or_404
+from grants.core.web import Page, ensure, get_or_404, int_arg
 from grants.core import captcha
 from grants.extensions import db, limiter
 from grants.organizations.services import unit_subtree_ids
@@ -57,8 +58,10 @@ def index():
     return render_template("awards/index.html", calls=calls, counts=counts)
 
 
-def _budget_bars(call: Call, awards: list[Award]) -> dict:
-    usage = services.budget_usage(call, awards)
+DRAFT_PER_PAGE = 50
+
+
+def _budget_bars(call: Call, usage: dict) -> dict:
     sources = [dict(label=s.label, used=usage["by_source"].get(s.id, 0), limit=s.amount_fen)
                for s in call.funding_sources]
     cats = [dict(label=c.name, used=usage["by_category"].get(c.id, 0), limit=c.quota_fen) for c in call.categories]
@@ -66,10 +69,36 @@ def _budget_bars(call: Call, awards: list[Award]) -> dict:
             "sources": sources, "categories": cats}
 
 
-def _render_draft(call: Call, *, failed: dict | None = None, status: int = 200):
-    awards = services.awards_of(call)
-    ranking = services._safe_ranking(call)
-    by_app = {a.application_id: a for a in awards}
+def _draft_page_of(call: Call, application_id: int | None) -> int | None:
+    """The page of the draft that shows `application_id` (where a failed form or a redirect goes back to)."""
+    from grants.reviews import ranking_store
+
+    rank = ranking_store.rank_of(call, application_id) if application_id else None
+    return None if rank is None else (rank - 1) // DRAFT_PER_PAGE + 1
+
+
+def _draft_url(call: Call, application_id: int | None = None) -> str:
+    page = _draft_page_of(call, application_id)
+    url = url_for("awards.draft", call_id=call.id, page=page if page and page > 1 else None)
+    return url + (f"#app-{application_id}" if application_id else "")
+
+
+def _render_draft(call: Call, *, failed: dict | None = None, status: int = 200, focus: int | None = None):
+    """One page of the ranking (DRAFT_PER_PAGE rows of the stored ranking, with their awards) and the
+    whole call's budget and quota summary computed in SQL; `focus` (an application id) picks the page that
+    shows it, for a form that failed."""
+    from grants.reviews import ranking_store
+
+    ranking_store.ensure_ranking(call)
+    number = _draft_page_of(call, focus) if focus else None
+    number = number or int_arg("page", 1, minimum=1, maximum=10**6)
+    ranking, total = ranking_store.ranking_page(call, offset=(number - 1) * DRAFT_PER_PAGE, limit=DRAFT_PER_PAGE)
+    page = Page(items=ranking, page=number, per_page=DRAFT_PER_PAGE, total=total)
+    ids = [row.application.id for row in ranking]
+    by_app = {a.application_id: a for a in db.session.scalars(
+        sa.select(Award).where(Award.application_id.in_(ids), Award.status.in_(ACTIVE_AWARD_STATUSES))
+        .options(selectinload(Award.allocations))).unique()} if ids else {}
+    summary = services.AwardSummary(call)
     notice = services.notice_of(call)
     preview = warning = None
     if call.status == CallStatus.REVIEWING:
@@ -77,19 +106,19 @@ def _render_draft(call: Call, *, failed: dict | None = None, status: int = 200):
             preview = services.notice_period(call)
         except AwardError as exc:
             warning = exc.message
-    drafts = [a for a in awards if a.status == "draft"]
-    approved = bool(awards) and all(a.status != "draft" for a in awards)
     from grants.applications.duplicates import duplicate_flags, reviews_of
 
-    dup_flags = duplicate_flags([row.application for row in ranking])
+    dup_flags = duplicate_flags(db.session.scalars(sa.select(Application).where(Application.id.in_(ids))).unique()
+                                if ids else [])
     dup_reviews = reviews_of(dup_flags)
+    approved = summary.approved
     ctx = dict(
-        call=call, awards=awards, ranking=ranking, by_app=by_app, bars=_budget_bars(call, awards),
-        problems=services.budget_check(call, awards), notice=notice, preview=preview, warning=warning,
-        drafts=drafts, approved=approved, failed=failed or {},
+        call=call, summary=summary, ranking=ranking, page=page, by_app=by_app, bars=_budget_bars(call, summary.usage),
+        problems=services.budget_check(call, summary=summary), notice=notice, preview=preview, warning=warning,
+        approved=approved, failed=failed or {},
         can_draft=perm.can_draft_awards(current_user, call) and not approved,
-        can_approve=perm.can_approve_awards(current_user, call) and bool(drafts),
-        approval_problem=services.approval_problem(call, current_user) if drafts else None,
+        can_approve=perm.can_approve_awards(current_user, call) and summary.draft_count > 0,
+        approval_problem=services.approval_problem(call, current_user) if summary.draft_count else None,
         can_publish=perm.can_publish_notice(current_user, call) and approved and notice is None,
         can_reopen=perm.can_approve_awards(current_user, call) and approved and notice is None,
         can_export=perm.can_export_summary(current_user, call),
@@ -139,11 +168,12 @@ def adjust(award_id: int):
         except AwardError as exc:
             db.session.rollback()
             return _render_draft(award.call, failed={"adjust": award.id, "form": form, "problems": exc.problems},
-                                 status=422)
+                                 status=422, focus=award.application_id)
         db.session.commit()
         flash(_("已调整“%(name)s”的资助金额", name=award.application.display_name), "success")
-        return redirect(url_for("awards.draft", call_id=award.call_id) + f"#app-{award.application_id}")
-    return _render_draft(award.call, failed={"adjust": award.id, "form": form, "problems": []}, status=422)
+        return redirect(_draft_url(award.call, award.application_id))
+    return _render_draft(award.call, failed={"adjust": award.id, "form": form, "problems": []}, status=422,
+                         focus=award.application_id)
 
 
 @bp.route("/awards/<int:award_id>/allocation", methods=["POST"])
@@ -156,7 +186,7 @@ def allocation(award_id: int):
     call = award.call
     if not form.validate_on_submit():
         return _render_draft(call, failed={"allocation": award.id, "problems": [_("表单已过期，请刷新页面后重试")]},
-                             status=422)
+                             status=422, focus=award.application_id)
     shares, problems = form.shares(call.funding_sources)
     if not problems:
         try:
@@ -169,10 +199,10 @@ def allocation(award_id: int):
             problems = exc.problems
     if problems:
         return _render_draft(call, failed={"allocation": award.id, "problems": problems, "posted": request.form},
-                             status=422)
+                             status=422, focus=award.application_id)
     db.session.commit()
     flash(_("已更新“%(name)s”的资金来源分摊", name=award.application.display_name), "success")
-    return redirect(url_for("awards.draft", call_id=call.id) + f"#app-{award.application_id}")
+    return redirect(_draft_url(call, award.application_id))
 
 
 @bp.route("/awards/<int:award_id>/exclude", methods=["POST"])
@@ -188,11 +218,12 @@ def exclude(award_id: int):
         except AwardError as exc:
             db.session.rollback()
             return _render_draft(call, failed={"exclude": award.id, "form": form, "problems": exc.problems},
-                                 status=422)
+                                 status=422, focus=award.application_id)
         db.session.commit()
         flash(_("已将该项目移出资助方案"), "success")
         return redirect(url_for("awards.draft", call_id=call.id))
-    return _render_draft(call, failed={"exclude": award.id, "form": form, "problems": []}, status=422)
+    return _render_draft(call, failed={"exclude": award.id, "form": form, "problems": []}, status=422,
+                         focus=award.application_id)
 
 
 @bp.route("/awards/calls/<int:call_id>/include", methods=["POST"])
@@ -214,11 +245,11 @@ def include(call_id: int):
         except AwardError as exc:
             db.session.rollback()
             return _render_draft(call, failed={"include": app_id, "form": form, "problems": exc.problems},
-                                 status=422)
+                                 status=422, focus=app_id)
         db.session.commit()
         flash(_("已将“%(name)s”纳入资助方案", name=application.display_name), "success")
-        return redirect(url_for("awards.draft", call_id=call.id) + f"#app-{app_id}")
-    return _render_draft(call, failed={"include": app_id, "form": form, "problems": []}, status=422)
+        return redirect(_draft_url(call, app_id))
+    return _render_draft(call, failed={"include": app_id, "form": form, "problems": []}, status=422, focus=app_id)
 
 
 @bp.route("/awards/calls/<int:call_id>/approve", methods=["POST"])
@@ -394,7 +425,8 @@ def _summary_context(call: Call) -> dict:
     awards = {a.application_id: a for a in services.awards_of(call, active_only=False)}
     ranking = services._safe_ranking(call)
     active = [a for a in awards.values() if a.is_active]
-    return dict(call=call, ranking=ranking, awards=awards, panel=_panel_names(call), bars=_budget_bars(call, active),
+    return dict(call=call, ranking=ranking, awards=awards, panel=_panel_names(call),
+                bars=_budget_bars(call, services.budget_usage(call, active)),
                 total=sum(a.amount_fen for a in active), count=len(active), notice=services.notice_of(call),
                 generated_at=now(), AWARD_STATUS_LABELS=AWARD_STATUS_LABELS)
 

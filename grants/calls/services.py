@@ -149,6 +149,9 @@ def update_call(call: Call, actor, *, children: dict[str, list[dict]] | None = N
             child_changes[name] = len(new)
     db.session.flush()
     if changed or child_changes:
+        from grants.reviews.ranking_store import mark_ranking_stale
+
+        mark_ranking_stale(call.id)
         record(actor, "call.update", call, before=before,
                after={**{k: _jsonable(v) for k, v in changed.items()},
                       **({"rows": child_changes} if child_changes else {}),

@@ -235,8 +235,51 @@ class ReviewScore(db.Model):
 __all__ = [
     "ReviewStage", "STAGE_LABELS", "ConflictSource", "CONFLICT_SOURCE_LABELS", "ReviewStatus", "REVIEW_STATUS_LABELS",
     "Recommendation", "RECOMMENDATION_LABELS", "ExpertProfile", "PanelMember", "Conflict", "ReviewAssignment",
-    "Review", "ReviewScore",
+    "Review", "ReviewScore", "RankingState", "RankingRowStored",
 ]
+
+
+class RankingState(db.Model):
+    """The stored ranking of a call (评分排序缓存): `version` is bumped in the same transaction as every change
+    the ranking depends on (grants.reviews.ranking_store.mark_ranking_stale); `computed_version` is the
+    version the stored rows were computed at. Stale when they differ (or nothing was computed yet)."""
+
+    __tablename__ = "ranking_state"
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("call.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
+    computed_version: Mapped[int | None] = mapped_column()
+    computed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class RankingRowStored(db.Model):
+    """One application's place in its call's stored ranking: the figures compute_ranking gives, kept as
+    computed (scores as their exact decimal text). The application's own columns are read live."""
+
+    __tablename__ = "ranking_row"
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("call.id", ondelete="CASCADE"), primary_key=True)
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("application.id", ondelete="CASCADE"),
+                                                primary_key=True)
+    category_id: Mapped[int | None] = mapped_column()
+    rank_overall: Mapped[int] = mapped_column()
+    rank_in_category: Mapped[int] = mapped_column()
+    written_score: Mapped[str | None] = mapped_column(sa.String(40))
+    pitch_score: Mapped[str | None] = mapped_column(sa.String(40))
+    final_score: Mapped[str | None] = mapped_column(sa.String(40))
+    std_dev: Mapped[str | None] = mapped_column(sa.String(40))
+    spread: Mapped[str | None] = mapped_column(sa.String(40))
+    flagged: Mapped[bool] = mapped_column(default=False)
+    review_count: Mapped[int] = mapped_column(default=0)
+    pitch_review_count: Mapped[int] = mapped_column(default=0)
+    assigned_count: Mapped[int] = mapped_column(default=0)
+    complete: Mapped[bool] = mapped_column(default=False)
+    mean_z: Mapped[float | None] = mapped_column(sa.Float)
+    review_sums: Mapped[str] = mapped_column(sa.Text, default="")
+    max_points: Mapped[int] = mapped_column(default=100)
+
+    __table_args__ = (
+        sa.Index("ix_ranking_row_overall", "call_id", "rank_overall"),
+        sa.Index("ix_ranking_row_category", "call_id", "category_id", "rank_in_category"),
+    )
 
 
 @sa.event.listens_for(sa.orm.Session, "before_flush")

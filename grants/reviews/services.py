@@ -24,6 +24,7 @@ from grants.core.timeutil import format_local, now
 from grants.extensions import db
 from grants.organizations.models import Organization, OrganizationMember
 from grants.reviews import scoring
+from grants.reviews.ranking_store import mark_ranking_stale
 from grants.reviews.models import (
     Conflict, ConflictSource, ExpertProfile, PanelMember, Recommendation, Review, ReviewAssignment, ReviewScore,
     ReviewStage, ReviewStatus,
@@ -293,6 +294,8 @@ def detect_conflicts(call: Call, actor) -> int:
             if row is None or not row.has_conflict:
                 _record_auto_conflict(expert_id, app_id, reason, actor)
                 found += 1
+    if found:
+        mark_ranking_stale(call.id)
     return found
 
 
@@ -328,6 +331,7 @@ def declare_conflict(assignment: ReviewAssignment, expert: User, *, has_conflict
         before = {"has_conflict": row.has_conflict, "reason": row.reason}
     row.source, row.has_conflict, row.reason, row.set_by_id, row.created_at = (
         ConflictSource.DECLARED, has_conflict, reason, expert.id, now())
+    mark_ranking_stale(application.call_id)
     record(expert, "conflict.declare", row, before=before,
            after={"application_id": application.id, "has_conflict": has_conflict, "reason": reason})
     if has_conflict:
@@ -355,6 +359,7 @@ def set_officer_conflict(application: Application, expert: User, reason: str, ac
         before = {"source": row.source, "has_conflict": row.has_conflict, "reason": row.reason}
     row.source, row.has_conflict, row.reason, row.set_by_id, row.created_at = (
         ConflictSource.OFFICER, True, reason, actor.id, now())
+    mark_ranking_stale(application.call_id)
     record(actor, "conflict.officer", row, before=before,
            after={"expert_id": expert.id, "application_id": application.id, "reason": reason})
     return row
@@ -400,6 +405,7 @@ def assign_expert(application: Application, expert: User, stage: str, actor) -> 
     a = ReviewAssignment(application=application, application_id=application.id, expert_id=expert.id,
                          stage=ReviewStage(stage), assigned_by_id=actor.id)
     db.session.add(a)
+    mark_ranking_stale(call.id)
     record(actor, "review.assign", a, after={"application_id": application.id, "expert_id": expert.id,
                                              "stage": str(stage)})
     if application.status == ApplicationStatus.ELIGIBLE:
@@ -479,6 +485,7 @@ def auto_assign(call: Call, stage: str, actor, n: int | None = None) -> tuple[in
         load[expert_id] += 1
     plan = plan_assignment([(a.id, _category_name(a)) for a in apps], [(e, profiles.get(e, [])) for e in expert_ids],
                            n, existing, conflicts, load)
+    mark_ranking_stale(call.id)
     for app_id, expert_id in plan:
         db.session.add(ReviewAssignment(application_id=app_id, expert_id=expert_id, stage=stage,
                                         assigned_by_id=actor.id))
@@ -525,6 +532,7 @@ def remove_assignment(assignment: ReviewAssignment, actor, reason: str = "") -> 
                                                          "expert_id": assignment.expert_id,
                                                          "stage": assignment.stage}, after={"reason": reason})
     application, stage = assignment.application, assignment.stage
+    mark_ranking_stale(application.call_id)
     db.session.delete(assignment)
     db.session.flush()
     _maybe_complete(application, stage, actor)
@@ -692,6 +700,7 @@ def save_review(assignment: ReviewAssignment, expert: User, data: dict[str, Any]
         if not problems:
             REVIEW_WORKFLOW.transition(review, "submit", expert, audit=False)
             review.submitted_at = now()
+            mark_ranking_stale(assignment.application.call_id)
             db.session.flush()
             record(expert, "review.submit", review, after={
                 "application_id": review.application_id, "stage": review.stage,
@@ -740,6 +749,7 @@ def reopen_review(review: Review, reason: str, actor) -> Review:
               "points": {str(s.criterion_id): s.points for s in review.scores}}
     REVIEW_WORKFLOW.transition(review, "reopen", actor, audit=False)
     review.submitted_at = None
+    mark_ranking_stale(application.call_id)
     review.reopened_reason = reason[:500]
     record(actor, "review.reopen", review, before=before, after={"status": "draft", "reason": reason})
     from grants.reminders.notices import send_notice

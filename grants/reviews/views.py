@@ -595,15 +595,18 @@ def reopen(review_id: int):
 def ranking(call_id: int):
     """评审结果排序: overall and per category, with spread, flags, z-score advice and the tie-break."""
     call = _call_for_view(call_id)
-    rows = svc.compute_ranking(call, rows_only=True)
+    # The stored ranking (recomputed only when a change made it stale); the page reads RANKING_PER_PAGE rows
+    # of it (a provincial call has 10,000).
+    from grants.reviews import ranking_store
+
+    ranking_store.ensure_ranking(call)
     category = int_arg("category")
-    shown = [r for r in rows if category is None or r.category_id == category]
-    # Ranks need the whole call; the page shows RANKING_PER_PAGE rows of it (a provincial call has 10,000).
-    number = max(1, request.args.get("page", 1, type=int) or 1)
-    page = Page(items=shown[(number - 1) * RANKING_PER_PAGE:number * RANKING_PER_PAGE], page=number,
-                per_page=RANKING_PER_PAGE, total=len(shown))
+    number = int_arg("page", 1, minimum=1, maximum=10**6)
+    rows, total = ranking_store.ranking_page(call, offset=(number - 1) * RANKING_PER_PAGE, limit=RANKING_PER_PAGE,
+                                             category=category)
+    page = Page(items=rows, page=number, per_page=RANKING_PER_PAGE, total=total)
     return render_template(
-        "reviews/ranking.html", call=call, rows=page.items, page=page, all_rows=rows, category=category,
+        "reviews/ranking.html", call=call, rows=page.items, page=page, category=category,
         tie_break=svc.tie_break_text(call), threshold=svc.spread_threshold(),
         can_manage=perm.can_manage_review(current_user, call), shortlist_form=ShortlistForm(
             size=call.pitch_shortlist_size))
