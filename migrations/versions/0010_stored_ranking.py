@@ -1,7 +1,7 @@
 """stored ranking: ranking_state (version bumped by every change the ranking depends on) and ranking_row
 
 Revision ID: 0010
-Revises: 0004
+Revises: 0012
 Create Date: 2026-12-03 07:15:00
 
 No data migration: a call without a ranking_state row is computed on the first read of its ranking.
@@ -13,7 +13,7 @@ import grants.core.timeutil
 
 
 revision = "0010"
-down_revision = "0004"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
