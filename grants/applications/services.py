@@ -197,6 +197,7 @@ def add_attachment(application: Application, requirement_id: int | None, upload,
     application.attachments.append(attachment)
     record(actor, "application.attach", application,
            after={"file": stored.original_name, "requirement_id": requirement_id, "sha256": stored.sha256})
+    db.session.flush()  # the caller (the API's answer) shows the attachment's id and time
     return attachment
 
 

@@ -72,6 +72,7 @@ ACTION_LABELS = {
     "report.start": _l("开始填写报告"), "report.submit": _l("提交报告"), "report.return": _l("退回报告"),
     "report.accept": _l("受理报告并指派评估"), "assessment.submit": _l("提交评估"), "assessment.rubric": _l("设置评估指标"),
     "tranche.rectify_deadline": _l("设置整改期限"),
+    "tranche.chase_report": _l("催交进度报告"),
     "payment.request": _l("系统生成拨款申请"), "payment.reclaim": _l("登记追回"),
     "project_hold.place": _l("项目整体暂停拨付"), "project_hold.lift": _l("解除项目暂停"),
     "reminder.call_setting": _l("修改活动提醒设置"), "reminder.call_setting_reset": _l("恢复活动提醒默认设置"),

@@ -206,7 +206,9 @@ def test_list_query_count_is_fixed(client, db, officer_world, capsys):
         print(f"\n[query count] screening list: 10 rows → {small} queries, 10,000 rows → {large} queries; "
               f"filtered: {small_filtered} → {large_filtered}")
     assert small == large and small_filtered == large_filtered
-    assert large <= 12  # one of them checks that the log-in session is still live (accounts.sessions)
+    # One checks that the log-in session is still live (accounts.sessions); two count the navigation's to-do
+    # badges (grants/main/workbench.py), whatever the data size.
+    assert large <= 14
 
 
 def test_screening_panel_shows_the_rules_as_they_stand(client, db, officer_world):
