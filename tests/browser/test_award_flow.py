@@ -8,7 +8,7 @@ import datetime as dt
 from grants.core.timeutil import SHANGHAI
 from tests import factories
 from tests.awards import factories as af
-from tests.browser.conftest import SCREENS, login
+from tests.browser.conftest import SCREENS, login, nav_click
 
 
 def _as(page, base, user):
@@ -30,7 +30,7 @@ def test_award_flow(page, live_server, db, clock, screenshot):
     base = live_server
 
     _as(page, base, a)
-    page.click("nav >> text=立项公示")
+    nav_click(page, None, "立项公示")
     page.click("text=资助方案")
     page.click("#propose-awards")
     page.wait_for_load_state("networkidle")

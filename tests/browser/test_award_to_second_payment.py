@@ -18,7 +18,7 @@ import pytest
 from grants.contracts.models import Contract
 from grants.core.timeutil import SHANGHAI
 from tests import factories
-from tests.browser.conftest import SCREENS, login
+from tests.browser.conftest import SCREENS, login, nav_click
 from tests.contracts import factories as cf
 from tests.finance import factories as ff
 
@@ -88,7 +88,7 @@ def test_award_to_second_payment(new_page, live_server, db, clock, screenshot):
     off, org_page, fin_a, fin_b, ev = (new_page(u, base) for u in (officer, signer, approver, releaser, evaluator))
 
     # 1. officer: the confirmed award waits for its contract; make it and issue it
-    off.click("nav >> text=资助协议")
+    nav_click(off, None, "资助协议")
     off.wait_for_load_state("networkidle")
     assert "银龄互助" in off.locator("#awards-waiting").inner_text()
     screenshot(off, "e2e5-01-officer-award-waiting")
@@ -123,7 +123,7 @@ def test_award_to_second_payment(new_page, live_server, db, clock, screenshot):
 
     # 4. finance A approves the first payment from the queue (and may not release it)
     first = _payment_id(db, tranche_ids[0])
-    fin_a.click("nav >> text=拨款")
+    nav_click(fin_a, None, "拨款")
     fin_a.wait_for_load_state("networkidle")
     assert contract.number in fin_a.locator("#payment-queue").inner_text()
     screenshot(fin_a, "e2e5-07-finance-a-queue")
@@ -171,7 +171,7 @@ def test_award_to_second_payment(new_page, live_server, db, clock, screenshot):
     assert "已指派评估人员" in off.content()
 
     # 8. evaluator: 20 + 12 + 12 + 18 = 62 → 合格, paid at 80 %
-    ev.click("nav >> text=我的评估任务")
+    nav_click(ev, None, "我的评估任务")
     ev.wait_for_load_state("networkidle")
     ev.click("#my-assessments a")
     ev.wait_for_load_state("networkidle")
@@ -187,7 +187,7 @@ def test_award_to_second_payment(new_page, live_server, db, clock, screenshot):
 
     # 9. finance A approves the reduced second payment; B releases it
     second = _payment_id(db, tranche_ids[1])
-    fin_a.click("nav >> text=拨款")
+    nav_click(fin_a, None, "拨款")
     fin_a.wait_for_load_state("networkidle")
     fin_a.click(f"#payment-queue a[href='/finance/payments/{second}']")
     fin_a.wait_for_load_state("networkidle")

@@ -7,7 +7,7 @@ import pytest
 
 from tests import factories
 from tests.brand import factories as bf
-from tests.browser.conftest import login
+from tests.browser.conftest import login, nav_click
 from tests.contracts import factories as cf
 
 PROJECTS = [("银龄互助·幸福邻里", "阳光为老服务中心"), ("社区儿童四点半课堂", "青少年成长服务社"),
@@ -45,7 +45,7 @@ def test_brand_selection_in_the_browser(page, live_server, brand_world, screensh
     page.on("dialog", lambda d: d.accept())
 
     login(page, base, "br_officer", factories.PASSWORD)
-    page.click("nav >> text=品牌项目")
+    nav_click(page, None, "品牌项目")
     page.wait_for_load_state("networkidle")
     _click(page, "#selection-new")
     page.fill("#title", "2025年度崇川区公益创投品牌项目")
@@ -68,7 +68,7 @@ def test_brand_selection_in_the_browser(page, live_server, brand_world, screensh
     page.context.clear_cookies()
 
     login(page, base, "br_org", factories.PASSWORD)
-    page.click("nav >> text=品牌项目")
+    nav_click(page, None, "品牌项目")
     page.wait_for_load_state("networkidle")
     page.fill("textarea[name=reason]", "议事会模式已推广到五个社区，居民提案落地 37 项。")
     screenshot(page, "brand-org-put-forward")

@@ -8,7 +8,7 @@ import pytest
 
 from grants.core.timeutil import SHANGHAI, now
 from tests import factories
-from tests.browser.conftest import login
+from tests.browser.conftest import login, nav_click
 
 
 @pytest.fixture()
@@ -31,7 +31,7 @@ def _date(delta_days: int) -> str:
 
 def test_officer_creates_checks_fixes_and_publishes_a_call(page, live_server, officer, screenshot):
     login(page, live_server, officer.username, factories.PASSWORD)
-    page.click("nav >> text=创投活动")
+    nav_click(page, None, "创投活动")
     page.click("#new-call")
     # defaults are there already
     assert page.input_value("#written_criteria-0-name") == "需求分析"

@@ -11,7 +11,7 @@ import subprocess
 from grants.contracts.models import Contract
 from grants.core.timeutil import SHANGHAI
 from tests import factories
-from tests.browser.conftest import SCREENS, login
+from tests.browser.conftest import SCREENS, login, nav_click
 from tests.contracts import factories as cf
 
 
@@ -43,7 +43,7 @@ def test_contract_flow(page, live_server, db, clock, screenshot):
 
     # officer: the confirmed award waits for its contract
     _as(page, base, officer)
-    page.click("nav >> text=资助协议")
+    nav_click(page, None, "资助协议")
     assert "银龄互助" in page.locator("#awards-waiting").inner_text()
     _submit(page, "#awards-waiting button")
     assert "已生成协议草稿" in page.content()
@@ -110,7 +110,7 @@ def test_contract_flow(page, live_server, db, clock, screenshot):
 
     # evaluator scores: 25 + 16 + 15 + 22 + bonus 3 = 81 → 良好, 100 %
     _as(page, base, evaluator)
-    page.click("nav >> text=我的评估任务")
+    nav_click(page, None, "我的评估任务")
     page.click("#my-assessments a")
     page.wait_for_load_state("networkidle")
     inputs = page.locator("input[name^=points-]").all()

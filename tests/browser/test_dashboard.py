@@ -6,7 +6,7 @@ import pytest
 
 from grants.core import timeutil
 from tests import factories
-from tests.browser.conftest import login
+from tests.browser.conftest import login, nav_click
 from tests.dashboard import programme
 
 
@@ -22,7 +22,7 @@ def scene(app, db, clock):
 
 def test_officer_reads_the_dashboard_and_drills_down(page, live_server, scene, screenshot):
     login(page, live_server, scene["officer"], factories.PASSWORD)
-    page.click("nav >> text=统计")
+    nav_click(page, None, "统计")
     page.wait_for_load_state("networkidle")
     assert page.locator("#card-funded .num").inner_text() == "9"
     assert page.locator("#chart-category svg rect").count() >= 4

@@ -7,7 +7,7 @@ import pytest
 
 from grants.core.timeutil import today_local
 from tests import factories
-from tests.browser.conftest import login
+from tests.browser.conftest import login, nav_click
 from tests.finance import factories as ff
 
 
@@ -30,7 +30,7 @@ def scene(app, db):
 def test_finance_approves_and_another_releases(page, live_server, scene, screenshot):
     pid = scene["payment_id"]
     login(page, live_server, scene["approver"], factories.PASSWORD)
-    page.click("nav >> text=拨款")
+    nav_click(page, None, "拨款")
     page.wait_for_load_state("networkidle")
     assert scene["number"] in page.content()
     screenshot(page, "finance-queue")
