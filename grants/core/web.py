@@ -193,9 +193,9 @@ def get_or_404(model, ident):
     return obj
 
 
-@dataclass
-class Page:
-    items: list
+class PageNumbers:
+    """Pager arithmetic for anything with `page`, `per_page` and `total` (a list's Page, the search's results)."""
+
     page: int
     per_page: int
     total: int
@@ -211,6 +211,14 @@ class Page:
     @property
     def has_next(self) -> bool:
         return self.page < self.pages
+
+
+@dataclass
+class Page(PageNumbers):
+    items: list
+    page: int
+    per_page: int
+    total: int
 
 
 def paginate(stmt, per_page: int = 50, count_stmt=None) -> Page:

@@ -15,7 +15,6 @@ queries: the unit tree, one statement for the counts per kind and the page of (k
 on the page."""
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field, replace
 
@@ -27,6 +26,7 @@ from grants.applications.models import Application, ApplicationStatus
 from grants.calls.models import Call, CallCategory
 from grants.contracts.models import Contract
 from grants.core.units import unit_subtree_ids
+from grants.core.web import PageNumbers
 from grants.extensions import db
 from grants.organizations.models import Organization
 from grants.search.query import SearchQuery
@@ -246,7 +246,7 @@ class Hit:
 
 
 @dataclass
-class SearchResults:
+class SearchResults(PageNumbers):
     query: SearchQuery
     kinds: tuple[str, ...]           # what this user may find
     counts: dict[str, int] = field(default_factory=dict)
@@ -258,18 +258,6 @@ class SearchResults:
     @property
     def total(self) -> int:
         return self.counts.get(self.kind, 0) if self.kind else sum(self.counts.values())
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def search(user, query: SearchQuery, *, kind: str | None = None, page: int = 1,
